@@ -1,0 +1,10 @@
+//! Sportello's domain: everything that decides, nothing that does IO.
+//!
+//! Invariant: this crate knows nothing of HTTP, SQL, files on disk or the clock. Time comes in
+//! as arguments; data files are embedded at compile time.
+
+pub mod catalog;
+pub mod expression;
+pub mod fields;
+pub mod status;
+pub mod submission;

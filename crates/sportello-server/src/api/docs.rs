@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers, served at `/openapi.json`, with
+//! Swagger UI (embedded assets) at `/docs`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{admin, documento, operator, richiesta, system, visure};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sportello",
+        description = "Patronato and CAF practices: a client API compatible with Visengine, and the operators' API.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        visure::list, visure::get,
+        richiesta::create, richiesta::list, richiesta::get, richiesta::update, richiesta::cancel,
+        richiesta::add_search, richiesta::choose_search,
+        documento::get, documento::download,
+        operator::queue, operator::detail, operator::claim, operator::release,
+        operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
+        operator::file,
+        admin::list, admin::verify,
+        system::healthz,
+    ),
+    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "catalogo", description = "The services"),
+        (name = "richieste", description = "Requests"),
+        (name = "documenti", description = "Results"),
+        (name = "operatore", description = "Operators of a CAF or Patronato"),
+        (name = "admin", description = "Administrators: the audit trail"),
+        (name = "sistema", description = "Operations"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

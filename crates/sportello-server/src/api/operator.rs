@@ -1,0 +1,173 @@
+//! The operator API, under `/operator`: the queue of the operator's provider and the actions on
+//! a request. The back office will sit on the same service functions.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ok, paging, parse_statuses};
+use crate::auth::OperatorCaller;
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, Query};
+use crate::service::operator::{self, OperatorRequest, QueueItem};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QueueParams {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+    /// `in_erogazione`, `in_attesa_integrazione`, … comma-separated; default: every open state.
+    pub stato: Option<String>,
+    pub hash_visura: Option<String>,
+    /// `me` (taken by me) or `none` (not taken yet).
+    pub assigned: Option<String>,
+}
+
+/// The provider's queue, oldest first.
+#[utoipa::path(get, path = "/operator/requests", tag = "operatore", params(QueueParams),
+    responses((status = 200, description = "The queue", body = inline(crate::envelope::Envelope<Vec<QueueItem>>))),
+    security(("bearer" = [])))]
+pub async fn queue(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Query(p): Query<QueueParams>,
+) -> ApiResult<Response> {
+    let (page, per_page) = paging(p.page, p.per_page, state.limits.max_page_size);
+    let items = operator::queue(
+        &state,
+        &op,
+        operator::QueueQuery {
+            statuses: parse_statuses(p.stato.as_deref())?,
+            hash_visura: p.hash_visura,
+            assigned: p.assigned,
+            page,
+            per_page,
+        },
+    )
+    .await?;
+    Ok(ok(items))
+}
+
+/// One request with its inputs, results and history.
+#[utoipa::path(get, path = "/operator/requests/{id}", tag = "operatore",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The request", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn detail(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(operator::detail(&state, &op, &id).await?))
+}
+
+/// Takes the request: from now on it is this operator's.
+#[utoipa::path(post, path = "/operator/requests/{id}/claim", tag = "operatore",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Taken", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 409, description = "already taken, or not in a state that allows it (907)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn claim(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(operator::claim(&state, &op, &id).await?))
+}
+
+/// Gives the request back to the queue.
+#[utoipa::path(post, path = "/operator/requests/{id}/release", tag = "operatore",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Released", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn release(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(operator::release(&state, &op, &id).await?))
+}
+
+/// Asks the client for more: `{"messaggio": "…", "campi": ["$5"]}`.
+#[utoipa::path(post, path = "/operator/requests/{id}/integration", tag = "operatore",
+    params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn ask_integration(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    Ok(ok(operator::ask_integration(&state, &op, &id, &body).await?))
+}
+
+/// Attaches a result file: `{"nome": "esito.pdf", "file": "<base64 or data: URL>"}`.
+#[utoipa::path(post, path = "/operator/requests/{id}/results", tag = "operatore",
+    params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, description = "Attached", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn attach_result(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    Ok(ok(operator::attach_result(&state, &op, &id, &body).await?))
+}
+
+/// Closes as processed ("Visura evasa"): `{"esito": {"codice": "0", "info": "OK"}}` (optional).
+#[utoipa::path(post, path = "/operator/requests/{id}/close", tag = "operatore",
+    params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    Ok(ok(operator::close(&state, &op, &id, &body).await?))
+}
+
+/// Cancels: `{"motivo": "…"}` (required).
+#[utoipa::path(post, path = "/operator/requests/{id}/cancel", tag = "operatore",
+    params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, description = "Cancelled", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    Ok(ok(operator::cancel(&state, &op, &id, &body).await?))
+}
+
+/// An input or result file, streamed.
+#[utoipa::path(get, path = "/operator/requests/{id}/files/{file_id}", tag = "operatore",
+    params(("id" = String, Path), ("file_id" = String, Path)),
+    responses((status = 200, description = "The file")),
+    security(("bearer" = [])))]
+pub async fn file(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path((id, file_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (f, stream) = operator::file(&state, &op, &id, &file_id).await?;
+    let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&f.mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,179 @@
+//! `POST /richiesta`, `GET /richiesta`, `GET|PUT|DELETE /richiesta/{_id}`, and the search
+//! routes, which no service of ours offers.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{ok, paging, parse_statuses, raw_json};
+use crate::auth::ClientCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query, RawJson};
+use crate::service::{body, requests};
+use crate::state::AppState;
+use crate::wire::{Richiesta, RichiestaSummary};
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::bad_header("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// Creates a request (or, with `state: 0`, opens a draft; with `test: true`, only validates and
+/// prices). Supports `Idempotency-Key`.
+#[utoipa::path(post, path = "/richiesta", tag = "richieste",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first answer")),
+    request_body(content = Object, description = "hash_visura, json_visura, state, test, callback_data, email_target, opzioni"),
+    responses(
+        (status = 200, description = "The request", body = inline(crate::envelope::Envelope<Richiesta>)),
+        (status = 400, description = "wrong hash_visura (200), invalid e-mail (209), malformed body (905)", body = crate::envelope::ErrorEnvelope),
+        (status = 412, description = "validation failed (250); `details` names each field", body = crate::envelope::ErrorEnvelope),
+        (status = 422, description = "Idempotency-Key reused with another body (908)", body = crate::envelope::ErrorEnvelope),
+        (status = 428, description = "hash_visura required (204)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    headers: HeaderMap,
+    raw: RawJson,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let parsed = body::parse_create(raw.value)?;
+    let idem = key.map(|k| (k, raw.sha256));
+    let text = requests::create(&state, &caller, parsed, idem).await?;
+    Ok(raw_json(text))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Page size (default 100, at most the configured maximum).
+    pub per_page: Option<u32>,
+    /// Filter by `stato_richiesta` ("In erogazione" or `in_erogazione`), comma-separated.
+    pub stato: Option<String>,
+    pub hash_visura: Option<String>,
+}
+
+/// The caller's requests, newest first. Unlike the commercial API, no requests is an empty list.
+#[utoipa::path(get, path = "/richiesta", tag = "richieste", params(ListParams),
+    responses((status = 200, description = "A page of requests", body = inline(crate::envelope::Envelope<Vec<RichiestaSummary>>))),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Response> {
+    let (page, per_page) = paging(p.page, p.per_page, state.limits.max_page_size);
+    let items = requests::list(
+        &state,
+        &caller,
+        requests::ListQuery {
+            statuses: parse_statuses(p.stato.as_deref())?,
+            hash_visura: p.hash_visura,
+            page,
+            per_page,
+        },
+    )
+    .await?;
+    let summaries: Vec<RichiestaSummary> = items.iter().map(Richiesta::summary).collect();
+    Ok(ok(summaries))
+}
+
+#[utoipa::path(get, path = "/richiesta/{id}", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    responses(
+        (status = 200, description = "The request", body = inline(crate::envelope::Envelope<Richiesta>)),
+        (status = 400, description = "Invalid id (201)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(requests::get(&state, &caller, &id).await?))
+}
+
+/// Edits or submits a draft (`state: 1`), or answers a request for integration.
+#[utoipa::path(put, path = "/richiesta/{id}", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    request_body(content = Object, description = "state, json_visura (whole) or \"json_visura.$n\" members, email_target"),
+    responses(
+        (status = 200, description = "The request", body = inline(crate::envelope::Envelope<Richiesta>)),
+        (status = 400, description = "already closed (239)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (228)", body = crate::envelope::ErrorEnvelope),
+        (status = 412, description = "invalid input (229)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+    JsonBody(value): JsonBody,
+) -> ApiResult<Response> {
+    let parsed = body::parse_update(value)?;
+    Ok(ok(requests::update(&state, &caller, &id, parsed).await?))
+}
+
+/// Cancels a draft or a request no operator has taken yet. Body: `{"motivo": "…"}` (optional).
+#[utoipa::path(delete, path = "/richiesta/{id}", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    responses(
+        (status = 200, description = "The cancelled request", body = inline(crate::envelope::Envelope<Richiesta>)),
+        (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not cancellable in its state (907)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+    JsonBody(value): JsonBody,
+) -> ApiResult<Response> {
+    let motivo = body::parse_motivo(&value)?;
+    Ok(ok(requests::cancel(&state, &caller, &id, motivo).await?))
+}
+
+/// Adding a search: no service in this catalog has `ricerca`, so always 409/222.
+#[utoipa::path(post, path = "/richiesta/{id}", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    responses((status = 409, description = "no search for this request (222)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn add_search(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    if !sportello_store::ids::is_request_id(&id) {
+        return Err(ApiError::invalid_id(219));
+    }
+    requests::find_own(&state, &caller, &id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_request(228, &id))?;
+    Err(ApiError::no_search())
+}
+
+/// Choosing a search result: no service in this catalog has `ricerca`, so always 409/230.
+#[utoipa::path(put, path = "/richiesta/{id}/ricerche", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    responses((status = 409, description = "nothing to choose (230)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn choose_search(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    requests::find_own(&state, &caller, &id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_request(228, &id))?;
+    Err(ApiError::no_search_results())
+}

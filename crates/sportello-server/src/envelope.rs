@@ -1,0 +1,46 @@
+//! The `{data, success, message, error}` envelope every answer travels in.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope<T> {
+    pub data: T,
+    pub success: bool,
+    /// Empty on success; on failure a sentence for a person, never containing personal data.
+    pub message: String,
+    /// Null on success; on failure the integer error code (see the README's table).
+    pub error: Option<u16>,
+}
+
+impl<T> Envelope<T> {
+    pub fn ok(data: T) -> Envelope<T> {
+        Envelope {
+            data,
+            success: true,
+            message: String::new(),
+            error: None,
+        }
+    }
+}
+
+/// The failure shape: `data` is null, and `details` (our extension) says which field failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<()>,
+    pub success: bool,
+    pub message: String,
+    pub error: u16,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+}
+
+/// One problem with one input: `campo` is `$n`, `opzioni.opzione_3`, `email_target`, …
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Detail {
+    pub campo: String,
+    /// Machine-readable (`cf_check_character`, `required`, …).
+    pub codice: String,
+    pub messaggio: String,
+}

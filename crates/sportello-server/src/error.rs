@@ -1,0 +1,277 @@
+//! Every failure the HTTP layer can answer with, and the one place that maps it to a status, an
+//! integer error code and the envelope. Codes below 900 are the commercial API's own (kept
+//! exactly where it defines them); 900 and above are ours.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sportello_store::StoreError;
+
+use crate::envelope::{Detail, ErrorEnvelope};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: u16,
+    pub message: String,
+    pub details: Vec<Detail>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Vec<Detail>) -> ApiError {
+        self.details = details;
+        self
+    }
+
+    // --- the commercial API's codes ---
+
+    pub fn wrong_hash() -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 200, "wrong hash_visura")
+    }
+
+    /// `code` is 201 (GET/DELETE /richiesta), 243 (GET /documento)…
+    pub fn invalid_id(code: u16) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, "Invalid id")
+    }
+
+    /// `code` is 202 (GET/DELETE /richiesta/{id}), 228 (PUT), 244 (GET /documento).
+    pub fn no_such_request(code: u16, id: &str) -> ApiError {
+        let message = if code == 202 {
+            format!("no request matches this id: {id}")
+        } else {
+            format!("no requests matches this id: {id}")
+        };
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn hash_required() -> ApiError {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            204,
+            "hash_visura required",
+        )
+    }
+
+    pub fn email_invalid() -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 209, "email is considered invalid!").with_details(
+            vec![Detail {
+                campo: "email_target".into(),
+                codice: "email_invalid".into(),
+                messaggio: "not a valid e-mail address".into(),
+            }],
+        )
+    }
+
+    /// POST: 412/250; PUT: 412/229. `summary` is appended after the colon, as the commercial
+    /// API does; the same facts are in `details`.
+    pub fn validation(code: u16, details: Vec<Detail>) -> ApiError {
+        let prefix = if code == 229 {
+            "error in the input data: "
+        } else {
+            "Insufficient data to validate the request: "
+        };
+        let summary = details
+            .iter()
+            .map(|d| format!("{} ({})", d.campo, d.messaggio))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            code,
+            format!("{prefix}{summary}"),
+        )
+        .with_details(details)
+    }
+
+    pub fn already_closed() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            239,
+            "the request has already been closed",
+        )
+    }
+
+    pub fn document_not_ready() -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            247,
+            "document not yet available",
+        )
+    }
+
+    pub fn no_search() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            222,
+            "this request does not allow the addition of a search",
+        )
+    }
+
+    pub fn no_search_results() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            230,
+            "the request does not produce results to choose from, it is processed directly with the POST",
+        )
+    }
+
+    // --- ours ---
+
+    pub fn unauthorized(code: u16, message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden_scope(scope: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            904,
+            format!("the token lacks the scope {scope}"),
+        )
+    }
+
+    pub fn malformed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 905, message)
+    }
+
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            906,
+            format!("the request body exceeds {limit} bytes"),
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, 907, message)
+    }
+
+    pub fn idempotency_mismatch() -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            908,
+            "this Idempotency-Key was already used with a different body",
+        )
+    }
+
+    pub fn bad_header(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 909, message)
+    }
+
+    pub fn route_not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, 910, "no such endpoint")
+    }
+
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            911,
+            "method not allowed on this endpoint",
+        )
+    }
+
+    pub fn bad_query(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 912, message)
+    }
+
+    pub fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            913,
+            "the request was changed by someone else at the same time; read it again and retry",
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, 914, message)
+    }
+
+    pub fn invalid_member(campo: &str, codice: &str, messaggio: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            915,
+            format!("invalid {campo}: {messaggio}"),
+        )
+        .with_details(vec![Detail {
+            campo: campo.into(),
+            codice: codice.into(),
+            messaggio: messaggio.into(),
+        }])
+    }
+
+    pub fn timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            916,
+            "the request took too long",
+        )
+    }
+
+    /// The request's personal data was destroyed (retention or erasure).
+    pub fn purged() -> ApiError {
+        ApiError::new(
+            StatusCode::GONE,
+            917,
+            "the personal data of this request has been deleted",
+        )
+    }
+
+    /// A rate limit was hit; `retry_after_secs` is when the next request will be let through.
+    pub fn too_many_requests(retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                918,
+                format!("too many requests; retry in {retry_after_secs} seconds"),
+            )
+        }
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            999,
+            "internal error; it has been logged",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        // Store errors carry ids and database messages, never field values.
+        tracing::error!(error = %e, "store failure");
+        ApiError::internal()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            data: None,
+            success: false,
+            message: self.message,
+            error: self.code,
+            details: self.details,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

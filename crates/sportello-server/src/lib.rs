@@ -1,0 +1,114 @@
+//! Sportello's HTTP layer: the Visengine-compatible client API, the operator API, OpenAPI.
+//!
+//! Invariant: handlers parse, call one function of `service`, and wrap the answer; SQL lives in
+//! the store crate and rules in the domain crate.
+
+pub mod api;
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod ratelimit;
+pub mod service;
+pub mod setup;
+pub mod state;
+pub mod wire;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
+
+use api::{admin, documento, operator, richiesta, system, visure};
+use error::ApiError;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.limits.request_timeout_secs.max(1));
+    let limiter = Arc::new(ratelimit::RateLimiter::new(&state.limits));
+    Router::new()
+        .route("/visure", get(visure::list))
+        .route("/visure/{hash}", get(visure::get))
+        .route("/richiesta", get(richiesta::list).post(richiesta::create))
+        .route(
+            "/richiesta/{id}",
+            get(richiesta::get)
+                .put(richiesta::update)
+                .delete(richiesta::cancel)
+                .post(richiesta::add_search),
+        )
+        .route(
+            "/richiesta/{id}/ricerche",
+            axum::routing::put(richiesta::choose_search),
+        )
+        .route("/documento/{id}", get(documento::get))
+        .route("/documento/{id}/download", get(documento::download))
+        .route("/operator/requests", get(operator::queue))
+        .route("/operator/requests/{id}", get(operator::detail))
+        .route("/operator/requests/{id}/claim", post(operator::claim))
+        .route("/operator/requests/{id}/release", post(operator::release))
+        .route(
+            "/operator/requests/{id}/integration",
+            post(operator::ask_integration),
+        )
+        .route(
+            "/operator/requests/{id}/results",
+            post(operator::attach_result),
+        )
+        .route("/operator/requests/{id}/close", post(operator::close))
+        .route("/operator/requests/{id}/cancel", post(operator::cancel))
+        .route(
+            "/operator/requests/{id}/files/{file_id}",
+            get(operator::file),
+        )
+        .route("/admin/audit", get(admin::list))
+        .route("/admin/audit/verify", get(admin::verify))
+        .route("/healthz", get(system::healthz))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
+        .fallback(system::not_found)
+        .method_not_allowed_fallback(system::method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            answer_within(timeout, req, next)
+        }))
+        // Outside the timeout: a refused request costs no timer, no extractor, no query.
+        .layer(middleware::from_fn_with_state(limiter, ratelimit::enforce))
+        .layer(middleware::from_fn(headers::secure))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A request that takes too long is answered 408 in our envelope (slow clients included).
+async fn answer_within(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout().into_response(),
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // The peer address reaches the handlers, for the audit trail.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

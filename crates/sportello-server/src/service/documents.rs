@@ -1,0 +1,164 @@
+//! The result archive: built once when a request is closed, stored as a blob, served as the
+//! commercial API's base64 JSON or streamed as binary.
+
+use base64::Engine;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use sportello_store::crypto::DataKey;
+use sportello_store::{ids, DocumentRecord, FileKind, FileRecord, StoreError};
+use std::collections::HashSet;
+use std::io::Write;
+
+use super::requests::find_own;
+use crate::auth::ClientCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::wire::Documento;
+
+/// Zips the result files (names made unique) and stores the archive.
+pub async fn build_archive(
+    state: &AppState,
+    request_id: &str,
+    results: &[FileRecord],
+) -> ApiResult<DocumentRecord> {
+    let key = super::data_key(state, request_id).await?;
+    let mut contents = Vec::with_capacity(results.len());
+    for f in results.iter().filter(|f| f.kind == FileKind::Result) {
+        contents.push((
+            f.name.clone(),
+            state.blobs.get_opened(&f.blob_key, &key).await?,
+        ));
+    }
+    let (zip, allegati) = tokio::task::spawn_blocking(move || zip_files(contents))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "building the result archive failed");
+            ApiError::internal()
+        })?;
+    let blob_key = format!("requests/{request_id}/documento.zip");
+    let doc = DocumentRecord {
+        allegati,
+        size: zip.len() as u64,
+        sha256: ids::sha256_hex(&zip),
+        blob_key: blob_key.clone(),
+    };
+    state.blobs.put_sealed(&blob_key, &key, &zip).await?;
+    Ok(doc)
+}
+
+fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
+    if taken.insert(name.to_string()) {
+        return name.to_string();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_string(), format!(".{e}")),
+        None => (name.to_string(), String::new()),
+    };
+    (2..)
+        .map(|n| format!("{stem} ({n}){ext}"))
+        .find(|candidate| taken.insert(candidate.clone()))
+        .unwrap_or_default()
+}
+
+fn zip_files(files: Vec<(String, Bytes)>) -> Result<(Vec<u8>, Vec<String>), zip::result::ZipError> {
+    let mut taken = HashSet::new();
+    let mut names = Vec::new();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        let name = unique_name(&name, &mut taken);
+        writer.start_file(name.as_str(), options)?;
+        writer.write_all(&bytes)?;
+        names.push(name);
+    }
+    let cursor = writer.finish()?;
+    Ok((cursor.into_inner(), names))
+}
+
+async fn ready_document(
+    state: &AppState,
+    caller: &ClientCaller,
+    id: &str,
+) -> ApiResult<DocumentRecord> {
+    if !ids::is_request_id(id) {
+        return Err(ApiError::invalid_id(243));
+    }
+    let r = find_own(state, caller, id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_request(244, id))?;
+    if r.purged_at.is_some() {
+        return Err(ApiError::purged());
+    }
+    match (r.status.document_ready(), r.document) {
+        (true, Some(doc)) => Ok(doc),
+        _ => Err(ApiError::document_not_ready()),
+    }
+}
+
+/// The ready document and its key, with the download recorded in the audit trail first.
+async fn open_document(
+    state: &AppState,
+    caller: &ClientCaller,
+    id: &str,
+    form: &str,
+) -> ApiResult<(DocumentRecord, DataKey)> {
+    let doc = ready_document(state, caller, id).await?;
+    let key = super::data_key(state, id).await?;
+    super::audit::record(
+        state,
+        caller.actor(),
+        "download_document",
+        id,
+        form.into(),
+        caller.source.clone(),
+    )
+    .await?;
+    Ok((doc, key))
+}
+
+/// `GET /documento/{_id}`: the archive whole, base64, as the commercial API sends it.
+pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Documento> {
+    let (doc, key) = open_document(state, caller, id, "base64").await?;
+    let bytes = state.blobs.get_opened(&doc.blob_key, &key).await?;
+    Ok(Documento {
+        nome: format!("{id}.zip"),
+        dimensione: bytes.len() as u64,
+        file: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        sha256: doc.sha256,
+    })
+}
+
+pub struct Download {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub stream: BoxStream<'static, Result<Bytes, StoreError>>,
+}
+
+/// The same archive as a stream, so a large result never sits whole in memory.
+pub async fn download(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Download> {
+    let (doc, key) = open_document(state, caller, id, "stream").await?;
+    Ok(Download {
+        name: format!("{id}.zip"),
+        size: doc.size,
+        sha256: doc.sha256,
+        stream: state.blobs.stream_opened(&doc.blob_key, &key).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_names_are_numbered() {
+        let mut taken = HashSet::new();
+        assert_eq!(unique_name("esito.pdf", &mut taken), "esito.pdf");
+        assert_eq!(unique_name("esito.pdf", &mut taken), "esito (2).pdf");
+        assert_eq!(unique_name("esito.pdf", &mut taken), "esito (3).pdf");
+        assert_eq!(unique_name("README", &mut taken), "README");
+        assert_eq!(unique_name("README", &mut taken), "README (2)");
+    }
+}

@@ -1,0 +1,659 @@
+//! The operator's use cases: the queue of its provider, taking a request, asking for
+//! integration, attaching results, closing, cancelling.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::Value;
+use sportello_domain::fields::{self, FieldType, FieldValue};
+use sportello_domain::status::{Action, Status};
+use sportello_store::{
+    ids, FileKind, FileRecord, HistoryEntry, Integration, ProviderQueue, RequestFilter,
+    RequestRecord, StoredValue,
+};
+use utoipa::ToSchema;
+
+use super::{documents, enter, field_context, mutate, transition, Change};
+use crate::auth::OperatorCaller;
+use crate::envelope::Detail;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::wire::Richiesta;
+
+/// A line of the queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueItem {
+    pub id: String,
+    pub hash_visura: String,
+    pub nome_visura: String,
+    pub stato_richiesta: String,
+    pub cliente: String,
+    pub operatore: Option<String>,
+    pub opzioni: Vec<String>,
+    pub timestamp_creation: i64,
+    pub timestamp_last_update: i64,
+    pub live: bool,
+}
+
+/// One request as an operator sees it: the client's view plus the inputs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorRequest {
+    pub richiesta: Richiesta,
+    pub cliente: String,
+    pub provider_id: Option<String>,
+    pub operatore: Option<String>,
+    /// The fields in the catalog's `ordine`.
+    pub campi: Vec<CampoValore>,
+    pub risultati: Vec<FileInfo>,
+    pub storia: Vec<Passaggio>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampoValore {
+    pub campo: String,
+    pub nome: String,
+    pub tipo: String,
+    pub valore: Option<String>,
+    pub file: Option<FileInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileInfo {
+    pub id: String,
+    pub nome: String,
+    pub mime: String,
+    pub dimensione: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Passaggio {
+    pub timestamp: i64,
+    pub stato: String,
+    pub azione: String,
+    pub attore: String,
+    pub nota: Option<String>,
+}
+
+fn file_info(f: &FileRecord) -> FileInfo {
+    FileInfo {
+        id: f.id.clone(),
+        nome: f.name.clone(),
+        mime: f.mime.clone(),
+        dimensione: f.size,
+        sha256: f.sha256.clone(),
+    }
+}
+
+fn visible(op: &OperatorCaller, r: &RequestRecord) -> bool {
+    r.status != Status::Draft
+        && match &r.provider_id {
+            Some(p) => *p == op.provider.id,
+            None => op.provider.services.contains(&r.hash_visura),
+        }
+}
+
+async fn load(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<RequestRecord> {
+    if !ids::is_request_id(id) {
+        return Err(ApiError::not_found("no such request"));
+    }
+    state
+        .store
+        .get_request(id)
+        .await?
+        .filter(|r| visible(op, r))
+        .ok_or_else(|| ApiError::not_found("no such request in your provider's queue"))
+}
+
+fn mine(op: &OperatorCaller, r: &RequestRecord) -> ApiResult<()> {
+    match &r.operator_id {
+        Some(o) if *o == op.operator.id => Ok(()),
+        Some(_) => Err(ApiError::conflict(
+            "another operator is working on this request",
+        )),
+        None => Err(ApiError::conflict("take the request first")),
+    }
+}
+
+fn history(
+    r: &RequestRecord,
+    op: &OperatorCaller,
+    action: &str,
+    note: Option<String>,
+) -> HistoryEntry {
+    HistoryEntry {
+        request_id: r.id.clone(),
+        at: r.updated_at,
+        status: r.status,
+        action: action.into(),
+        actor: op.actor(),
+        note,
+        source: op.source.clone(),
+    }
+}
+
+pub struct QueueQuery {
+    pub statuses: Vec<Status>,
+    pub hash_visura: Option<String>,
+    /// `me`, `none` or everything.
+    pub assigned: Option<String>,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub async fn queue(
+    state: &AppState,
+    op: &OperatorCaller,
+    q: QueueQuery,
+) -> ApiResult<Vec<QueueItem>> {
+    let statuses: Vec<Status> = if q.statuses.is_empty() {
+        vec![
+            Status::InErogazione,
+            Status::InAttesaIntegrazione,
+            Status::DatiDisponibili,
+        ]
+    } else {
+        q.statuses
+    };
+    // Operators never see drafts: asking only for them is an empty queue, not an unfiltered one.
+    let statuses: Vec<Status> = statuses
+        .into_iter()
+        .filter(|s| *s != Status::Draft)
+        .collect();
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A filter that cannot be applied is refused rather than silently dropped.
+    let hash_visura = match q.hash_visura.as_deref() {
+        Some(h) => Some(
+            state
+                .catalog
+                .get(h)
+                .ok_or_else(|| ApiError::bad_query("unknown hash_visura"))?
+                .hash_visura
+                .clone(),
+        ),
+        None => None,
+    };
+    if !matches!(q.assigned.as_deref(), None | Some("me" | "none")) {
+        return Err(ApiError::bad_query("assigned must be me or none"));
+    }
+    let filter = RequestFilter {
+        provider_queue: Some(ProviderQueue {
+            provider_id: op.provider.id.clone(),
+            services: op.provider.services.clone(),
+        }),
+        statuses,
+        hash_visura,
+        operator_id: (q.assigned.as_deref() == Some("me")).then(|| op.operator.id.clone()),
+        unassigned: q.assigned.as_deref() == Some("none"),
+        oldest_first: true,
+        limit: q.per_page,
+        offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
+        ..RequestFilter::default()
+    };
+    let mut out = Vec::new();
+    // A page holds many requests of few clients: each client's name is read once.
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for r in state.store.list_requests(&filter).await? {
+        let Some(service) = state.catalog.get(&r.hash_visura) else {
+            continue;
+        };
+        let cliente = match names.get(&r.client_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = state
+                    .store
+                    .get_client(&r.client_id)
+                    .await?
+                    .map(|c| c.name)
+                    .unwrap_or_default();
+                names.insert(r.client_id.clone(), name.clone());
+                name
+            }
+        };
+        out.push(QueueItem {
+            id: r.id.clone(),
+            hash_visura: r.hash_visura.clone(),
+            nome_visura: service.nome_visura.clone(),
+            stato_richiesta: r.status.stato_richiesta().to_string(),
+            cliente,
+            operatore: r.operator_id.clone(),
+            opzioni: r
+                .opzioni
+                .iter()
+                .filter_map(|o| service.option(o).map(|o| o.tipo.clone()))
+                .collect(),
+            timestamp_creation: r.created_at,
+            timestamp_last_update: r.updated_at,
+            live: r.live,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn detail(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<OperatorRequest> {
+    let r = load(state, op, id).await?;
+    super::audit::record(
+        state,
+        op.actor(),
+        "read_personal_data",
+        id,
+        String::new(),
+        op.source.clone(),
+    )
+    .await?;
+    render(state, &r).await
+}
+
+async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorRequest> {
+    let service = state
+        .catalog
+        .get(&r.hash_visura)
+        .ok_or_else(ApiError::internal)?;
+    let client = state
+        .store
+        .get_client(&r.client_id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let files = state.store.list_files(&r.id).await?;
+    let mut fields: Vec<_> = service.fields.iter().collect();
+    fields.sort_by_key(|f| {
+        (
+            f.ordine
+                .as_deref()
+                .and_then(|o| o.parse::<u32>().ok())
+                .unwrap_or(0),
+            f.index,
+        )
+    });
+    let campi = fields
+        .into_iter()
+        .map(|f| {
+            let key = f.key();
+            let (valore, file) = match r.fields.get(&key) {
+                Some(StoredValue::Text(t)) => (Some(t.clone()), None),
+                Some(StoredValue::File { file }) => {
+                    (None, files.iter().find(|x| x.id == *file).map(file_info))
+                }
+                None => (None, None),
+            };
+            CampoValore {
+                campo: key,
+                nome: f.nome.clone(),
+                tipo: f.tipo.as_str().to_string(),
+                valore,
+                file,
+            }
+        })
+        .collect();
+    let storia = state
+        .store
+        .history(&r.id)
+        .await?
+        .into_iter()
+        .map(|h| Passaggio {
+            timestamp: h.at,
+            stato: h.status.stato_richiesta().to_string(),
+            azione: h.action,
+            attore: h.actor,
+            nota: h.note,
+        })
+        .collect();
+    Ok(OperatorRequest {
+        richiesta: Richiesta::render(r, service, &client.owner_email),
+        cliente: client.name,
+        provider_id: r.provider_id.clone(),
+        operatore: r.operator_id.clone(),
+        campi,
+        risultati: files
+            .iter()
+            .filter(|f| f.kind == FileKind::Result)
+            .map(file_info)
+            .collect(),
+        storia,
+    })
+}
+
+pub async fn claim(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<OperatorRequest> {
+    load(state, op, id).await?;
+    let now = state.clock.now();
+    let r = mutate(state, id, |r| {
+        transition(r, false, Action::Claim)?;
+        r.operator_id = Some(op.operator.id.clone());
+        r.provider_id = Some(op.provider.id.clone());
+        r.updated_at = now;
+        Ok(Change::recorded(history(r, op, "claim", None)))
+    })
+    .await?;
+    render(state, &r).await
+}
+
+pub async fn release(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+) -> ApiResult<OperatorRequest> {
+    load(state, op, id).await?;
+    let now = state.clock.now();
+    let r = mutate(state, id, |r| {
+        mine(op, r)?;
+        transition(r, false, Action::Release)?;
+        r.operator_id = None;
+        r.updated_at = now;
+        Ok(Change::recorded(history(r, op, "release", None)))
+    })
+    .await?;
+    render(state, &r).await
+}
+
+fn text_member(body: &Value, name: &str, required: bool, max: usize) -> ApiResult<Option<String>> {
+    match body.get(name) {
+        None | Some(Value::Null) if !required => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+            Ok(Some(s.trim().to_string()))
+        }
+        Some(Value::String(s)) if s.trim().is_empty() && !required => Ok(None),
+        _ => Err(ApiError::invalid_member(
+            name,
+            "text_invalid",
+            &format!("{name} must be a non-empty string of at most {max} characters"),
+        )),
+    }
+}
+
+/// Asks the client for more data: a message and, optionally, which fields are missing or wrong.
+pub async fn ask_integration(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    body: &Value,
+) -> ApiResult<OperatorRequest> {
+    let current = load(state, op, id).await?;
+    let messaggio = text_member(body, "messaggio", true, 2000)?.unwrap_or_default();
+    let service = state
+        .catalog
+        .get(&current.hash_visura)
+        .ok_or_else(ApiError::internal)?;
+    let mut campi = Vec::new();
+    match body.get("campi") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let key = item.as_str().unwrap_or_default();
+                let known = key
+                    .strip_prefix('$')
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .and_then(|n| service.field(n))
+                    .is_some();
+                if !known {
+                    return Err(ApiError::invalid_member(
+                        "campi",
+                        "unknown_field",
+                        "every entry of campi must be a field of the service, like \"$5\"",
+                    ));
+                }
+                campi.push(key.to_string());
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_member(
+                "campi",
+                "campi_invalid",
+                "campi must be a list like [\"$5\"]",
+            ))
+        }
+    }
+    campi.sort();
+    campi.dedup();
+    let now = state.clock.now();
+    let r = mutate(state, id, |r| {
+        mine(op, r)?;
+        let outcome = transition(r, false, Action::AskIntegration)?;
+        r.integrazione = Some(Integration {
+            messaggio: messaggio.clone(),
+            campi: campi.clone(),
+            at: now,
+        });
+        enter(r, outcome.status, now);
+        Ok(Change::recorded(history(
+            r,
+            op,
+            "ask_integration",
+            Some(messaggio.clone()),
+        )))
+    })
+    .await?;
+    render(state, &r).await
+}
+
+/// Attaches one result file: `{"nome": "esito.pdf", "file": "<base64 or data: URL>"}`.
+pub async fn attach_result(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    body: &Value,
+) -> ApiResult<OperatorRequest> {
+    let current = load(state, op, id).await?;
+    mine(op, &current)?;
+    transition(&current, false, Action::AttachResult)?;
+    let raw = match body.get("file") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        _ => {
+            return Err(ApiError::invalid_member(
+                "file",
+                "required",
+                "file is required: base64 or a data: URL",
+            ))
+        }
+    };
+    let nome = text_member(body, "nome", false, 100)?;
+    let upload = match fields::validate(FieldType::File, "risultato", raw, &field_context(state)) {
+        Ok(FieldValue::File(f)) => f,
+        Ok(FieldValue::Text(_)) => return Err(ApiError::internal()),
+        Err(e) => {
+            return Err(ApiError::validation(
+                229,
+                vec![Detail {
+                    campo: "file".into(),
+                    codice: e.code.to_string(),
+                    messaggio: e.message,
+                }],
+            ))
+        }
+    };
+    let name = match nome {
+        Some(n) => sanitize_name(&n, upload.kind.extension()),
+        None => upload.name.clone(),
+    };
+    let now = state.clock.now();
+    let file_id = ids::short_id("f");
+    let blob_key = format!("requests/{id}/{file_id}");
+    let record = FileRecord {
+        id: file_id,
+        request_id: id.to_string(),
+        kind: FileKind::Result,
+        campo: None,
+        name,
+        mime: upload.kind.mime().to_string(),
+        size: upload.bytes.len() as u64,
+        sha256: ids::sha256_hex(&upload.bytes),
+        blob_key: blob_key.clone(),
+        created_at: now,
+    };
+    let key = super::data_key(state, id).await?;
+    state
+        .blobs
+        .put_sealed(&blob_key, &key, &upload.bytes)
+        .await?;
+    let r = mutate(state, id, |r| {
+        mine(op, r)?;
+        transition(r, false, Action::AttachResult)?;
+        r.updated_at = now;
+        Ok(Change {
+            files: vec![record.clone()],
+            history: Some(history(r, op, "attach_result", None)),
+        })
+    })
+    .await?;
+    render(state, &r).await
+}
+
+/// Keeps a name safe to put in a zip and a Content-Disposition: no paths, no control characters,
+/// the extension of the detected type.
+fn sanitize_name(name: &str, extension: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(100)
+        .collect();
+    let stem = cleaned
+        .rsplit_once('.')
+        .map(|(s, _)| s.to_string())
+        .unwrap_or(cleaned);
+    let stem = stem.trim().trim_start_matches('.');
+    let stem = if stem.is_empty() { "risultato" } else { stem };
+    format!("{stem}.{extension}")
+}
+
+/// Closes as processed ("Visura evasa"): the result archive is built and the client can
+/// download it.
+pub async fn close(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    body: &Value,
+) -> ApiResult<OperatorRequest> {
+    let current = load(state, op, id).await?;
+    mine(op, &current)?;
+    let (codice, info) = match body.get("esito") {
+        None | Some(Value::Null) => ("0".to_string(), "OK".to_string()),
+        Some(Value::Object(m)) => {
+            let codice = match m.get("codice") {
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= 16 => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                None => "0".to_string(),
+                _ => {
+                    return Err(ApiError::invalid_member(
+                        "esito.codice",
+                        "esito_invalid",
+                        "esito.codice must be a short string",
+                    ))
+                }
+            };
+            let info = match m.get("info") {
+                Some(Value::String(s)) if s.chars().count() <= 1000 => s.clone(),
+                None => "OK".to_string(),
+                _ => {
+                    return Err(ApiError::invalid_member(
+                        "esito.info",
+                        "esito_invalid",
+                        "esito.info must be a string of at most 1000 characters",
+                    ))
+                }
+            };
+            (codice, info)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_member(
+                "esito",
+                "esito_invalid",
+                "esito must be an object {codice, info}",
+            ))
+        }
+    };
+    let files = state.store.list_files(id).await?;
+    let results: Vec<FileRecord> = files
+        .into_iter()
+        .filter(|f| f.kind == FileKind::Result)
+        .collect();
+    transition(&current, !results.is_empty(), Action::Close)?;
+    let document = documents::build_archive(state, id, &results).await?;
+    let now = state.clock.now();
+    let has_results = !results.is_empty();
+    let r = mutate(state, id, |r| {
+        mine(op, r)?;
+        let outcome = transition(r, has_results, Action::Close)?;
+        r.document = Some(document.clone());
+        r.esito_codice = codice.clone();
+        r.esito_info = info.clone();
+        r.integrazione = None;
+        // The commercial API stamps both on completion; its SDK hands the document over in
+        // either state.
+        enter(r, Status::DatiDisponibili, now);
+        enter(r, outcome.status, now);
+        Ok(Change::recorded(history(r, op, "close", None)))
+    })
+    .await?;
+    render(state, &r).await
+}
+
+pub async fn cancel(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    body: &Value,
+) -> ApiResult<OperatorRequest> {
+    load(state, op, id).await?;
+    let motivo = text_member(body, "motivo", true, 1000)?.unwrap_or_default();
+    let now = state.clock.now();
+    let r = mutate(state, id, |r| {
+        let outcome = transition(r, false, Action::OperatorCancel)?;
+        r.motivo_annullamento = Some(motivo.clone());
+        r.integrazione = None;
+        enter(r, outcome.status, now);
+        Ok(Change::recorded(history(
+            r,
+            op,
+            "cancel",
+            Some(motivo.clone()),
+        )))
+    })
+    .await?;
+    render(state, &r).await
+}
+
+/// One input or result file of a visible request, streamed.
+pub async fn file(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    file_id: &str,
+) -> ApiResult<(
+    FileRecord,
+    futures::stream::BoxStream<'static, Result<Bytes, sportello_store::StoreError>>,
+)> {
+    load(state, op, id).await?;
+    let f = state
+        .store
+        .list_files(id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == file_id)
+        .ok_or_else(|| ApiError::not_found("no such file"))?;
+    let key = super::data_key(state, id).await?;
+    super::audit::record(
+        state,
+        op.actor(),
+        "download_file",
+        id,
+        format!("file {}", f.id),
+        op.source.clone(),
+    )
+    .await?;
+    let stream = state.blobs.stream_opened(&f.blob_key, &key).await?;
+    Ok((f, stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_name;
+
+    #[test]
+    fn names_lose_paths_and_get_the_real_extension() {
+        assert_eq!(sanitize_name("../../etc/passwd", "pdf"), "passwd.pdf");
+        assert_eq!(sanitize_name("esito.exe", "pdf"), "esito.pdf");
+        assert_eq!(sanitize_name("", "png"), "risultato.png");
+        assert_eq!(sanitize_name(".hidden", "pdf"), "risultato.pdf");
+    }
+}

@@ -1,0 +1,86 @@
+//! Retention: once a closed request's retention period (the service's `retention_days`) has
+//! passed, its personal data is destroyed — data key, sealed values, files — and only what
+//! accounting needs is kept.
+
+use sportello_store::StoreError;
+use std::time::Duration;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+const DAY: i64 = 86_400;
+
+/// When a request closed at `closed_at` loses its personal data.
+pub fn delete_after(closed_at: i64, retention_days: u32) -> i64 {
+    closed_at.saturating_add(i64::from(retention_days).saturating_mul(DAY))
+}
+
+/// The requests whose retention has passed, every service at once. With `dry_run`, only lists.
+pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiResult<Vec<String>> {
+    let now = state.clock.now();
+    let mut out = Vec::new();
+    for service in state.catalog.services() {
+        let cutoff = now.saturating_sub(i64::from(service.retention_days).saturating_mul(DAY));
+        loop {
+            let batch = state
+                .store
+                .expired(
+                    &service.hash_visura,
+                    cutoff,
+                    if dry_run { u32::MAX } else { 200 },
+                )
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for id in &batch {
+                if dry_run || purge(state, id, actor).await? {
+                    out.push(id.clone());
+                }
+            }
+            if dry_run {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Destroys one request's personal data now. False when there was nothing left to destroy.
+pub async fn purge(state: &AppState, id: &str, actor: &str) -> ApiResult<bool> {
+    let Some(purged) = state
+        .store
+        .purge_request(id, state.clock.now(), actor)
+        .await?
+    else {
+        return Ok(false);
+    };
+    for key in &purged.blob_keys {
+        // Without the data key the blobs are already unreadable; deleting them frees space.
+        match state.blobs.delete(key).await {
+            Ok(()) | Err(StoreError::Blob(object_store::Error::NotFound { .. })) => {}
+            Err(e) => {
+                tracing::warn!(request = %id, error = %e, "a purged file could not be deleted")
+            }
+        }
+    }
+    tracing::info!(request = %id, "personal data purged");
+    Ok(true)
+}
+
+/// The background job: a purge pass every `every`, for as long as the server runs.
+pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match purge_expired(&state, false, "system:retention").await {
+                Ok(ids) if !ids.is_empty() => {
+                    tracing::info!(count = ids.len(), "retention pass purged requests")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(code = e.code, "retention pass failed"),
+            }
+        }
+    })
+}

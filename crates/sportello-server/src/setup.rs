@@ -1,0 +1,168 @@
+//! Creating clients, tokens, providers and operators: what the CLI's verbs and the first start
+//! of a new installation do.
+
+use sportello_store::{
+    ids, ClientRecord, OperatorRecord, ProviderRecord, Role, StoreError, TokenRecord,
+};
+
+use crate::auth::{CLIENT_SCOPES, OPERATOR_SCOPES};
+use crate::state::AppState;
+
+/// A token as shown once to whoever created it: only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub record: TokenRecord,
+    pub secret: String,
+}
+
+pub async fn create_client(
+    state: &AppState,
+    name: &str,
+    owner_email: &str,
+) -> Result<ClientRecord, StoreError> {
+    let client = ClientRecord {
+        id: ids::short_id("cli"),
+        name: name.to_string(),
+        owner_email: owner_email.to_string(),
+        created_at: state.clock.now(),
+    };
+    state.store.create_client(&client).await?;
+    Ok(client)
+}
+
+pub struct TokenSpec {
+    pub role: Role,
+    pub client_id: Option<String>,
+    pub operator_id: Option<String>,
+    pub label: String,
+    pub live: bool,
+    /// Seconds from now; None never expires.
+    pub ttl_secs: Option<i64>,
+    /// Defaults to every scope of the role.
+    pub scopes: Option<Vec<String>>,
+}
+
+pub async fn issue_token(state: &AppState, spec: TokenSpec) -> Result<IssuedToken, StoreError> {
+    let now = state.clock.now();
+    let prefix = match (spec.role, spec.live) {
+        (Role::Client, true) => "spt_live_",
+        (Role::Client, false) => "spt_test_",
+        (Role::Operator, _) => "spt_op_",
+        (Role::Admin, _) => "spt_admin_",
+    };
+    let default_scopes: Vec<String> = match spec.role {
+        Role::Client => CLIENT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        Role::Operator => OPERATOR_SCOPES.iter().map(|s| s.to_string()).collect(),
+        Role::Admin => vec!["*:/*".to_string()],
+    };
+    let secret = ids::token_secret(prefix);
+    let record = TokenRecord {
+        id: ids::short_id("tok"),
+        role: spec.role,
+        client_id: spec.client_id,
+        operator_id: spec.operator_id,
+        label: spec.label,
+        scopes: spec.scopes.unwrap_or(default_scopes),
+        live: spec.live,
+        expires_at: spec.ttl_secs.map(|ttl| now + ttl),
+        revoked_at: None,
+        created_at: now,
+    };
+    state
+        .store
+        .create_token(&record, &ids::secret_hash(&secret))
+        .await?;
+    Ok(IssuedToken { record, secret })
+}
+
+pub async fn create_provider(
+    state: &AppState,
+    name: &str,
+    services: Vec<String>,
+) -> Result<ProviderRecord, StoreError> {
+    let provider = ProviderRecord {
+        id: ids::short_id("prv"),
+        name: name.to_string(),
+        services,
+        created_at: state.clock.now(),
+    };
+    state.store.create_provider(&provider).await?;
+    Ok(provider)
+}
+
+pub async fn create_operator(
+    state: &AppState,
+    provider_id: &str,
+    name: &str,
+    email: &str,
+) -> Result<OperatorRecord, StoreError> {
+    let operator = OperatorRecord {
+        id: ids::short_id("opr"),
+        provider_id: provider_id.to_string(),
+        name: name.to_string(),
+        email: email.to_string(),
+        disabled: false,
+        created_at: state.clock.now(),
+    };
+    state.store.create_operator(&operator).await?;
+    Ok(operator)
+}
+
+/// What a brand-new installation prints once.
+pub struct Demo {
+    pub client_token: IssuedToken,
+    pub operator_token: IssuedToken,
+}
+
+/// On an empty database: a demo client with a test token, and a demo provider working every
+/// service with one operator, so a newcomer can walk a request end to end at once.
+pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError> {
+    if !state.store.list_clients().await?.is_empty() {
+        return Ok(None);
+    }
+    let client = create_client(state, "Demo", "demo@example.invalid").await?;
+    let client_token = issue_token(
+        state,
+        TokenSpec {
+            role: Role::Client,
+            client_id: Some(client.id),
+            operator_id: None,
+            label: "demo".into(),
+            live: false,
+            ttl_secs: None,
+            scopes: None,
+        },
+    )
+    .await?;
+    let services = state
+        .catalog
+        .services()
+        .iter()
+        .map(|s| s.hash_visura.clone())
+        .collect();
+    let provider = create_provider(state, "CAF Demo", services).await?;
+    let operator = create_operator(
+        state,
+        &provider.id,
+        "Operatore Demo",
+        "operatore@example.invalid",
+    )
+    .await?;
+    let operator_token = issue_token(
+        state,
+        TokenSpec {
+            role: Role::Operator,
+            client_id: None,
+            operator_id: Some(operator.id),
+            label: "demo".into(),
+            live: false,
+            ttl_secs: None,
+            scopes: None,
+        },
+    )
+    .await?;
+    Ok(Some(Demo {
+        client_token,
+        operator_token,
+    }))
+}

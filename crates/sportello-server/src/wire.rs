@@ -1,0 +1,342 @@
+//! The compat API's JSON shapes, exactly as the commercial API spells them, and how our records
+//! become them.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use sportello_domain::catalog::{Service, Turnaround};
+use sportello_store::RequestRecord;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// A price on the wire: a JSON number, an integer when it is whole (`19`, `14.7`), as the
+/// commercial API prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(value_type = f64)]
+pub struct Money(pub Decimal);
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0.normalize();
+        if d.scale() == 0 {
+            if let Some(i) = d.to_i64() {
+                return s.serialize_i64(i);
+            }
+        }
+        s.serialize_f64(d.to_f64().unwrap_or(0.0))
+    }
+}
+
+pub fn money(d: Decimal) -> Money {
+    Money(d)
+}
+
+pub fn parse_money(s: &str) -> Decimal {
+    s.parse().unwrap_or_default()
+}
+
+/// An item of `GET /visure`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisuraSummary {
+    pub nome_visura: String,
+    pub nome_categoria: String,
+    pub hash_visura: String,
+}
+
+/// `GET /visure/{hash_visura}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Visura {
+    pub hash_visura: String,
+    pub json_struttura: JsonStruttura,
+    pub nome_categoria: String,
+    pub nome_visura: String,
+    pub opzioni: Vec<Opzione>,
+    pub prezzo_ricerca: Money,
+    pub prezzo_visura: Money,
+    pub ricerca: bool,
+    pub sincrona: bool,
+    pub fornitori: Vec<String>,
+    /// Extension: the stated turnaround, in working hours or working days.
+    pub tempi_lavorazione: TempiLavorazione,
+    /// Extension: days personal data is kept after the request is closed.
+    pub conservazione_giorni: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TempiLavorazione {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ore_lavorative: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub giorni_lavorativi: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JsonStruttura {
+    /// `$0`, `$1`, … in index order.
+    #[schema(value_type = BTreeMap<String, Campo>)]
+    pub campi: Campi,
+    pub validazione: String,
+    pub istruzioni: String,
+    pub istruzioni_ricerca: String,
+}
+
+/// The fields as a JSON object kept in index order (`$2` before `$10`).
+#[derive(Debug)]
+pub struct Campi(pub Vec<(String, Campo)>);
+
+impl Serialize for Campi {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Campo {
+    pub nome: String,
+    pub tipo: String,
+    pub null: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordine: Option<String>,
+    pub istruzioni: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Opzione {
+    pub tipo: String,
+    pub prezzo: Money,
+    pub nome: String,
+}
+
+impl Visura {
+    /// `hash` is the one the client asked with: an alias answers with itself.
+    pub fn from_service(service: &Service, hash: &str) -> Visura {
+        let (ore, giorni) = match service.turnaround {
+            Turnaround::WorkingHours(h) => (Some(h), None),
+            Turnaround::WorkingDays(d) => (None, Some(d)),
+        };
+        Visura {
+            hash_visura: hash.to_string(),
+            json_struttura: JsonStruttura {
+                campi: Campi(
+                    service
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.key(),
+                                Campo {
+                                    nome: f.nome.clone(),
+                                    tipo: f.tipo.as_str().to_string(),
+                                    null: f.null,
+                                    ordine: f.ordine.clone(),
+                                    istruzioni: f.istruzioni.clone(),
+                                },
+                            )
+                        })
+                        .collect(),
+                ),
+                validazione: service.validazione.clone(),
+                istruzioni: service.istruzioni.clone(),
+                istruzioni_ricerca: service.istruzioni_ricerca.clone(),
+            },
+            nome_categoria: service.nome_categoria.clone(),
+            nome_visura: service.nome_visura.clone(),
+            opzioni: service
+                .opzioni
+                .iter()
+                .map(|o| Opzione {
+                    tipo: o.tipo.clone(),
+                    prezzo: money(o.prezzo),
+                    nome: o.nome.clone(),
+                })
+                .collect(),
+            prezzo_ricerca: money(service.prezzo_ricerca),
+            prezzo_visura: money(service.prezzo_visura),
+            ricerca: service.ricerca,
+            sincrona: service.sincrona,
+            fornitori: service.fornitori.clone(),
+            tempi_lavorazione: TempiLavorazione {
+                ore_lavorative: ore,
+                giorni_lavorativi: giorni,
+            },
+            conservazione_giorni: service.retention_days,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Esito {
+    pub codice: String,
+    pub info: String,
+}
+
+/// Extension: what an operator asked the client to supply.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Integrazione {
+    pub messaggio: String,
+    pub campi: Vec<String>,
+    pub timestamp: i64,
+}
+
+/// A request, as `POST /richiesta`, `GET /richiesta/{_id}` and `PUT` answer it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Richiesta {
+    #[serde(rename = "_id")]
+    pub id: Option<String>,
+    pub state: u8,
+    pub hash_visura: String,
+    pub nome: String,
+    pub ricerca: bool,
+    pub id_ricerca: Option<String>,
+    pub prezzo_visura: Money,
+    pub prezzo_ricerca: Money,
+    pub indice_ricerca: Option<u32>,
+    pub stato_richiesta: String,
+    pub email_target: Option<String>,
+    pub allegati: Vec<String>,
+    pub timestamp_creation: i64,
+    pub timestamp_last_update: i64,
+    pub timestamp_stati: BTreeMap<String, i64>,
+    /// `false` when none was given, as in the commercial API.
+    #[schema(value_type = Object)]
+    pub callback_data: Value,
+    /// The chosen options, or null.
+    pub opzioni: Option<Vec<Opzione>>,
+    pub owner: String,
+    pub sincrona: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub ricerche: Vec<Value>,
+    pub esito: Esito,
+    /// Extension: the service price plus the chosen options.
+    pub prezzo_totale: Money,
+    /// Extension: false for requests made with a test token.
+    pub live: bool,
+    /// Extension: when its personal data will be destroyed (Unix seconds; null while open).
+    pub delete_after: Option<i64>,
+    /// Extension: true once its personal data has been destroyed.
+    pub purged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo_annullamento: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrazione: Option<Integrazione>,
+}
+
+/// An item of `GET /richiesta`: the commercial API's shorter shape.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RichiestaSummary {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub state: u8,
+    pub hash_visura: String,
+    pub nome: String,
+    pub ricerca: bool,
+    pub id_ricerca: Option<String>,
+    pub prezzo_visura: Money,
+    pub prezzo_ricerca: Money,
+    pub indice_ricerca: Option<u32>,
+    pub stato_richiesta: String,
+    pub email_target: Option<String>,
+    pub timestamp_creation: i64,
+    pub timestamp_last_update: i64,
+    pub owner: String,
+    pub sincrona: bool,
+}
+
+/// `GET /documento/{_id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Documento {
+    pub nome: String,
+    /// Bytes of the zip archive.
+    pub dimensione: u64,
+    /// The zip archive, base64.
+    pub file: String,
+    /// Extension: SHA-256 of the archive, hex.
+    pub sha256: String,
+}
+
+impl Richiesta {
+    pub fn render(r: &RequestRecord, service: &Service, owner: &str) -> Richiesta {
+        let opzioni: Vec<Opzione> = r
+            .opzioni
+            .iter()
+            .filter_map(|name| service.option(name))
+            .map(|o| Opzione {
+                tipo: o.tipo.clone(),
+                prezzo: money(o.prezzo),
+                nome: o.nome.clone(),
+            })
+            .collect();
+        Richiesta {
+            id: Some(r.id.clone()),
+            state: r.status.state_flag(),
+            hash_visura: r.hash_requested.clone(),
+            nome: service.nome_visura.clone(),
+            ricerca: service.ricerca,
+            id_ricerca: None,
+            prezzo_visura: money(parse_money(&r.prezzo_visura)),
+            prezzo_ricerca: money(service.prezzo_ricerca),
+            indice_ricerca: None,
+            stato_richiesta: r.status.stato_richiesta().to_string(),
+            email_target: r.email_target.clone(),
+            allegati: r
+                .document
+                .as_ref()
+                .map(|d| d.allegati.clone())
+                .unwrap_or_default(),
+            timestamp_creation: r.created_at,
+            timestamp_last_update: r.updated_at,
+            timestamp_stati: r.timestamp_stati.clone(),
+            callback_data: r.callback_data.clone().unwrap_or(Value::Bool(false)),
+            opzioni: if opzioni.is_empty() {
+                None
+            } else {
+                Some(opzioni)
+            },
+            owner: owner.to_string(),
+            sincrona: service.sincrona,
+            ricerche: Vec::new(),
+            esito: Esito {
+                codice: r.esito_codice.clone(),
+                info: r.esito_info.clone(),
+            },
+            prezzo_totale: money(parse_money(&r.prezzo_totale)),
+            live: r.live,
+            delete_after: r
+                .closed_at
+                .map(|c| crate::service::retention::delete_after(c, service.retention_days)),
+            purged: r.purged_at.is_some(),
+            motivo_annullamento: r.motivo_annullamento.clone(),
+            integrazione: r.integrazione.as_ref().map(|i| Integrazione {
+                messaggio: i.messaggio.clone(),
+                campi: i.campi.clone(),
+                timestamp: i.at,
+            }),
+        }
+    }
+
+    pub fn summary(&self) -> RichiestaSummary {
+        RichiestaSummary {
+            id: self.id.clone().unwrap_or_default(),
+            state: self.state,
+            hash_visura: self.hash_visura.clone(),
+            nome: self.nome.clone(),
+            ricerca: self.ricerca,
+            id_ricerca: self.id_ricerca.clone(),
+            prezzo_visura: self.prezzo_visura,
+            prezzo_ricerca: self.prezzo_ricerca,
+            indice_ricerca: self.indice_ricerca,
+            stato_richiesta: self.stato_richiesta.clone(),
+            email_target: self.email_target.clone(),
+            timestamp_creation: self.timestamp_creation,
+            timestamp_last_update: self.timestamp_last_update,
+            owner: self.owner.clone(),
+            sincrona: self.sincrona,
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The test harness: a real server on a fresh SQLite database and a temporary file store,
+//! listening on a random port, driven over HTTP.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sportello_domain::catalog::Catalog;
+use sportello_server::setup::{self, TokenSpec};
+use sportello_server::{AppState, Limits, ManualClock};
+use sportello_store::crypto::{Keyring, MasterKey};
+use sportello_store::{BlobStore, Role, SqliteStore};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    /// The demo client's test token.
+    pub client_token: String,
+    /// The demo CAF's operator token.
+    pub operator_token: String,
+    pub dir: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A decoded answer: status, and the JSON body (Null when it is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts the failure envelope and returns the error code.
+    pub fn error_code(&self) -> i64 {
+        assert_eq!(self.body["success"], json!(false), "{:#}", self.body);
+        assert_eq!(self.body["data"], Value::Null, "{:#}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{:#}",
+            self.body
+        );
+        self.body["error"].as_i64().unwrap()
+    }
+
+    /// The `campo`s named in `details`.
+    pub fn failing_fields(&self) -> Vec<String> {
+        self.body["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|x| x["campo"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "{:#}", self.body);
+        assert_eq!(self.body["success"], json!(true), "{:#}", self.body);
+        assert_eq!(self.body["error"], Value::Null);
+        assert_eq!(self.body["message"], json!(""));
+        &self.body["data"]
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Limits::default()).await
+    }
+
+    pub async fn spawn_with(limits: Limits) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Arc::new(Keyring::new(MasterKey::generate().0, Vec::new()));
+        let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
+            .await
+            .unwrap();
+        let blobs = BlobStore::local(&dir.path().join("files")).unwrap();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
+        let state = AppState {
+            store: Arc::new(store),
+            blobs,
+            catalog: Arc::new(Catalog::embedded().unwrap()),
+            clock: clock.clone(),
+            limits,
+        };
+        let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = state.clone();
+        tokio::spawn(async move {
+            sportello_server::serve(listener, served, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            state,
+            clock,
+            client_token: demo.client_token.secret,
+            operator_token: demo.operator_token.secret,
+            dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// A new client (tenant) and a test token for it.
+    pub async fn new_client(&self, name: &str) -> String {
+        let client = setup::create_client(&self.state, name, &format!("{name}@example.com"))
+            .await
+            .unwrap();
+        self.token_for(&client.id, None).await
+    }
+
+    pub async fn token_for(&self, client_id: &str, ttl_secs: Option<i64>) -> String {
+        setup::issue_token(
+            &self.state,
+            TokenSpec {
+                role: Role::Client,
+                client_id: Some(client_id.to_string()),
+                operator_id: None,
+                label: "test".into(),
+                live: false,
+                ttl_secs,
+                scopes: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
+    /// A second provider working `services`, with one operator; returns the operator's token.
+    pub async fn new_operator(&self, provider_name: &str, services: Vec<String>) -> String {
+        let provider = setup::create_provider(&self.state, provider_name, services)
+            .await
+            .unwrap();
+        let op = setup::create_operator(&self.state, &provider.id, "Op", "op@example.com")
+            .await
+            .unwrap();
+        setup::issue_token(
+            &self.state,
+            TokenSpec {
+                role: Role::Operator,
+                client_id: None,
+                operator_id: Some(op.id),
+                label: "test".into(),
+                live: false,
+                ttl_secs: None,
+                scopes: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> Answer {
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, &self.client_token, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, &self.client_token, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, &self.client_token, Some(body))
+            .await
+    }
+
+    pub async fn op(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.call(method, path, &self.operator_token, body).await
+    }
+
+    /// Submits a complete, valid request for `hash` and returns its `_id`.
+    pub async fn submit_valid(&self, hash: &str) -> String {
+        let service = self.get(&format!("/visure/{hash}")).await;
+        let answer = self
+            .post(
+                "/richiesta",
+                json!({"hash_visura": hash, "json_visura": valid_json_visura(service.assert_ok())}),
+            )
+            .await;
+        answer.assert_ok()["_id"].as_str().unwrap().to_string()
+    }
+
+    /// The operator takes `id`, attaches `files` and closes it.
+    pub async fn work_to_the_end(&self, id: &str, files: &[(&str, Vec<u8>)]) {
+        self.op(
+            Method::POST,
+            &format!("/operator/requests/{id}/claim"),
+            None,
+        )
+        .await
+        .assert_ok();
+        for (name, bytes) in files {
+            self.op(
+                Method::POST,
+                &format!("/operator/requests/{id}/results"),
+                Some(json!({"nome": name, "file": b64(bytes)})),
+            )
+            .await
+            .assert_ok();
+        }
+        self.op(
+            Method::POST,
+            &format!("/operator/requests/{id}/close"),
+            Some(json!({"esito": {"codice": "0", "info": "OK"}})),
+        )
+        .await
+        .assert_ok();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A small but well-formed PDF whose text carries `tag`, so different files differ.
+pub fn pdf(tag: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% {tag}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+pub fn png() -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    v.extend_from_slice(&[
+        0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+    ]);
+    v
+}
+
+/// A real, valid codice fiscale (Mario Rossi, born 10 Dec 1985 in Roma).
+pub const CF: &str = "RSSMRA85T10H501O";
+
+/// A value valid for `tipo`, in the forms a real client sends.
+pub fn valid_value(tipo: &str, key: &str) -> String {
+    match tipo {
+        "testo" | "denominazione" => format!("Valore {key}"),
+        "email" => "mario.rossi@example.com".into(),
+        "data_iso8601" => "1985-12-10".into(),
+        "codice_fiscale" | "codice_fiscale_persona_fisica" | "partita_iva" => CF.into(),
+        "cod_provincia" => "RM".into(),
+        "cod_comune" => "H501".into(),
+        "file" => format!(
+            "documento_{}.pdf|data:application/pdf;base64,{}",
+            key.trim_start_matches('$'),
+            b64(&pdf(key))
+        ),
+        other => panic!("no sample for tipo {other}"),
+    }
+}
+
+/// Every field of a `GET /visure/{hash}` answer filled with a valid value.
+pub fn valid_json_visura(visura: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, campo) in visura["json_struttura"]["campi"].as_object().unwrap() {
+        out.insert(
+            key.clone(),
+            Value::String(valid_value(campo["tipo"].as_str().unwrap(), key)),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Domanda Assegno Unico (seed 000): €19, `opzione_0` urgenza €4, `opzione_1` €10; `$5`, `$6`,
+/// `$7` are files and `$7` is optional.
+pub const ASSEGNO: &str = "224fcc49770edad354cdd9c480a7e50e";
+/// Certificato stato di famiglia (seed 004): testo, data_iso8601 (birth), cod_provincia,
+/// cod_comune (residence), codice_fiscale; €40, only `opzione_0`.
+pub const FAMIGLIA: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
+
+/// The members of the seed page's `POST /richiesta` answer.
+pub const SEED_MEMBERS: [&str; 21] = [
+    "_id",
+    "state",
+    "hash_visura",
+    "nome",
+    "ricerca",
+    "id_ricerca",
+    "prezzo_visura",
+    "prezzo_ricerca",
+    "indice_ricerca",
+    "stato_richiesta",
+    "email_target",
+    "allegati",
+    "timestamp_creation",
+    "timestamp_last_update",
+    "timestamp_stati",
+    "callback_data",
+    "opzioni",
+    "owner",
+    "sincrona",
+    "ricerche",
+    "esito",
+];
+
+/// The members of an item of `GET /richiesta` (the commercial API's `Richieste` schema).
+pub const SUMMARY_MEMBERS: [&str; 15] = [
+    "_id",
+    "state",
+    "hash_visura",
+    "nome",
+    "ricerca",
+    "id_ricerca",
+    "prezzo_visura",
+    "prezzo_ricerca",
+    "indice_ricerca",
+    "stato_richiesta",
+    "email_target",
+    "timestamp_creation",
+    "timestamp_last_update",
+    "owner",
+    "sincrona",
+];
+
+/// The member names of a JSON object.
+pub fn members(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+/// A file field value in the commercial API's form, a small PDF named `name`.
+pub fn pdf_field(name: &str) -> String {
+    format!("{name}|data:application/pdf;base64,{}", b64(&pdf(name)))
+}
+
+/// A complete Assegno Unico submission with real-looking values.
+pub fn assegno_form() -> serde_json::Map<String, Value> {
+    json!({
+        "$0": "Mario",
+        "$1": "Rossi",
+        "$2": "mario.rossi@example.com",
+        "$3": "3331234567",
+        "$4": CF,
+        "$5": pdf_field("documento.pdf"),
+        "$6": pdf_field("codice_fiscale.pdf"),
+        "$7": pdf_field("mandato.pdf"),
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+/// A complete family status certificate submission.
+pub fn famiglia_form() -> serde_json::Map<String, Value> {
+    json!({
+        "$0": "Mario",
+        "$1": "Rossi",
+        "$2": "1985-12-10",
+        "$3": "Italia",
+        "$4": "Roma",
+        "$5": "RM",
+        "$6": "H501",
+        "$7": CF,
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}

@@ -1,0 +1,114 @@
+//! Persistence for Sportello: the [`Store`] trait, its SQLite implementation, and blob storage.
+//!
+//! Invariant: SQL lives here and nowhere else. The trait speaks in records; the rules about what
+//! may change when live in the domain crate and the server's service layer.
+
+pub mod audit;
+pub mod blobs;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod sqlite;
+
+pub use blobs::BlobStore;
+pub use error::StoreError;
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// Everything the server needs from a database. Each method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+
+    async fn create_token(&self, token: &TokenRecord, secret_hash: &str) -> Result<(), StoreError>;
+    async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Returns false when no such token exists.
+    async fn revoke_token(&self, id: &str, at: i64) -> Result<bool, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    async fn create_provider(&self, provider: &ProviderRecord) -> Result<(), StoreError>;
+    async fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
+    async fn get_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
+    async fn create_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError>;
+    async fn get_operator(&self, id: &str) -> Result<Option<OperatorRecord>, StoreError>;
+    async fn list_operators(&self) -> Result<Vec<OperatorRecord>, StoreError>;
+
+    /// Inserts a new request with its input files and first history entry; its personal columns
+    /// are sealed with `key`, which is stored wrapped by the master key. With an idempotency
+    /// record, both are written in the same transaction; a key already taken gives
+    /// [`StoreError::Conflict`].
+    async fn insert_request(
+        &self,
+        request: &RequestRecord,
+        key: &crypto::DataKey,
+        files: &[FileRecord],
+        history: &HistoryEntry,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError>;
+    async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError>;
+    async fn list_requests(&self, filter: &RequestFilter)
+        -> Result<Vec<RequestRecord>, StoreError>;
+    /// Writes `request` only if its stored version is still `request.version - 1`; returns false
+    /// when someone else changed it first (optimistic concurrency).
+    async fn update_request(
+        &self,
+        request: &RequestRecord,
+        files: &[FileRecord],
+        history: Option<&HistoryEntry>,
+    ) -> Result<bool, StoreError>;
+    /// The request's data key (None once purged).
+    async fn data_key(&self, request_id: &str) -> Result<Option<crypto::DataKey>, StoreError>;
+    /// Re-wraps every data key under the current master key; returns how many changed.
+    async fn rewrap_keys(&self) -> Result<u64, StoreError>;
+    /// Closed, not yet purged requests of `hash_visura` closed before `closed_before`.
+    async fn expired(
+        &self,
+        hash_visura: &str,
+        closed_before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Destroys a request's personal data: its data key, sealed columns, file names, notes and
+    /// idempotency answers; keeps what accounting needs (ids, service, dates, prices, state).
+    /// Recorded in the history as `purge` by `actor`. Returns the blobs to delete, or None if it
+    /// was already purged or does not exist.
+    async fn purge_request(
+        &self,
+        id: &str,
+        at: i64,
+        actor: &str,
+    ) -> Result<Option<Purged>, StoreError>;
+    async fn list_files(&self, request_id: &str) -> Result<Vec<FileRecord>, StoreError>;
+    async fn history(&self, request_id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    async fn find_idempotency(
+        &self,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Records that the request concerns these people (codici fiscali, normalised), as keyed
+    /// hashes only.
+    async fn index_subjects(&self, request_id: &str, codes: &[String]) -> Result<(), StoreError>;
+    /// The requests concerning this codice fiscale (normalised), not yet purged.
+    async fn find_by_subject(&self, code: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Appends to the audit trail, chaining it to the previous entry.
+    async fn audit(&self, event: &audit::AuditEvent) -> Result<audit::AuditEntry, StoreError>;
+    /// Entries in order, from `after_seq` (exclusive), at most `limit`; optionally of one request.
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        request_id: Option<&str>,
+    ) -> Result<Vec<audit::AuditEntry>, StoreError>;
+    /// The chain's head: the last sequence number and hash.
+    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+
+    /// The provider offering `hash_visura` with the least open work, if any.
+    async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
+}

@@ -1,0 +1,223 @@
+//! The records the store keeps.
+
+use serde::{Deserialize, Serialize};
+use sportello_domain::status::Status;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub id: String,
+    pub name: String,
+    /// Shown as `owner` on the wire, as the commercial API shows the account e-mail.
+    pub owner_email: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Client, Role::Operator, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub role: Role,
+    pub client_id: Option<String>,
+    pub operator_id: Option<String>,
+    pub label: String,
+    /// `METHOD:/segment` patterns, `*` as wildcard (`GET:/visure`, `*:/*`).
+    pub scopes: Vec<String>,
+    /// Live or test mode.
+    pub live: bool,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRecord {
+    pub id: String,
+    pub name: String,
+    /// Canonical hashes of the services it works.
+    pub services: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRecord {
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub email: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A stored field value: text, or a reference to an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredValue {
+    Text(String),
+    File { file: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub messaggio: String,
+    /// `$n` keys the operator asks for.
+    pub campi: Vec<String>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    /// The names of the files inside the archive, shown as `allegati`.
+    #[serde(default)]
+    pub allegati: Vec<String>,
+    pub blob_key: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub id: String,
+    pub client_id: String,
+    /// The canonical service hash.
+    pub hash_visura: String,
+    /// The hash the client used (an alias answers with itself).
+    pub hash_requested: String,
+    pub status: Status,
+    pub live: bool,
+    pub provider_id: Option<String>,
+    pub operator_id: Option<String>,
+    /// `$n` → value. Drafts keep raw text (files inline); submitted requests keep normalised
+    /// text and file references.
+    pub fields: BTreeMap<String, StoredValue>,
+    /// Names of the chosen options (`opzione_0`…).
+    pub opzioni: Vec<String>,
+    pub prezzo_visura: String,
+    pub prezzo_totale: String,
+    pub email_target: Option<String>,
+    pub callback_data: Option<serde_json::Value>,
+    pub esito_codice: String,
+    pub esito_info: String,
+    pub motivo_annullamento: Option<String>,
+    pub integrazione: Option<Integration>,
+    pub timestamp_stati: BTreeMap<String, i64>,
+    pub document: Option<DocumentRecord>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When it reached a final state (kept by the store).
+    pub closed_at: Option<i64>,
+    /// When its personal data was destroyed (kept by the store).
+    pub purged_at: Option<i64>,
+    /// Bumped on every update; see [`crate::Store::update_request`].
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Uploaded by the client in `json_visura`.
+    Input,
+    /// Attached by an operator as part of the result.
+    Result,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Input => "input",
+            FileKind::Result => "result",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: String,
+    pub request_id: String,
+    pub kind: FileKind,
+    /// The `$n` field an input file belongs to.
+    pub campo: Option<String>,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub blob_key: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub request_id: String,
+    pub at: i64,
+    pub status: Status,
+    /// What happened (`submit`, `claim`, …).
+    pub action: String,
+    /// Who: `client:<id>`, `operator:<id>`, `system`.
+    pub actor: String,
+    pub note: Option<String>,
+    /// Where the change came from (the caller's address), for the audit trail; not kept in the
+    /// history itself.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub client_id: String,
+    pub key: String,
+    pub body_sha256: String,
+    pub request_id: String,
+    /// The JSON answer given the first time, replayed verbatim.
+    pub response: String,
+    pub created_at: i64,
+}
+
+/// Which requests to list. Newest first unless `oldest_first`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub client_id: Option<String>,
+    /// Test or live requests only.
+    pub live: Option<bool>,
+    /// Requests routed to this provider, or not routed yet but of a service it offers.
+    pub provider_queue: Option<ProviderQueue>,
+    pub statuses: Vec<Status>,
+    pub hash_visura: Option<String>,
+    pub operator_id: Option<String>,
+    pub unassigned: bool,
+    pub oldest_first: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderQueue {
+    pub provider_id: String,
+    pub services: Vec<String>,
+}
+
+/// What a purge leaves to delete outside the database: the request's blobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purged {
+    pub request_id: String,
+    pub blob_keys: Vec<String>,
+}

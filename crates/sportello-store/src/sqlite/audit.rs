@@ -1,0 +1,104 @@
+//! The audit chain: appending a link inside a transaction, and reading the log and its head.
+
+use sqlx::Row;
+
+use super::SqliteStore;
+use crate::audit::{chain_hash, AuditEntry, AuditEvent};
+use crate::StoreError;
+
+/// Appends to the audit chain inside the caller's transaction. Updating the head row first makes
+/// the transaction the only writer of the chain until it commits.
+pub(super) async fn append_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    e: &AuditEvent,
+) -> Result<AuditEntry, StoreError> {
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let seq: i64 = row.try_get("seq")?;
+    let prev_hash: String = row.try_get("hash")?;
+    let hash = chain_hash(&prev_hash, seq, e);
+    sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, request_id, detail, source, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.request_id)
+        .bind(&e.detail)
+        .bind(&e.source)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE audit_head SET hash = ? WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(AuditEntry {
+        seq,
+        event: e.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+pub(super) async fn audit(store: &SqliteStore, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let entry = append_audit(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+pub(super) async fn audit_entries(
+    store: &SqliteStore,
+    after_seq: i64,
+    limit: u32,
+    request_id: Option<&str>,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows = match request_id {
+        Some(r) => {
+            sqlx::query(
+                "SELECT * FROM audit_log WHERE seq > ? AND request_id = ? ORDER BY seq LIMIT ?",
+            )
+            .bind(after_seq)
+            .bind(r)
+            .bind(i64::from(limit))
+            .fetch_all(&store.pool)
+            .await?
+        }
+        None => {
+            sqlx::query("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&store.pool)
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                seq: row.try_get("seq")?,
+                event: AuditEvent {
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    request_id: row.try_get("request_id")?,
+                    detail: row.try_get("detail")?,
+                    source: row.try_get("source")?,
+                },
+                prev_hash: row.try_get("prev_hash")?,
+                hash: row.try_get("hash")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn audit_head(store: &SqliteStore) -> Result<(i64, String), StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&store.pool)
+        .await?;
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}

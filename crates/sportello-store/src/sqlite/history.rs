@@ -1,0 +1,74 @@
+//! A request's history: writing an entry (and its audit link) and reading them back.
+
+use sqlx::Row;
+
+use super::audit::append_audit;
+use super::keys::data_key;
+use super::rows::status_of;
+use super::sealing::{open, seal};
+use super::SqliteStore;
+use crate::audit::AuditEvent;
+use crate::crypto::DataKey;
+use crate::model::*;
+use crate::StoreError;
+
+pub(super) async fn insert_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    key: &DataKey,
+    h: &HistoryEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&h.request_id)
+    .bind(h.at)
+    .bind(h.status.as_db())
+    .bind(&h.action)
+    .bind(&h.actor)
+    .bind(seal(key, &h.request_id, "history_note", h.note.clone()))
+    .execute(&mut **tx)
+    .await?;
+    // Every change of a request is also a link of the audit chain, in the same transaction.
+    append_audit(
+        tx,
+        &AuditEvent {
+            at: h.at,
+            actor: h.actor.clone(),
+            action: "change_state".into(),
+            request_id: Some(h.request_id.clone()),
+            detail: format!("{} -> {}", h.action, h.status.as_db()),
+            source: h.source.clone(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn history(
+    store: &SqliteStore,
+    request_id: &str,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let key = data_key(store, request_id).await?;
+    sqlx::query("SELECT * FROM request_history WHERE request_id = ? ORDER BY seq")
+        .bind(request_id)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(HistoryEntry {
+                request_id: row.try_get("request_id")?,
+                at: row.try_get("at")?,
+                status: status_of(row, "status")?,
+                action: row.try_get("action")?,
+                actor: row.try_get("actor")?,
+                note: open(
+                    key.as_ref(),
+                    request_id,
+                    "history_note",
+                    row.try_get("note")?,
+                )?,
+                source: None,
+            })
+        })
+        .collect()
+}

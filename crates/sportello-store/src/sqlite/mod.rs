@@ -1,0 +1,255 @@
+//! The embedded SQLite store (WAL mode, full fsync on commit: an acknowledged write survives
+//! `kill -9` and power loss).
+//!
+//! This file holds [`SqliteStore`], opening and connecting, and the [`Store`] implementation,
+//! whose methods delegate to the topic modules below.
+
+mod accounts;
+mod audit;
+mod files;
+mod history;
+mod keys;
+mod providers;
+mod requests;
+mod retention;
+mod rows;
+mod sealing;
+mod secrets;
+mod subjects;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::{AuditEntry, AuditEvent};
+use crate::crypto::{DataKey, Keyring};
+use crate::model::*;
+use crate::{Store, StoreError};
+use secrets::load_or_create_secret;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    keyring: Arc<Keyring>,
+    /// The key of the keyed hash used for lookups by codice fiscale.
+    lookup: DataKey,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies the migrations.
+    pub async fn open(path: &Path, keyring: Arc<Keyring>) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
+            .pragma("secure_delete", "ON");
+        Self::connect(options, keyring).await
+    }
+
+    /// Opens a database given as a `sqlite:` URL.
+    pub async fn open_url(url: &str, keyring: Arc<Keyring>) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
+            .pragma("secure_delete", "ON");
+        Self::connect(options, keyring).await
+    }
+
+    async fn connect(
+        options: SqliteConnectOptions,
+        keyring: Arc<Keyring>,
+    ) -> Result<SqliteStore, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // A wrong master key must stop the start, not turn every later read into an error.
+        let key_ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT key_id FROM request_keys UNION SELECT key_id FROM secrets",
+        )
+        .fetch_all(&pool)
+        .await?;
+        if let Some(unknown) = key_ids.iter().find(|id| !keyring.knows(id)) {
+            return Err(StoreError::Crypto(crate::crypto::CryptoError::UnknownKey(
+                unknown.clone(),
+            )));
+        }
+        let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
+        Ok(SqliteStore {
+            pool,
+            keyring,
+            lookup,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
+        accounts::create_client(self, c).await
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        accounts::get_client(self, id).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        accounts::list_clients(self).await
+    }
+
+    async fn create_token(&self, t: &TokenRecord, secret_hash: &str) -> Result<(), StoreError> {
+        accounts::create_token(self, t, secret_hash).await
+    }
+
+    async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        accounts::find_token(self, secret_hash).await
+    }
+
+    async fn revoke_token(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        accounts::revoke_token(self, id, at).await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        accounts::list_tokens(self).await
+    }
+
+    async fn create_provider(&self, p: &ProviderRecord) -> Result<(), StoreError> {
+        providers::create_provider(self, p).await
+    }
+
+    async fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError> {
+        providers::list_providers(self).await
+    }
+
+    async fn get_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError> {
+        providers::get_provider(self, id).await
+    }
+
+    async fn create_operator(&self, o: &OperatorRecord) -> Result<(), StoreError> {
+        accounts::create_operator(self, o).await
+    }
+
+    async fn get_operator(&self, id: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        accounts::get_operator(self, id).await
+    }
+
+    async fn list_operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        accounts::list_operators(self).await
+    }
+
+    async fn insert_request(
+        &self,
+        r: &RequestRecord,
+        key: &DataKey,
+        files: &[FileRecord],
+        history: &HistoryEntry,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        requests::insert_request(self, r, key, files, history, idempotency).await
+    }
+
+    async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        requests::get_request(self, id).await
+    }
+
+    async fn list_requests(&self, f: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError> {
+        requests::list_requests(self, f).await
+    }
+
+    async fn update_request(
+        &self,
+        r: &RequestRecord,
+        files: &[FileRecord],
+        history: Option<&HistoryEntry>,
+    ) -> Result<bool, StoreError> {
+        requests::update_request(self, r, files, history).await
+    }
+
+    async fn expired(
+        &self,
+        hash_visura: &str,
+        closed_before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        retention::expired(self, hash_visura, closed_before, limit).await
+    }
+
+    async fn purge_request(
+        &self,
+        id: &str,
+        at: i64,
+        actor: &str,
+    ) -> Result<Option<Purged>, StoreError> {
+        retention::purge_request(self, id, at, actor).await
+    }
+
+    async fn list_files(&self, request_id: &str) -> Result<Vec<FileRecord>, StoreError> {
+        files::list_files(self, request_id).await
+    }
+
+    async fn history(&self, request_id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        history::history(self, request_id).await
+    }
+
+    async fn data_key(&self, request_id: &str) -> Result<Option<DataKey>, StoreError> {
+        keys::data_key(self, request_id).await
+    }
+
+    async fn rewrap_keys(&self) -> Result<u64, StoreError> {
+        keys::rewrap_keys(self).await
+    }
+
+    async fn find_idempotency(
+        &self,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        requests::find_idempotency(self, client_id, key).await
+    }
+
+    async fn audit(&self, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
+        audit::audit(self, e).await
+    }
+
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        request_id: Option<&str>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::audit_entries(self, after_seq, limit, request_id).await
+    }
+
+    async fn index_subjects(&self, request_id: &str, codes: &[String]) -> Result<(), StoreError> {
+        subjects::index_subjects(self, request_id, codes).await
+    }
+
+    async fn find_by_subject(&self, code: &str) -> Result<Vec<String>, StoreError> {
+        subjects::find_by_subject(self, code).await
+    }
+
+    async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        audit::audit_head(self).await
+    }
+
+    async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError> {
+        providers::route(self, hash_visura).await
+    }
+}

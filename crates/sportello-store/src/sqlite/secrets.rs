@@ -1,0 +1,36 @@
+//! Installation secrets, kept wrapped by the master key in the `secrets` table.
+
+use sqlx::{Row, SqlitePool};
+
+use crate::crypto::{DataKey, Keyring, WrappedKey};
+use crate::StoreError;
+
+/// An installation secret, created on first use and kept wrapped by the master key, so it
+/// rotates with the data keys and is never in the clear on disk.
+pub(super) async fn load_or_create_secret(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    name: &str,
+) -> Result<DataKey, StoreError> {
+    let context = format!("secret:{name}");
+    let fresh = DataKey::generate();
+    let wrapped = keyring.wrap(&fresh, &context);
+    // Two processes starting at once: the first insert wins and both read it back.
+    sqlx::query("INSERT OR IGNORE INTO secrets (name, key_id, wrapped) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(&wrapped.key_id)
+        .bind(&wrapped.bytes)
+        .execute(pool)
+        .await?;
+    let row = sqlx::query("SELECT key_id, wrapped FROM secrets WHERE name = ?")
+        .bind(name)
+        .fetch_one(pool)
+        .await?;
+    Ok(keyring.unwrap(
+        &WrappedKey {
+            key_id: row.try_get("key_id")?,
+            bytes: row.try_get("wrapped")?,
+        },
+        &context,
+    )?)
+}

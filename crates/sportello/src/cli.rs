@@ -1,0 +1,648 @@
+//! The command line: one verb per role.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use sportello_domain::catalog::Catalog;
+use sportello_server::setup::{self, TokenSpec};
+use sportello_server::{AppState, SystemClock};
+use sportello_store::{BlobStore, Role, SqliteStore};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Overrides, Settings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sportello",
+    version,
+    about = "Patronato and CAF practices, Visengine-compatible"
+)]
+pub struct Cli {
+    /// A TOML configuration file [default: ./sportello.toml if present].
+    #[arg(long, global = true, env = "SPORTELLO_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the database and a demo client on first start).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage clients (tenants).
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Manage providers (CAF, Patronato).
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+    /// Manage operators of a provider.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+    /// Inspect the catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Destroy the personal data of requests whose retention has passed, or of one request.
+    Purge {
+        /// Only list what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        /// Erase this closed request now (an erasure request), whatever its retention.
+        #[arg(long, conflicts_with = "codice_fiscale")]
+        request: Option<String>,
+        /// Erase every closed request about this person now (found through the keyed hash of
+        /// the codice fiscale); open ones are listed, to be cancelled first.
+        #[arg(long)]
+        codice_fiscale: Option<String>,
+    },
+    /// The audit trail: verify its chain, list entries.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Master keys: generate one, rotate to it.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain from the first entry; name the first broken one.
+    Verify,
+    /// Print entries, oldest first.
+    List {
+        /// Only this request's entries.
+        #[arg(long)]
+        request: Option<String>,
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Write a new master key to FILE (created with permissions 0600; never overwritten).
+    Generate { file: PathBuf },
+    /// Re-wrap every data key under the current master key. Run it with the new key as
+    /// `master_key_file` and the old one in `previous_master_key_files`; servers configured the
+    /// same way keep working meanwhile.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Create a client.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Shown as `owner` in the API.
+        #[arg(long)]
+        email: String,
+    },
+    /// List clients.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token; its secret is printed once and never stored.
+    #[command(group(clap::ArgGroup::new("owner").required(true)))]
+    Create {
+        /// A client token for this client id.
+        #[arg(long, group = "owner")]
+        client: Option<String>,
+        /// An operator token for this operator id.
+        #[arg(long, group = "owner")]
+        operator: Option<String>,
+        /// An administrator token (reads the audit trail through the admin API).
+        #[arg(long, group = "owner")]
+        admin: bool,
+        /// A live token (client tokens are test tokens by default).
+        #[arg(long)]
+        live: bool,
+        /// Days until it expires [default: never].
+        #[arg(long)]
+        ttl_days: Option<i64>,
+        /// Restrict to these scopes (`GET:/visure`…), repeatable [default: every scope].
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCmd {
+    /// Create a provider working the given services.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A service hash, repeatable.
+        #[arg(long = "service")]
+        services: Vec<String>,
+        /// Every service of the catalog.
+        #[arg(long, conflicts_with = "services")]
+        all_services: bool,
+    },
+    /// List providers.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCmd {
+    /// Create an operator of a provider.
+    Create {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List operators.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCmd {
+    /// Load and check the catalog (embedded, or --catalog-dir), list its services.
+    Check,
+}
+
+pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
+    let Some(dir) = dir else {
+        return Catalog::embedded().context("the embedded catalog is invalid");
+    };
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("reading catalog dir {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            files.push((name, text));
+        }
+    }
+    files.sort();
+    Catalog::from_files(&files).with_context(|| format!("invalid catalog in {}", dir.display()))
+}
+
+async fn open_state(settings: &Settings) -> Result<AppState> {
+    let catalog = load_catalog(settings.catalog_dir.as_deref())?;
+    let keyring = Arc::new(crate::keys::load_keyring(settings)?);
+    let store = match &settings.database_url {
+        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url, keyring).await,
+        Some(_) => bail!("unsupported database URL: only sqlite: is available in this version"),
+        None => SqliteStore::open(&settings.data_dir.join("sportello.db"), keyring).await,
+    }
+    .context("opening the database")?;
+    let blobs =
+        BlobStore::local(&settings.data_dir.join("files")).context("opening file storage")?;
+    Ok(AppState {
+        store: Arc::new(store),
+        blobs,
+        catalog: Arc::new(catalog),
+        clock: Arc::new(SystemClock),
+        limits: settings.limits(),
+    })
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colours only for a person at a terminal: escape codes in a log file break grep.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(cli.config.as_deref(), &cli.overrides)
+        .context("reading the configuration")?;
+    if !matches!(cli.command, Command::Serve) {
+        // `serve` logs these; a verb has no log, and a mistyped variable must not pass unseen.
+        for var in Settings::unknown_variables() {
+            eprintln!("warning: unknown SPORTELLO_ variable ignored: {var}");
+        }
+    }
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            open_state(&settings).await?;
+            println!("database ready");
+            Ok(())
+        }
+        Command::Client(c) => client(&open_state(&settings).await?, c).await,
+        Command::Token(t) => token(&open_state(&settings).await?, t).await,
+        Command::Provider(p) => provider(&open_state(&settings).await?, p).await,
+        Command::Operator(o) => operator(&open_state(&settings).await?, o).await,
+        Command::Keys(KeysCmd::Generate { file }) => {
+            let key = crate::keys::write_new_key(&file)?;
+            println!("wrote master key {} to {}", key.id(), file.display());
+            Ok(())
+        }
+        Command::Purge {
+            dry_run,
+            request,
+            codice_fiscale,
+        } => {
+            let state = open_state(&settings).await?;
+            match codice_fiscale {
+                Some(code) => erase_person(&state, dry_run, &code).await,
+                None => purge(&state, dry_run, request).await,
+            }
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let state = open_state(&settings).await?;
+            match sportello_server::service::audit::verify(&state).await? {
+                Ok(n) => {
+                    println!("audit trail intact: {n} entries verified");
+                    Ok(())
+                }
+                Err(broken) => bail!(
+                    "audit trail broken at entry {}: {}",
+                    broken.seq,
+                    broken.reason
+                ),
+            }
+        }
+        Command::Audit(AuditCmd::List {
+            request,
+            after,
+            limit,
+        }) => {
+            let state = open_state(&settings).await?;
+            for e in state
+                .store
+                .audit_entries(after, limit, request.as_deref())
+                .await?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    e.seq,
+                    e.event.at,
+                    e.event.actor,
+                    e.event.action,
+                    e.event.request_id.unwrap_or_default(),
+                    e.event.detail,
+                    e.event.source.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCmd::Rotate) => {
+            let state = open_state(&settings).await?;
+            let n = state.store.rewrap_keys().await?;
+            println!("re-wrapped {n} data keys under the current master key");
+            Ok(())
+        }
+        Command::Catalog(CatalogCmd::Check) => {
+            let catalog = load_catalog(settings.catalog_dir.as_deref())?;
+            for s in catalog.services() {
+                println!(
+                    "{}  {}  ({} campi)",
+                    s.hash_visura,
+                    s.nome_visura,
+                    s.fields.len()
+                );
+            }
+            println!("catalog OK: {} services", catalog.services().len());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    if !matches!(settings.log_format.as_str(), "text" | "json") {
+        bail!(
+            "log_format must be `text` or `json`, not {:?}",
+            settings.log_format
+        );
+    }
+    init_logging(&settings);
+    for var in Settings::unknown_variables() {
+        tracing::warn!(variable = %var, "unknown SPORTELLO_ variable ignored");
+    }
+    tracing::info!(
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        database = settings.database_url.as_deref().map(|_| "url").unwrap_or("embedded sqlite"),
+        catalog = settings.catalog_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_else(|| "embedded".into()),
+        max_body_bytes = settings.max_body_bytes,
+        max_file_bytes = settings.max_file_bytes,
+        "starting"
+    );
+    let state = open_state(&settings).await?;
+    // Listen before creating the demo: tokens printed by a start that then fails (a busy port)
+    // would be the only ones ever shown, and the next start shows none.
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    if let Some(demo) = setup::bootstrap_demo(&state).await? {
+        println!();
+        println!("  New installation: a demo client and a demo CAF were created.");
+        println!("  These tokens are shown once; only their hashes are stored.");
+        println!();
+        println!("  client token (test):  {}", demo.client_token.secret);
+        println!("  operator token:       {}", demo.operator_token.secret);
+        println!();
+        println!(
+            "  Try:  curl -H 'Authorization: Bearer {}' http://{address}/visure",
+            demo.client_token.secret
+        );
+        println!();
+    }
+    sportello_server::service::retention::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
+    );
+    tracing::info!(%address, "listening");
+    sportello_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> Result<()> {
+    use sportello_server::service::retention;
+    let fail = |e: sportello_server::error::ApiError| anyhow::anyhow!("{}", e.message);
+    match request {
+        Some(id) => {
+            let Some(r) = state.store.get_request(&id).await? else {
+                bail!("no request with id {id}");
+            };
+            if !r.status.is_final() {
+                bail!(
+                    "request {id} is still open ({}): cancel it first",
+                    r.status.stato_richiesta()
+                );
+            }
+            if dry_run {
+                println!("would purge {id}");
+            } else if retention::purge(state, &id, "admin:cli")
+                .await
+                .map_err(fail)?
+            {
+                println!("purged {id}");
+            } else {
+                println!("{id} was already purged");
+            }
+        }
+        None => {
+            let ids = retention::purge_expired(state, dry_run, "admin:cli")
+                .await
+                .map_err(fail)?;
+            for id in &ids {
+                println!("{}{id}", if dry_run { "would purge " } else { "purged " });
+            }
+            println!("{} request(s)", ids.len());
+        }
+    }
+    Ok(())
+}
+
+/// An erasure request for one person: every closed request about them loses its personal
+/// data now. The code itself is never printed or stored; only request ids are shown.
+async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result<()> {
+    use sportello_server::service::{requests::subject_key, retention};
+    let fail = |e: sportello_server::error::ApiError| anyhow::anyhow!("{}", e.message);
+    let ids = state.store.find_by_subject(&subject_key(code)).await?;
+    let (mut erased, mut open) = (0, 0);
+    for id in &ids {
+        let Some(r) = state.store.get_request(id).await? else {
+            continue;
+        };
+        if !r.status.is_final() {
+            open += 1;
+            println!(
+                "open {id} ({}): cancel it, then erase again",
+                r.status.stato_richiesta()
+            );
+        } else if dry_run {
+            erased += 1;
+            println!("would purge {id}");
+        } else if retention::purge(state, id, "admin:cli:erasure")
+            .await
+            .map_err(fail)?
+        {
+            erased += 1;
+            println!("purged {id}");
+        }
+    }
+    println!("{erased} request(s) erased, {open} still open");
+    Ok(())
+}
+
+async fn client(state: &AppState, cmd: ClientCmd) -> Result<()> {
+    match cmd {
+        ClientCmd::Create { name, email } => {
+            let c = setup::create_client(state, &name, &email).await?;
+            println!("{}", c.id);
+        }
+        ClientCmd::List => {
+            for c in state.store.list_clients().await? {
+                println!("{}\t{}\t{}", c.id, c.name, c.owner_email);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(state: &AppState, cmd: TokenCmd) -> Result<()> {
+    match cmd {
+        TokenCmd::Create {
+            client,
+            operator,
+            admin,
+            live,
+            ttl_days,
+            scopes,
+            label,
+        } => {
+            let role = if admin {
+                Role::Admin
+            } else if operator.is_some() {
+                Role::Operator
+            } else {
+                Role::Client
+            };
+            if let Some(id) = &client {
+                if state.store.get_client(id).await?.is_none() {
+                    bail!("no client with id {id}");
+                }
+            }
+            if let Some(id) = &operator {
+                if state.store.get_operator(id).await?.is_none() {
+                    bail!("no operator with id {id}");
+                }
+            }
+            if ttl_days.is_some_and(|d| d <= 0) {
+                bail!("--ttl-days must be positive");
+            }
+            let issued = setup::issue_token(
+                state,
+                TokenSpec {
+                    role,
+                    client_id: client,
+                    operator_id: operator,
+                    label,
+                    live,
+                    ttl_secs: ttl_days.map(|d| d * 86_400),
+                    scopes: (!scopes.is_empty()).then_some(scopes),
+                },
+            )
+            .await?;
+            eprintln!(
+                "token {} created; the secret below is shown only once",
+                issued.record.id
+            );
+            println!("{}", issued.secret);
+        }
+        TokenCmd::List => {
+            for t in state.store.list_tokens().await? {
+                let owner = t.client_id.or(t.operator_id).unwrap_or_default();
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\texpires={}",
+                    t.id,
+                    t.role.as_str(),
+                    owner,
+                    if t.live { "live" } else { "test" },
+                    status,
+                    t.expires_at
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            if !state.store.revoke_token(&id, state.clock.now()).await? {
+                bail!("no token with id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn provider(state: &AppState, cmd: ProviderCmd) -> Result<()> {
+    match cmd {
+        ProviderCmd::Create {
+            name,
+            services,
+            all_services,
+        } => {
+            let hashes = if all_services {
+                state
+                    .catalog
+                    .services()
+                    .iter()
+                    .map(|s| s.hash_visura.clone())
+                    .collect()
+            } else {
+                let mut out = Vec::new();
+                for h in &services {
+                    match state.catalog.get(h) {
+                        Some(s) => out.push(s.hash_visura.clone()),
+                        None => bail!("no service with hash {h} in the catalog"),
+                    }
+                }
+                out
+            };
+            let p = setup::create_provider(state, &name, hashes).await?;
+            println!("{}", p.id);
+        }
+        ProviderCmd::List => {
+            for p in state.store.list_providers().await? {
+                println!("{}\t{}\t{} services", p.id, p.name, p.services.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn operator(state: &AppState, cmd: OperatorCmd) -> Result<()> {
+    match cmd {
+        OperatorCmd::Create {
+            provider,
+            name,
+            email,
+        } => {
+            if state.store.get_provider(&provider).await?.is_none() {
+                bail!("no provider with id {provider}");
+            }
+            let o = setup::create_operator(state, &provider, &name, &email).await?;
+            println!("{}", o.id);
+        }
+        OperatorCmd::List => {
+            for o in state.store.list_operators().await? {
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    o.id,
+                    o.provider_id,
+                    o.name,
+                    o.email,
+                    if o.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

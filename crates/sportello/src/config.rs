@@ -1,0 +1,233 @@
+//! Configuration: defaults, then a TOML file, then `SPORTELLO_*` environment variables, then
+//! command-line flags, each overriding the one before.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use sportello_server::Limits;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the database and the files live (embedded mode).
+    pub data_dir: PathBuf,
+    /// A database URL (`sqlite:…`); default: `<data_dir>/sportello.db`.
+    pub database_url: Option<String>,
+    /// A directory of catalog files replacing the embedded catalog.
+    pub catalog_dir: Option<PathBuf>,
+    /// The master key, base64 (prefer `master_key_file`; environment: `SPORTELLO_MASTER_KEY`).
+    pub master_key: Option<String>,
+    /// The file holding the master key; default `<data_dir>/master.key`.
+    pub master_key_file: Option<PathBuf>,
+    /// Older master keys, kept readable during a rotation.
+    pub previous_master_key_files: Vec<PathBuf>,
+    pub max_body_bytes: usize,
+    pub max_file_bytes: usize,
+    pub max_text_chars: usize,
+    pub max_page_size: u32,
+    pub request_timeout_secs: u64,
+    /// 0 disables.
+    pub rate_per_token_per_minute: u32,
+    /// 0 disables.
+    pub rate_per_ip_per_minute: u32,
+    pub max_files_per_request: usize,
+    pub max_json_depth: usize,
+    pub max_image_pixels: u64,
+    pub max_pdf_pages: u32,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Seconds between two retention passes of a running server.
+    pub purge_interval_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        let limits = Limits::default();
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./sportello-data"),
+            database_url: None,
+            catalog_dir: None,
+            master_key: None,
+            master_key_file: None,
+            previous_master_key_files: Vec::new(),
+            max_body_bytes: limits.max_body_bytes,
+            max_file_bytes: limits.max_file_bytes,
+            max_text_chars: limits.max_text_chars,
+            max_page_size: limits.max_page_size,
+            request_timeout_secs: limits.request_timeout_secs,
+            rate_per_token_per_minute: limits.rate_per_token_per_minute,
+            rate_per_ip_per_minute: limits.rate_per_ip_per_minute,
+            max_files_per_request: limits.max_files_per_request,
+            max_json_depth: limits.max_json_depth,
+            max_image_pixels: limits.max_image_pixels,
+            max_pdf_pages: limits.max_pdf_pages,
+            log_format: "text".into(),
+            purge_interval_secs: 3600,
+        }
+    }
+}
+
+/// Environment variables that are ours but not settings.
+const OTHER_VARIABLES: [&str; 1] = ["SPORTELLO_CONFIG"];
+
+impl std::fmt::Debug for Settings {
+    // By hand, so the master key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("catalog_dir", &self.catalog_dir)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("master_key_file", &self.master_key_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// `overrides` holds the flags given on the command line.
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("sportello.toml")),
+        }
+        let known = Settings::keys();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        figment
+            .merge(Env::prefixed("SPORTELLO_").only(&known))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The setting names, as TOML keys (and, upper-cased, environment variables).
+    fn keys() -> Vec<String> {
+        serde_json::to_value(Settings::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
+            .unwrap_or_default()
+    }
+
+    /// `SPORTELLO_*` variables that match no setting: a typo would otherwise be silently ignored.
+    pub fn unknown_variables() -> Vec<String> {
+        let known = Settings::keys();
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("SPORTELLO_") && !OTHER_VARIABLES.contains(&k.as_str()))
+            .filter(|k| {
+                let name = k.trim_start_matches("SPORTELLO_").to_ascii_lowercase();
+                !known.contains(&name)
+            })
+            .collect()
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_file_bytes: self.max_file_bytes,
+            max_text_chars: self.max_text_chars,
+            max_page_size: self.max_page_size,
+            request_timeout_secs: self.request_timeout_secs,
+            rate_per_token_per_minute: self.rate_per_token_per_minute,
+            rate_per_ip_per_minute: self.rate_per_ip_per_minute,
+            max_files_per_request: self.max_files_per_request,
+            max_json_depth: self.max_json_depth,
+            max_image_pixels: self.max_image_pixels,
+            max_pdf_pages: self.max_pdf_pages,
+        }
+    }
+}
+
+/// Flags that override settings; only those given are set.
+#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Data directory [default: ./sportello-data].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (sqlite:PATH).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Directory of catalog files replacing the embedded catalog.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_dir: Option<PathBuf>,
+    /// File holding the master key [default: <data-dir>/master.key].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+    /// Largest request body, bytes.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest file, bytes.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<usize>,
+    /// `text` or `json` logs.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_abuse_limits_are_settings_with_the_servers_defaults() {
+        let keys = Settings::keys();
+        for name in [
+            "rate_per_token_per_minute",
+            "rate_per_ip_per_minute",
+            "max_files_per_request",
+            "max_json_depth",
+            "max_image_pixels",
+            "max_pdf_pages",
+        ] {
+            assert!(keys.iter().any(|k| k == name), "{name}");
+        }
+        assert_eq!(
+            format!("{:?}", Settings::default().limits()),
+            format!("{:?}", Limits::default())
+        );
+    }
+
+    #[test]
+    fn the_abuse_limits_are_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sportello.toml");
+        std::fs::write(
+            &file,
+            "rate_per_token_per_minute = 0\nrate_per_ip_per_minute = 60\n\
+             max_files_per_request = 3\nmax_json_depth = 8\n\
+             max_image_pixels = 1000000\nmax_pdf_pages = 10\n",
+        )
+        .unwrap();
+        let limits = Settings::load(Some(&file), &Overrides::default())
+            .unwrap()
+            .limits();
+        assert_eq!(limits.rate_per_token_per_minute, 0);
+        assert_eq!(limits.rate_per_ip_per_minute, 60);
+        assert_eq!(limits.max_files_per_request, 3);
+        assert_eq!(limits.max_json_depth, 8);
+        assert_eq!(limits.max_image_pixels, 1_000_000);
+        assert_eq!(limits.max_pdf_pages, 10);
+    }
+}

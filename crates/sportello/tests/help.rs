@@ -1,0 +1,91 @@
+//! Every verb the binary lists answers `--help`: found by walking the help itself, so a verb
+//! added later is covered without touching this file.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Install;
+
+/// The subcommands a help text lists under `Commands:` (clap's own `help` left out).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_verb_found_in_the_help_has_help_of_its_own() {
+    let install = Install::new();
+    let mut seen = Vec::new();
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = todo.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let run = install.run(&args);
+        let help = run.ok();
+        let usage = ["Usage: sportello".to_string(), path.join(" ")]
+            .join(" ")
+            .trim_end()
+            .to_string();
+        assert!(help.contains(&usage), "{args:?}: {run:#?}");
+        assert!(run.stderr.is_empty(), "{args:?}: {run:#?}");
+        for sub in subcommands(help) {
+            let mut next = path.clone();
+            next.push(sub);
+            todo.push(next);
+        }
+        seen.push(path.join(" "));
+    }
+    seen.sort();
+    for verb in [
+        "",
+        "serve",
+        "migrate",
+        "client create",
+        "client list",
+        "token create",
+        "token list",
+        "token revoke",
+        "provider create",
+        "provider list",
+        "operator create",
+        "operator list",
+        "catalog check",
+        "purge",
+        "keys generate",
+        "keys rotate",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == verb),
+            "{verb:?} not found in {seen:?}"
+        );
+    }
+    // Asking for help touches nothing.
+    assert!(!install.data_dir().exists());
+}
+
+#[test]
+fn the_version_is_the_crate_version() {
+    let install = Install::new();
+    let run = install.run(&["--version"]);
+    assert_eq!(run.ok(), format!("sportello {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn a_verb_that_does_not_exist_fails_with_usage() {
+    let install = Install::new();
+    let run = install.run(&["frobnicate"]);
+    let err = run.failed();
+    assert!(
+        err.contains("unrecognized subcommand 'frobnicate'"),
+        "{run:#?}"
+    );
+    assert!(err.contains("Usage: sportello"), "{run:#?}");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(!install.data_dir().exists());
+}
