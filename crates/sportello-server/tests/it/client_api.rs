@@ -4,7 +4,7 @@
 //! refusal in the `{data, success, message, error}` envelope.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::header::CONTENT_TYPE;
@@ -20,7 +20,7 @@ const NO_SUCH_ID: &str = "0123456789abcdef01234567";
 /// `…`; on a service: …"), so an undocumented member fails the shape test.
 /// (`motivo_annullamento` and `integrazione` appear only when they apply.)
 fn documented_request_extensions() -> BTreeSet<String> {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../../README.md");
     let line = readme
         .lines()
         .find(|l| l.trim_start().starts_with("- on a request:"))

@@ -2,7 +2,7 @@
 //! then loses it for good; what accounting needs stays.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;

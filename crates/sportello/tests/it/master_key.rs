@@ -2,7 +2,7 @@
 //! required ever after, and rotated with `keys generate` + `keys rotate` without losing a request.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{free_port, stato_di_famiglia, Install, Server, STATO_DI_FAMIGLIA};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! (plain, upper and lower case, base64) and nothing is found.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

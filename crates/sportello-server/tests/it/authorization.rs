@@ -15,7 +15,7 @@
 //! row says so (409, 422).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::{Method, StatusCode};

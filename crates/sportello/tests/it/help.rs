@@ -2,7 +2,7 @@
 //! added later is covered without touching this file.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::Install;
 

@@ -3,7 +3,7 @@
 //! with small limits so a handful of requests reaches them.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::{header, Method, StatusCode};

@@ -3,7 +3,7 @@
 //! idempotency, the list, isolation between clients, and every documented error code.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;

@@ -3,7 +3,7 @@
 //! `details` naming the `$n` with a machine-readable `codice`, and never quoting the value).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{Datelike, NaiveDate};
 use common::*;

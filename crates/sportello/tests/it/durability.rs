@@ -2,7 +2,7 @@
 //! the process being killed outright.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{stato_di_famiglia, Install, STATO_DI_FAMIGLIA};
 use serde_json::json;

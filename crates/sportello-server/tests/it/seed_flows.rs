@@ -3,7 +3,7 @@
 //! finds in it exactly the bytes the operator attached.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

@@ -2,7 +2,7 @@
 //! hash; an altered entry is pinpointed.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;

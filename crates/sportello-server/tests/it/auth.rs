@@ -2,7 +2,7 @@
 //! role, each answered 401 or 403 in the envelope with our own error code.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;

@@ -1,7 +1,7 @@
 //! The administration verbs as a user types them, checked against a running server.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::Install;
 use reqwest::StatusCode;

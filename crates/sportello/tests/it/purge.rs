@@ -2,7 +2,7 @@
 //! erasure request destroys one closed request's personal data, an open request is refused.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{stato_di_famiglia, Install, Server, STATO_DI_FAMIGLIA};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! entry someone altered in the database.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! variables, then flags, each overriding the one before; and what it refuses.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{free_port, free_ports, Install};
 

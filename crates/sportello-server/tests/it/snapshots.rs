@@ -3,7 +3,7 @@
 //! depends on time or chance (ids, timestamps, tokens, file contents) is redacted.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use insta::assert_json_snapshot;

@@ -1,0 +1,4 @@
+//! The integration tests of `sportello-domain`, linked into one binary: each file is a module.
+
+mod catalog;
+mod codice_fiscale_oracle;

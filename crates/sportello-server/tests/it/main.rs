@@ -1,0 +1,16 @@
+//! The integration tests of `sportello-server`, linked into one binary: each file is a module.
+//! One binary instead of one per file keeps CI's link time and disk use small.
+
+mod audit;
+mod auth;
+mod authorization;
+mod client_api;
+mod client_api_flows;
+mod common;
+mod field_types;
+mod limits;
+mod operator_api;
+mod privacy;
+mod retention;
+mod seed_flows;
+mod snapshots;

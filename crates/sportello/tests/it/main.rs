@@ -1,0 +1,11 @@
+//! The integration tests of `sportello`, linked into one binary: each file is a module.
+//! One binary instead of one per file keeps CI's link time and disk use small.
+
+mod audit;
+mod cli;
+mod common;
+mod config;
+mod durability;
+mod help;
+mod master_key;
+mod purge;
