@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backoffice;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::list))
         .route("/admin/audit/verify", get(admin::verify))
         .route("/healthz", get(system::healthz))
+        .merge(backoffice::routes(&state))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)

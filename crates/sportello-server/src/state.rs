@@ -75,6 +75,8 @@ pub struct Limits {
     pub max_image_pixels: u64,
     /// Most pages in an uploaded PDF.
     pub max_pdf_pages: u32,
+    /// Back-office cookies are `Secure` (and `__Host-` named) even without TLS at a proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for Limits {
@@ -91,6 +93,7 @@ impl Default for Limits {
             max_json_depth: 32,
             max_image_pixels: 40_000_000,
             max_pdf_pages: 500,
+            secure_cookies: false,
         }
     }
 }

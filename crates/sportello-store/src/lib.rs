@@ -4,6 +4,7 @@
 //! may change when live in the domain crate and the server's service layer.
 
 pub mod audit;
+pub mod backoffice;
 pub mod blobs;
 pub mod crypto;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod ids;
 pub mod model;
 pub mod sqlite;
 
+pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
 pub use blobs::BlobStore;
 pub use error::StoreError;
 pub use model::*;
@@ -111,4 +113,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
+
+    // The back office: admins, passwords, sessions, lock-out, notes, queue counts.
+    async fn create_admin(&self, admin: &AdminRecord) -> Result<(), StoreError>;
+    async fn get_admin(&self, id: &str) -> Result<Option<AdminRecord>, StoreError>;
+    /// By e-mail, compared case-insensitively.
+    async fn find_admin_by_email(&self, email: &str) -> Result<Option<AdminRecord>, StoreError>;
+    async fn list_admins(&self) -> Result<Vec<AdminRecord>, StoreError>;
+    /// By e-mail, compared case-insensitively.
+    async fn find_operators_by_email(&self, email: &str)
+        -> Result<Vec<OperatorRecord>, StoreError>;
+    /// Returns false when no such operator exists.
+    async fn set_operator_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError>;
+    /// Stores the argon2id PHC string of `account` (`admin:<id>`, `operator:<id>`).
+    async fn set_password(&self, account: &str, phc: &str, at: i64) -> Result<(), StoreError>;
+    async fn password(&self, account: &str) -> Result<Option<String>, StoreError>;
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+    async fn touch_session(&self, id_hash: &str, at: i64) -> Result<(), StoreError>;
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of `account` (after a password change or when it is disabled).
+    async fn delete_sessions(&self, account: &str) -> Result<(), StoreError>;
+    async fn record_login_failure(&self, email_hash: &str, at: i64) -> Result<(), StoreError>;
+    /// Failures of this e-mail hash at or after `since`.
+    async fn login_failures(&self, email_hash: &str, since: i64) -> Result<u32, StoreError>;
+    async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError>;
+    /// Seals the note's body with the request's data key ([`StoreError::Purged`] without one).
+    async fn add_note(&self, note: &NoteRecord) -> Result<(), StoreError>;
+    /// Oldest first; empty once the request was purged.
+    async fn notes(&self, request_id: &str) -> Result<Vec<NoteRecord>, StoreError>;
+    /// How many requests of the provider's queue are in each state.
+    async fn count_by_status(
+        &self,
+        queue: &ProviderQueue,
+    ) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError>;
 }

@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sportello_domain::catalog::Catalog;
+use sportello_server::service::accounts;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, SystemClock};
 use sportello_store::{BlobStore, Role, SqliteStore};
@@ -46,6 +47,9 @@ pub enum Command {
     /// Manage operators of a provider.
     #[command(subcommand)]
     Operator(OperatorCmd),
+    /// Manage back-office administrators.
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Inspect the catalog.
     #[command(subcommand)]
     Catalog(CatalogCmd),
@@ -173,6 +177,35 @@ pub enum OperatorCmd {
     },
     /// List operators.
     List,
+    /// Set or reset an operator's back-office password (ends its sessions).
+    Password {
+        /// The operator id (see `operator list`).
+        id: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Create a back-office administrator; a generated password is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List administrators.
+    List,
+    /// Set or reset an administrator's password (ends its sessions).
+    Password {
+        /// The administrator's e-mail address.
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,6 +292,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(t) => token(&open_state(&settings).await?, t).await,
         Command::Provider(p) => provider(&open_state(&settings).await?, p).await,
         Command::Operator(o) => operator(&open_state(&settings).await?, o).await,
+        Command::Admin(a) => admin(&open_state(&settings).await?, a).await,
         Command::Keys(KeysCmd::Generate { file }) => {
             let key = crate::keys::write_new_key(&file)?;
             println!("wrote master key {} to {}", key.id(), file.display());
@@ -374,6 +408,16 @@ async fn serve(settings: Settings) -> Result<()> {
             "  Try:  curl -H 'Authorization: Bearer {}' http://{address}/visure",
             demo.client_token.secret
         );
+        println!();
+    }
+    if let Some(first) = accounts::bootstrap_admin(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?
+    {
+        println!("  Back office: http://{address}/backoffice/login");
+        println!("  administrator e-mail:    {}", first.admin.email);
+        println!("  administrator password:  {}", first.password);
+        println!("  (shown once; change it with `sportello admin password {}`)", first.admin.email);
         println!();
     }
     sportello_server::service::retention::spawn(
@@ -632,6 +676,9 @@ async fn operator(state: &AppState, cmd: OperatorCmd) -> Result<()> {
                 );
             }
         }
+        OperatorCmd::Password { id, stdin } => {
+            set_password(state, &accounts::operator_key(&id), stdin).await?;
+        }
     }
     Ok(())
 }
@@ -644,5 +691,61 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+}
+
+/// The password to set: from standard input (one line), or generated and printed once.
+fn new_password(stdin: bool) -> Result<(String, bool)> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((accounts::generate_password(), true))
+    }
+}
+
+async fn set_password(state: &AppState, account: &str, stdin: bool) -> Result<()> {
+    let (password, generated) = new_password(stdin)?;
+    accounts::set_password(state, account, &password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if generated {
+        println!("password (shown once): {password}");
+    } else {
+        println!("password set");
+    }
+    Ok(())
+}
+
+async fn admin(state: &AppState, cmd: AdminCmd) -> Result<()> {
+    match cmd {
+        AdminCmd::Create { name, email } => {
+            let admin = accounts::create_admin(state, &name, &email)
+                .await
+                .context("creating the administrator (is the e-mail already taken?)")?;
+            println!("{}\t{}", admin.id, admin.email);
+            set_password(state, &accounts::admin_key(&admin.id), false).await
+        }
+        AdminCmd::List => {
+            for a in state.store.list_admins().await? {
+                println!(
+                    "{}\t{}\t{}{}",
+                    a.id,
+                    a.email,
+                    a.name,
+                    if a.disabled { "\tdisabled" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        AdminCmd::Password { email, stdin } => {
+            let Some(admin) = state.store.find_admin_by_email(&email).await? else {
+                bail!("no administrator with that e-mail");
+            };
+            set_password(state, &accounts::admin_key(&admin.id), stdin).await
+        }
     }
 }

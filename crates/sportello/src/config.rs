@@ -41,6 +41,8 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds between two retention passes of a running server.
     pub purge_interval_secs: u64,
+    /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             max_pdf_pages: limits.max_pdf_pages,
             log_format: "text".into(),
             purge_interval_secs: 3600,
+            secure_cookies: limits.secure_cookies,
         }
     }
 }
@@ -144,6 +147,7 @@ impl Settings {
             max_json_depth: self.max_json_depth,
             max_image_pixels: self.max_image_pixels,
             max_pdf_pages: self.max_pdf_pages,
+            secure_cookies: self.secure_cookies,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The service layer: what the handlers call. Each function is one use case; it reads, asks
 //! the domain whether the change is allowed, and writes.
 
+pub mod accounts;
 pub mod audit;
 pub mod body;
 pub mod documents;
+pub mod notes;
 pub mod operator;
 pub mod requests;
 pub mod retention;

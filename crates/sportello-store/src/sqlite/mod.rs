@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod backoffice;
 mod files;
 mod history;
 mod keys;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::crypto::{DataKey, Keyring};
 use crate::model::*;
+use crate::{AdminRecord, NoteRecord, SessionRecord};
 use crate::{Store, StoreError};
 use secrets::load_or_create_secret;
 
@@ -251,5 +253,81 @@ impl Store for SqliteStore {
 
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError> {
         providers::route(self, hash_visura).await
+    }
+
+    async fn create_admin(&self, a: &AdminRecord) -> Result<(), StoreError> {
+        backoffice::create_admin(self, a).await
+    }
+
+    async fn get_admin(&self, id: &str) -> Result<Option<AdminRecord>, StoreError> {
+        backoffice::get_admin(self, id).await
+    }
+
+    async fn find_admin_by_email(&self, email: &str) -> Result<Option<AdminRecord>, StoreError> {
+        backoffice::find_admin_by_email(self, email).await
+    }
+
+    async fn list_admins(&self) -> Result<Vec<AdminRecord>, StoreError> {
+        backoffice::list_admins(self).await
+    }
+
+    async fn find_operators_by_email(&self, email: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+        backoffice::find_operators_by_email(self, email).await
+    }
+
+    async fn set_operator_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError> {
+        backoffice::set_operator_disabled(self, id, disabled).await
+    }
+
+    async fn set_password(&self, account: &str, phc: &str, at: i64) -> Result<(), StoreError> {
+        backoffice::set_password(self, account, phc, at).await
+    }
+
+    async fn password(&self, account: &str) -> Result<Option<String>, StoreError> {
+        backoffice::password(self, account).await
+    }
+
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        backoffice::create_session(self, s).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        backoffice::session(self, id_hash).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
+        backoffice::touch_session(self, id_hash, at).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        backoffice::delete_session(self, id_hash).await
+    }
+
+    async fn delete_sessions(&self, account: &str) -> Result<(), StoreError> {
+        backoffice::delete_sessions(self, account).await
+    }
+
+    async fn record_login_failure(&self, email_hash: &str, at: i64) -> Result<(), StoreError> {
+        backoffice::record_login_failure(self, email_hash, at).await
+    }
+
+    async fn login_failures(&self, email_hash: &str, since: i64) -> Result<u32, StoreError> {
+        backoffice::login_failures(self, email_hash, since).await
+    }
+
+    async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError> {
+        backoffice::clear_login_failures(self, email_hash).await
+    }
+
+    async fn add_note(&self, n: &NoteRecord) -> Result<(), StoreError> {
+        backoffice::add_note(self, n).await
+    }
+
+    async fn notes(&self, request_id: &str) -> Result<Vec<NoteRecord>, StoreError> {
+        backoffice::notes(self, request_id).await
+    }
+
+    async fn count_by_status(&self, queue: &ProviderQueue) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError> {
+        backoffice::count_by_status(self, queue).await
     }
 }

@@ -1,0 +1,216 @@
+//! Rendering pages and failures: every failure of the back office is an Italian page (or a
+//! redirect to the login), never JSON and never a value the user typed.
+
+use askama::Template;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use sportello_store::StoreError;
+
+use crate::error::ApiError;
+use crate::service::accounts::PasswordError;
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub enum PageError {
+    NotLoggedIn,
+    NotFound,
+    AdminOnly,
+    Csrf,
+    /// A refusal with its status and an Italian message for the user.
+    Refused(StatusCode, String),
+    Internal,
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "back office: store failure");
+        PageError::Internal
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        tracing::error!(error = %e, "back office: template failure");
+        PageError::Internal
+    }
+}
+
+impl From<PasswordError> for PageError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::TooShort => PageError::Refused(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "La password deve avere almeno {} caratteri.",
+                    crate::service::accounts::MIN_PASSWORD_CHARS
+                ),
+            ),
+            PasswordError::NoSuchAccount => PageError::NotFound,
+            PasswordError::Hashing => PageError::Internal,
+            PasswordError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        match e.status {
+            StatusCode::NOT_FOUND => PageError::NotFound,
+            s if s.is_server_error() => PageError::Internal,
+            s => PageError::Refused(s, italian(&e)),
+        }
+    }
+}
+
+/// The service layer speaks English to API clients; operators read Italian.
+fn italian(e: &ApiError) -> String {
+    const REASONS: &[(&str, &str)] = &[
+        ("nota must be", "Scrivi la nota (al massimo 2000 caratteri)."),
+        ("already taken", "La richiesta è già stata presa in carico da un altro operatore."),
+        ("another operator is working", "Un altro operatore sta lavorando questa richiesta."),
+        ("take the request first", "Prendi in carico la richiesta prima di procedere."),
+        ("claim it first", "Prendi in carico la richiesta prima di procedere."),
+        ("attach at least one result", "Allega almeno un file di risultato prima di chiudere."),
+        ("can be claimed once the client answers", "La richiesta attende l'integrazione del cliente: potrà essere presa in carico quando il cliente risponde."),
+        ("waiting for the client's integration: it cannot be closed", "La richiesta attende l'integrazione del cliente: non può essere chiusa ora."),
+        ("an integration has already been asked", "È già stata chiesta un'integrazione e il cliente non ha ancora risposto."),
+        ("nobody holds the request", "Nessuno ha in carico la richiesta: torna in coda quando il cliente risponde."),
+        ("already been closed", "La richiesta è già stata chiusa."),
+        ("has been cancelled", "La richiesta è stata annullata."),
+        ("results are already available", "I risultati sono già disponibili: la richiesta può solo essere chiusa."),
+        ("still a draft", "La richiesta è ancora una bozza."),
+        ("can no longer be cancelled", "La richiesta non può più essere annullata."),
+        ("messaggio must be", "Scrivi il messaggio per il cliente (al massimo 2000 caratteri)."),
+        ("motivo must be", "Scrivi il motivo dell'annullamento (al massimo 1000 caratteri)."),
+        ("every entry of campi", "Uno dei campi indicati non appartiene al servizio."),
+        ("esito", "L'esito indicato non è valido (codice breve, descrizione di al massimo 1000 caratteri)."),
+    ];
+    if let Some((_, it)) = REASONS.iter().find(|(en, _)| e.message.contains(en)) {
+        return (*it).to_string();
+    }
+    if e.status == StatusCode::PRECONDITION_FAILED {
+        // A file refused by its validator: its details name the reason, never the content.
+        let why: Vec<&str> = e.details.iter().map(|d| d.codice.as_str()).collect();
+        return format!(
+            "Il file non è stato accettato ({}): sono ammessi PDF, JPEG e PNG entro i limiti di dimensione.",
+            why.join(", ")
+        );
+    }
+    if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+        return "Il file è troppo grande.".into();
+    }
+    "L'azione non è consentita nello stato attuale della richiesta.".into()
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = ErrorPage { title, message }
+        .render()
+        .unwrap_or_else(|_| "Errore".to_string());
+    (status, Html(body)).into_response()
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::NotLoggedIn => Redirect::to("/backoffice/login").into_response(),
+            PageError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "Non trovato",
+                "La pagina o la richiesta cercata non esiste, oppure non è della tua coda.",
+            ),
+            PageError::AdminOnly => error_page(
+                StatusCode::FORBIDDEN,
+                "Accesso riservato",
+                "Questa pagina è riservata agli amministratori.",
+            ),
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "Modulo scaduto",
+                "Il modulo non è più valido (sessione cambiata o pagina vecchia). Ricarica la pagina e riprova.",
+            ),
+            PageError::Refused(status, message) => {
+                error_page(status, "Azione non consentita", &message)
+            }
+            PageError::Internal => error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Errore interno",
+                "Si è verificato un errore. Riprova tra poco; se il problema continua, avvisa l'amministratore.",
+            ),
+        }
+    }
+}
+
+pub type PageResult<T = Response> = Result<T, PageError>;
+
+/// An HTML page from a template.
+pub fn html<T: Template>(page: T) -> PageResult {
+    Ok(Html(page.render()?).into_response())
+}
+
+/// After a successful form: back to a page with GET (303).
+pub fn see_other(to: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, to.to_string())],
+    )
+        .into_response()
+}
+
+/// An `application/x-www-form-urlencoded` body as name/value pairs (repeated names kept).
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A trimmed, non-empty value.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+}
+
+impl FromRequest<AppState> for FormData {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(|_| {
+                PageError::Refused(
+                    StatusCode::BAD_REQUEST,
+                    "Il modulo inviato non è leggibile.".into(),
+                )
+            })?;
+        Ok(FormData(pairs))
+    }
+}
+
+/// Unix seconds as the back office shows them (UTC until the calendar work brings Europe/Rome).
+pub fn when(unix: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(unix, 0)
+        .map(|t| t.format("%d/%m/%Y %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,179 @@
+//! The operator's queue: the provider's requests with filters, counts per state and pages.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use sportello_domain::status::Status;
+use sportello_store::ProviderQueue;
+
+use super::page::{html, when, PageResult};
+use super::session::Staff;
+use super::Nav;
+use crate::service::operator::{self, QueueQuery};
+use crate::state::AppState;
+
+const PER_PAGE: u32 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    pub servizio: Option<String>,
+    pub stato: Option<String>,
+    /// `me`, `none` or empty.
+    pub assegnate: Option<String>,
+    pub pagina: Option<u32>,
+}
+
+pub struct Row {
+    pub id: String,
+    pub servizio: String,
+    pub stato: String,
+    pub cliente: String,
+    pub assegnata: &'static str,
+    pub creata: String,
+    pub opzioni: String,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/queue.html")]
+struct QueuePage {
+    nav: Nav,
+    provider: String,
+    rows: Vec<Row>,
+    counts: Vec<(String, u64)>,
+    services: Vec<Choice>,
+    states: Vec<Choice>,
+    assigned: Vec<Choice>,
+    page: u32,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn page_link(f: &Filters, page: u32) -> String {
+    let mut q = vec![format!("pagina={page}")];
+    for (name, value) in [
+        ("servizio", &f.servizio),
+        ("stato", &f.stato),
+        ("assegnate", &f.assegnate),
+    ] {
+        if let Some(v) = non_empty(value) {
+            // Values are catalog hashes and fixed keywords, never personal data.
+            let safe: String = v
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            q.push(format!("{name}={safe}"));
+        }
+    }
+    format!("/backoffice/coda?{}", q.join("&"))
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(f): Query<Filters>,
+) -> PageResult {
+    let op = staff.operator()?;
+    let page = f.pagina.unwrap_or(1).max(1);
+    let servizio = non_empty(&f.servizio);
+    let stato = non_empty(&f.stato);
+    let assegnate = non_empty(&f.assegnate);
+    let statuses = match stato.as_deref() {
+        Some(s) => vec![Status::from_db(s)
+            .filter(|s| *s != Status::Draft)
+            .ok_or_else(|| crate::error::ApiError::bad_query("unknown stato"))?],
+        None => Vec::new(),
+    };
+    let items = operator::queue(
+        &state,
+        &op,
+        QueueQuery {
+            statuses,
+            hash_visura: servizio.clone(),
+            assigned: assegnate.clone(),
+            page,
+            per_page: PER_PAGE,
+        },
+    )
+    .await?;
+    let full = items.len() as u32 == PER_PAGE;
+    let rows = items
+        .into_iter()
+        .map(|i| Row {
+            assegnata: match &i.operatore {
+                Some(o) if *o == op.operator.id => "a te",
+                Some(_) => "altro operatore",
+                None => "libera",
+            },
+            creata: when(i.timestamp_creation),
+            opzioni: i.opzioni.join(", "),
+            id: i.id,
+            servizio: i.nome_visura,
+            stato: i.stato_richiesta,
+            cliente: i.cliente,
+        })
+        .collect();
+    let counts = state
+        .store
+        .count_by_status(&ProviderQueue {
+            provider_id: op.provider.id.clone(),
+            services: op.provider.services.clone(),
+        })
+        .await?
+        .into_iter()
+        .filter(|(s, _)| *s != Status::Draft)
+        .map(|(s, n)| (s.stato_richiesta().to_string(), n))
+        .collect();
+    let services = state
+        .catalog
+        .services()
+        .iter()
+        .filter(|s| op.provider.services.contains(&s.hash_visura))
+        .map(|s| Choice {
+            selected: servizio.as_deref() == Some(s.hash_visura.as_str()),
+            value: s.hash_visura.clone(),
+            label: s.nome_visura.clone(),
+        })
+        .collect();
+    let states = Status::ALL
+        .into_iter()
+        .filter(|s| *s != Status::Draft)
+        .map(|s| Choice {
+            selected: stato.as_deref() == Some(s.as_db()),
+            value: s.as_db().to_string(),
+            label: s.stato_richiesta().to_string(),
+        })
+        .collect();
+    let assigned = [("me", "Prese da me"), ("none", "Libere")]
+        .into_iter()
+        .map(|(v, l)| Choice {
+            selected: assegnate.as_deref() == Some(v),
+            value: v.to_string(),
+            label: l.to_string(),
+        })
+        .collect();
+    html(QueuePage {
+        nav: Nav::of(&staff),
+        provider: op.provider.name.clone(),
+        rows,
+        counts,
+        services,
+        states,
+        assigned,
+        page,
+        previous: (page > 1).then(|| page_link(&f, page - 1)),
+        next: full.then(|| page_link(&f, page + 1)),
+    })
+}

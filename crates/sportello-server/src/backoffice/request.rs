@@ -1,0 +1,364 @@
+//! The request page and the operator's actions on it. Every action calls the operator use case
+//! of the service layer, the same one the operator API calls: the rules live there.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use sportello_domain::status::Status;
+use std::collections::HashMap;
+
+use super::page::{html, see_other, when, FormData, PageError, PageResult};
+use super::session::Staff;
+use super::Nav;
+use crate::service::{notes, operator};
+use crate::state::AppState;
+
+pub struct Field {
+    pub campo: String,
+    pub nome: String,
+    pub valore: Option<String>,
+    /// (file id, name, size in bytes)
+    pub file: Option<(String, String, u64)>,
+    pub richiesto: bool,
+}
+
+pub struct Step {
+    pub quando: String,
+    pub stato: String,
+    pub azione: String,
+    pub chi: String,
+    pub nota: Option<String>,
+}
+
+pub struct Note {
+    pub quando: String,
+    pub chi: String,
+    pub testo: String,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/request.html")]
+struct RequestPage {
+    nav: Nav,
+    id: String,
+    servizio: String,
+    cliente: String,
+    stato: String,
+    assegnata: String,
+    creata: String,
+    opzioni: Vec<String>,
+    campi: Vec<Field>,
+    risultati: Vec<(String, String, u64)>,
+    storia: Vec<Step>,
+    note: Vec<Note>,
+    integrazione: Option<String>,
+    esito: Option<String>,
+    motivo: Option<String>,
+    notice: Option<&'static str>,
+    can_claim: bool,
+    mine: bool,
+    open: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    pub fatto: Option<String>,
+}
+
+fn notice(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "presa" => "Hai preso in carico la richiesta.",
+        "rilasciata" => "La richiesta è tornata in coda.",
+        "integrazione" => "Integrazione chiesta al cliente: la richiesta attende la sua risposta.",
+        "risultato" => "File di risultato caricato.",
+        "chiusa" => "Richiesta chiusa come evasa: il cliente può scaricare il risultato.",
+        "annullata" => "Richiesta annullata.",
+        "nota" => "Nota aggiunta.",
+        _ => return None,
+    })
+}
+
+/// How the page names who did something, without showing token ids.
+fn who(actor: &str, names: &HashMap<String, String>) -> String {
+    match actor.split_once(':') {
+        Some(("operator", id)) => names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "operatore".into()),
+        Some(("client", _)) => "cliente".into(),
+        Some(("admin", _)) => "amministratore".into(),
+        _ if actor == "system" => "sistema".into(),
+        _ => actor.into(),
+    }
+}
+
+fn azione(action: &str) -> String {
+    match action {
+        "submit" => "inviata dal cliente",
+        "claim" => "presa in carico",
+        "release" => "rilasciata",
+        "ask_integration" => "integrazione chiesta",
+        "supply_integration" => "integrazione fornita",
+        "attach_result" => "risultato allegato",
+        "close" => "chiusa",
+        "cancel" => "annullata",
+        "purge" => "dati cancellati",
+        other => other,
+    }
+    .to_string()
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
+) -> PageResult {
+    let op = staff.operator()?;
+    // Recorded in the audit trail as a read of personal data before anything is shown.
+    let r = operator::detail(&state, &op, &id).await?;
+    let names: HashMap<String, String> = state
+        .store
+        .list_operators()
+        .await?
+        .into_iter()
+        .filter(|o| o.provider_id == op.provider.id)
+        .map(|o| (o.id, o.name))
+        .collect();
+    let asked: Vec<String> = r
+        .richiesta
+        .integrazione
+        .as_ref()
+        .map(|i| i.campi.clone())
+        .unwrap_or_default();
+    let stato = r.richiesta.stato_richiesta.clone();
+    let open = stato == Status::InErogazione.stato_richiesta()
+        || stato == Status::InAttesaIntegrazione.stato_richiesta()
+        || stato == Status::DatiDisponibili.stato_richiesta();
+    let mine = r.operatore.as_deref() == Some(op.operator.id.as_str());
+    let note = notes::list(&state, &op, &id)
+        .await?
+        .into_iter()
+        .map(|n| Note {
+            quando: when(n.created_at),
+            chi: who(&n.author, &names),
+            testo: n.body,
+        })
+        .collect();
+    html(RequestPage {
+        nav: Nav::of(&staff),
+        id: id.clone(),
+        servizio: r.richiesta.nome.clone(),
+        cliente: r.cliente.clone(),
+        assegnata: match &r.operatore {
+            Some(_) if mine => "a te".into(),
+            Some(o) => names.get(o).cloned().unwrap_or_else(|| "altro operatore".into()),
+            None => "nessuno".into(),
+        },
+        can_claim: r.operatore.is_none() && stato == Status::InErogazione.stato_richiesta(),
+        stato,
+        creata: when(r.richiesta.timestamp_creation),
+        opzioni: r
+            .richiesta
+            .opzioni
+            .as_ref()
+            .map(|o| o.iter().map(|o| o.nome.clone()).collect())
+            .unwrap_or_default(),
+        campi: r
+            .campi
+            .iter()
+            .map(|c| Field {
+                richiesto: asked.contains(&c.campo),
+                campo: c.campo.clone(),
+                nome: c.nome.clone(),
+                valore: c.valore.clone(),
+                file: c
+                    .file
+                    .as_ref()
+                    .map(|f| (f.id.clone(), f.nome.clone(), f.dimensione)),
+            })
+            .collect(),
+        risultati: r
+            .risultati
+            .iter()
+            .map(|f| (f.id.clone(), f.nome.clone(), f.dimensione))
+            .collect(),
+        storia: r
+            .storia
+            .iter()
+            .map(|s| Step {
+                quando: when(s.timestamp),
+                stato: s.stato.clone(),
+                azione: azione(&s.azione),
+                chi: who(&s.attore, &names),
+                nota: s.nota.clone(),
+            })
+            .collect(),
+        note,
+        integrazione: r.richiesta.integrazione.as_ref().map(|i| i.messaggio.clone()),
+        esito: (r.richiesta.stato_richiesta == Status::VisuraEvasa.stato_richiesta())
+            .then(|| format!("{} — {}", r.richiesta.esito.codice, r.richiesta.esito.info)),
+        motivo: r.richiesta.motivo_annullamento.clone(),
+        notice: notice(done.fatto.as_deref()),
+        mine,
+        open,
+    })
+}
+
+fn back(id: &str, done: &str) -> Response {
+    // `id` was checked by the service (a request id: hex only) before we get here.
+    see_other(&format!("/backoffice/richieste/{id}?fatto={done}"))
+}
+
+pub async fn claim(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    operator::claim(&state, &staff.operator()?, &id).await?;
+    Ok(back(&id, "presa"))
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    operator::release(&state, &staff.operator()?, &id).await?;
+    Ok(back(&id, "rilasciata"))
+}
+
+pub async fn ask_integration(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    let body = json!({
+        "messaggio": form.get("messaggio").unwrap_or_default(),
+        "campi": form.all("campi"),
+    });
+    operator::ask_integration(&state, &staff.operator()?, &id, &body).await?;
+    Ok(back(&id, "integrazione"))
+}
+
+pub async fn attach_result(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> PageResult {
+    let unreadable = || {
+        PageError::Refused(
+            StatusCode::BAD_REQUEST,
+            "Il modulo di caricamento non è leggibile o il file è troppo grande.".into(),
+        )
+    };
+    let mut csrf = None;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        match field.name() {
+            Some("csrf") => csrf = Some(field.text().await.map_err(|_| unreadable())?),
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(|_| unreadable())?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    staff.check_csrf(csrf.as_deref())?;
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Err(PageError::Refused(
+            StatusCode::BAD_REQUEST,
+            "Scegli un file da caricare.".into(),
+        ));
+    };
+    let mut body = json!({ "file": base64::engine::general_purpose::STANDARD.encode(&bytes) });
+    if !name.trim().is_empty() {
+        body["nome"] = json!(name);
+    }
+    operator::attach_result(&state, &staff.operator()?, &id, &body).await?;
+    Ok(back(&id, "risultato"))
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    let body = json!({ "esito": {
+        "codice": form.text("codice").unwrap_or_else(|| "0".into()),
+        "info": form.text("info").unwrap_or_else(|| "OK".into()),
+    }});
+    operator::close(&state, &staff.operator()?, &id, &body).await?;
+    Ok(back(&id, "chiusa"))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    let body = json!({ "motivo": form.get("motivo").unwrap_or_default() });
+    operator::cancel(&state, &staff.operator()?, &id, &body).await?;
+    Ok(back(&id, "annullata"))
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.check_csrf(form.get("csrf"))?;
+    notes::add(
+        &state,
+        &staff.operator()?,
+        &id,
+        form.get("nota").unwrap_or_default(),
+    )
+    .await?;
+    Ok(back(&id, "nota"))
+}
+
+/// An input or result file, decrypted and streamed; the download is audited by the service.
+pub async fn file(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, file_id)): Path<(String, String)>,
+) -> PageResult {
+    let (f, stream) = operator::file(&state, &staff.operator()?, &id, &file_id).await?;
+    let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&f.mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size));
+    // The stored name was sanitised at upload; ASCII only in the header, the rest dropped.
+    let ascii: String = f
+        .name
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"");
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    Ok(response)
+}

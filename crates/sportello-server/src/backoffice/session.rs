@@ -1,0 +1,166 @@
+//! The back office's session cookie, the logged-in person (`Staff`) and the CSRF check.
+//!
+//! The cookie is always `HttpOnly` and `SameSite=Strict`; over TLS (or when configured) it is
+//! `Secure` and named with the `__Host-` prefix, so no other origin or path can plant it.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use sportello_store::{ProviderRecord, Role, SessionRecord, TokenRecord};
+
+use super::page::PageError;
+use crate::auth::OperatorCaller;
+use crate::service::accounts::{self, Account};
+use crate::state::AppState;
+
+const SECURE_NAME: &str = "__Host-sportello_sessione";
+const PLAIN_NAME: &str = "sportello_sessione";
+/// The login form's own anti-forgery cookie (there is no session yet to tie a token to).
+const LOGIN_SECURE_NAME: &str = "__Host-sportello_login";
+const LOGIN_PLAIN_NAME: &str = "sportello_login";
+
+/// Whether cookies must be `Secure`: configured, or the request arrived over TLS at a proxy.
+pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.limits.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn cookie(headers: &HeaderMap, names: [&str; 2]) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| names.contains(name))
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn set_cookie(secure: bool, names: (&str, &str), value: &str, max_age: Option<i64>) -> HeaderValue {
+    let name = if secure { names.0 } else { names.1 };
+    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if secure {
+        text.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        text.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+pub fn session_cookie(secure: bool, id: &str) -> HeaderValue {
+    // No Max-Age: a browser session cookie; the server enforces idle and absolute expiry.
+    set_cookie(secure, (SECURE_NAME, PLAIN_NAME), id, None)
+}
+
+pub fn clear_session_cookie(secure: bool) -> HeaderValue {
+    set_cookie(secure, (SECURE_NAME, PLAIN_NAME), "", Some(0))
+}
+
+pub fn login_cookie(secure: bool, token: &str) -> HeaderValue {
+    set_cookie(secure, (LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME), token, Some(3600))
+}
+
+pub fn login_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, [LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME])
+}
+
+/// The person logged in to the back office.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub session: SessionRecord,
+    pub account: Account,
+    pub source: Option<String>,
+}
+
+impl Staff {
+    pub fn is_admin(&self) -> bool {
+        matches!(self.account, Account::Admin(_))
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf
+    }
+
+    /// The operator, as the service layer knows callers; admins are refused (404: the operator
+    /// pages do not exist for them).
+    pub fn operator(&self) -> Result<OperatorCaller, PageError> {
+        let Account::Operator(op, provider) = &self.account else {
+            return Err(PageError::NotFound);
+        };
+        Ok(operator_caller(op.clone(), provider.clone(), self.source.clone()))
+    }
+
+    /// Refuses anyone but an admin.
+    pub fn admin(&self) -> Result<(), PageError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(PageError::AdminOnly)
+        }
+    }
+
+    /// Forms must carry the session's synchronizer token.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        match sent {
+            Some(token) if accounts::same_secret(token, &self.session.csrf) => Ok(()),
+            _ => Err(PageError::Csrf),
+        }
+    }
+
+    pub fn actor(&self) -> String {
+        self.account.key()
+    }
+}
+
+/// The service layer's operator caller, for a session instead of a bearer token. The token
+/// record is a stand-in: the operator use cases read the operator, its provider and the source.
+fn operator_caller(
+    operator: sportello_store::OperatorRecord,
+    provider: ProviderRecord,
+    source: Option<String>,
+) -> OperatorCaller {
+    OperatorCaller {
+        token: TokenRecord {
+            id: "backoffice-session".into(),
+            role: Role::Operator,
+            client_id: None,
+            operator_id: Some(operator.id.clone()),
+            label: "back office".into(),
+            scopes: Vec::new(),
+            live: true,
+            expires_at: None,
+            revoked_at: None,
+            created_at: operator.created_at,
+        },
+        operator,
+        provider,
+        source,
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let Some(id) = cookie(&parts.headers, [SECURE_NAME, PLAIN_NAME]) else {
+            return Err(PageError::NotLoggedIn);
+        };
+        let (session, account) = accounts::resume(state, &id)
+            .await?
+            .ok_or(PageError::NotLoggedIn)?;
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Staff {
+            session,
+            account,
+            source,
+        })
+    }
+}

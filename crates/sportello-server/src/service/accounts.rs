@@ -1,0 +1,338 @@
+//! Back-office accounts: argon2id passwords, login with lock-out, sessions with idle and
+//! absolute expiry, the CSRF token of each session, and the first admin of a new installation.
+//!
+//! Never logs or returns a password, a session id or an e-mail address in an error.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use rand::RngCore;
+use sportello_store::{
+    ids, AdminRecord, OperatorRecord, ProviderRecord, SessionRecord, StoreError,
+};
+
+use crate::state::AppState;
+
+/// Lock-out: this many failures within the window lock the e-mail address for the window.
+pub const MAX_FAILURES: u32 = 5;
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// A session unused this long ends.
+pub const IDLE_SECS: i64 = 30 * 60;
+/// A session ends this long after the login, used or not.
+pub const ABSOLUTE_SECS: i64 = 12 * 60 * 60;
+/// Shortest password an admin may set.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Who is logged in.
+#[derive(Debug, Clone)]
+pub enum Account {
+    Admin(AdminRecord),
+    Operator(OperatorRecord, ProviderRecord),
+}
+
+impl Account {
+    /// How sessions, passwords and the audit trail name the account.
+    pub fn key(&self) -> String {
+        match self {
+            Account::Admin(a) => admin_key(&a.id),
+            Account::Operator(o, _) => operator_key(&o.id),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Account::Admin(a) => &a.name,
+            Account::Operator(o, _) => &o.name,
+        }
+    }
+}
+
+pub fn admin_key(id: &str) -> String {
+    format!("admin:{id}")
+}
+
+pub fn operator_key(id: &str) -> String {
+    format!("operator:{id}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown e-mail, wrong password or disabled account: the same answer for all three, so
+    /// the form does not tell which addresses exist.
+    #[error("wrong credentials")]
+    WrongCredentials,
+    #[error("too many failed attempts")]
+    LockedOut,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password must have at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("password hashing failed")]
+    Hashing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new session: the id goes into the cookie and is never stored.
+pub struct NewSession {
+    pub id: String,
+    pub record: SessionRecord,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// A password a human can type from the terminal: 20 characters from an unambiguous alphabet
+/// (about 110 bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| {
+            let i = (rng.next_u32() as usize) % ALPHABET.len();
+            char::from(ALPHABET[i])
+        })
+        .collect()
+}
+
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| PasswordError::Hashing)
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Checks a password against nothing, so an unknown address costs the same time as a known one.
+fn burn_time(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(phc) = DUMMY.get_or_init(|| hash_password("sportello-dummy-password").ok()) {
+        let _ = verify_password(password, phc);
+    }
+}
+
+/// The lock-out counts failures per address without keeping the address itself.
+fn email_hash(email: &str) -> String {
+    ids::secret_hash(&email.trim().to_lowercase())
+}
+
+/// Sets (or resets) the password of an account (`admin:<id>` / `operator:<id>`) and ends its
+/// sessions.
+pub async fn set_password(
+    state: &AppState,
+    account: &str,
+    password: &str,
+) -> Result<(), PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    let known = match account.split_once(':') {
+        Some(("admin", id)) => state.store.get_admin(id).await?.is_some(),
+        Some(("operator", id)) => state.store.get_operator(id).await?.is_some(),
+        _ => false,
+    };
+    if !known {
+        return Err(PasswordError::NoSuchAccount);
+    }
+    let phc = hash_password(password)?;
+    state
+        .store
+        .set_password(account, &phc, state.clock.now())
+        .await?;
+    state.store.delete_sessions(account).await?;
+    Ok(())
+}
+
+/// The account an e-mail address logs in to: an admin first, else an enabled operator.
+async fn find_account(state: &AppState, email: &str) -> Result<Option<Account>, StoreError> {
+    if let Some(admin) = state.store.find_admin_by_email(email).await? {
+        return Ok((!admin.disabled).then_some(Account::Admin(admin)));
+    }
+    for op in state.store.find_operators_by_email(email).await? {
+        if op.disabled {
+            continue;
+        }
+        if let Some(provider) = state.store.get_provider(&op.provider_id).await? {
+            return Ok(Some(Account::Operator(op, provider)));
+        }
+    }
+    Ok(None)
+}
+
+/// Checks the credentials and opens a session.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> Result<(NewSession, Account), LoginError> {
+    let now = state.clock.now();
+    let lock = email_hash(email);
+    if state
+        .store
+        .login_failures(&lock, now - FAILURE_WINDOW_SECS)
+        .await?
+        >= MAX_FAILURES
+    {
+        return Err(LoginError::LockedOut);
+    }
+    let account = find_account(state, email).await?;
+    let phc = match &account {
+        Some(a) => state.store.password(&a.key()).await?,
+        None => None,
+    };
+    let ok = match &phc {
+        Some(phc) => verify_password(password, phc),
+        None => {
+            burn_time(password);
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| ok) else {
+        state.store.record_login_failure(&lock, now).await?;
+        return Err(LoginError::WrongCredentials);
+    };
+    state.store.clear_login_failures(&lock).await?;
+    let id = random_hex(32);
+    let record = SessionRecord {
+        id_hash: ids::secret_hash(&id),
+        account: account.key(),
+        csrf: random_hex(32),
+        created_at: now,
+        last_seen_at: now,
+    };
+    state.store.create_session(&record).await?;
+    Ok((NewSession { id, record }, account))
+}
+
+/// The live session with this id and its account; an expired session is deleted and absent.
+pub async fn resume(
+    state: &AppState,
+    session_id: &str,
+) -> Result<Option<(SessionRecord, Account)>, StoreError> {
+    let hash = ids::secret_hash(session_id);
+    let Some(session) = state.store.session(&hash).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    if now - session.last_seen_at >= IDLE_SECS || now - session.created_at >= ABSOLUTE_SECS {
+        state.store.delete_session(&hash).await?;
+        return Ok(None);
+    }
+    let account = match session.account.split_once(':') {
+        Some(("admin", id)) => state
+            .store
+            .get_admin(id)
+            .await?
+            .filter(|a| !a.disabled)
+            .map(Account::Admin),
+        Some(("operator", id)) => match state.store.get_operator(id).await?.filter(|o| !o.disabled)
+        {
+            Some(op) => state
+                .store
+                .get_provider(&op.provider_id)
+                .await?
+                .map(|p| Account::Operator(op, p)),
+            None => None,
+        },
+        _ => None,
+    };
+    let Some(account) = account else {
+        state.store.delete_session(&hash).await?;
+        return Ok(None);
+    };
+    state.store.touch_session(&hash, now).await?;
+    Ok(Some((session, account)))
+}
+
+pub async fn logout(state: &AppState, session: &SessionRecord) -> Result<(), StoreError> {
+    state.store.delete_session(&session.id_hash).await
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub async fn create_admin(
+    state: &AppState,
+    name: &str,
+    email: &str,
+) -> Result<AdminRecord, StoreError> {
+    let admin = AdminRecord {
+        id: ids::short_id("adm"),
+        name: name.to_string(),
+        email: email.trim().to_string(),
+        disabled: false,
+        created_at: state.clock.now(),
+    };
+    state.store.create_admin(&admin).await?;
+    Ok(admin)
+}
+
+/// The first admin of a new installation, with a generated password shown once.
+pub struct FirstAdmin {
+    pub admin: AdminRecord,
+    pub password: String,
+}
+
+/// With no admin yet: creates `admin@localhost` with a generated password.
+pub async fn bootstrap_admin(state: &AppState) -> Result<Option<FirstAdmin>, PasswordError> {
+    if !state.store.list_admins().await?.is_empty() {
+        return Ok(None);
+    }
+    let admin = create_admin(state, "Amministratore", "admin@localhost").await?;
+    let password = generate_password();
+    set_password(state, &admin_key(&admin.id), &password).await?;
+    Ok(Some(FirstAdmin { admin, password }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip_and_are_argon2id() {
+        let phc = hash_password("correct horse battery").expect("hash");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("correct horse batterY", &phc));
+        assert!(!verify_password("x", "not a phc string"));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_enough() {
+        let p = generate_password();
+        assert!(p.chars().count() >= MIN_PASSWORD_CHARS);
+        assert_ne!(p, generate_password());
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+    }
+}

@@ -1,0 +1,315 @@
+//! The back office's tables: admins, passwords, sessions, failed logins, notes, queue counts.
+
+use sportello_domain::status::Status;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::keys;
+use super::rows::{operator_from, status_of};
+use super::sealing::context;
+use super::SqliteStore;
+use crate::model::*;
+use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
+
+fn admin_from(row: &SqliteRow) -> Result<AdminRecord, StoreError> {
+    Ok(AdminRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        disabled: row.try_get("disabled")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn session_from(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id_hash: row.try_get("id_hash")?,
+        account: row.try_get("account")?,
+        csrf: row.try_get("csrf")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+fn unique_violation(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict("already exists".into())
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(super) async fn create_admin(store: &SqliteStore, a: &AdminRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO admins (id, name, email, disabled, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.email)
+        .bind(a.disabled)
+        .bind(a.created_at)
+        .execute(&store.pool)
+        .await
+        .map_err(unique_violation)?;
+    Ok(())
+}
+
+pub(super) async fn get_admin(
+    store: &SqliteStore,
+    id: &str,
+) -> Result<Option<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(admin_from)
+        .transpose()
+}
+
+pub(super) async fn find_admin_by_email(
+    store: &SqliteStore,
+    email: &str,
+) -> Result<Option<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins WHERE lower(email) = lower(?)")
+        .bind(email)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(admin_from)
+        .transpose()
+}
+
+pub(super) async fn list_admins(store: &SqliteStore) -> Result<Vec<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins ORDER BY created_at, id")
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(admin_from)
+        .collect()
+}
+
+pub(super) async fn find_operators_by_email(
+    store: &SqliteStore,
+    email: &str,
+) -> Result<Vec<OperatorRecord>, StoreError> {
+    sqlx::query("SELECT * FROM operators WHERE lower(email) = lower(?) ORDER BY created_at, id")
+        .bind(email)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(operator_from)
+        .collect()
+}
+
+pub(super) async fn set_operator_disabled(
+    store: &SqliteStore,
+    id: &str,
+    disabled: bool,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE operators SET disabled = ? WHERE id = ?")
+        .bind(disabled)
+        .bind(id)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn set_password(
+    store: &SqliteStore,
+    account: &str,
+    phc: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO passwords (account, phc, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (account) DO UPDATE SET phc = excluded.phc, updated_at = excluded.updated_at",
+    )
+    .bind(account)
+    .bind(phc)
+    .bind(at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn password(
+    store: &SqliteStore,
+    account: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT phc FROM passwords WHERE account = ?")
+            .bind(account)
+            .fetch_optional(&store.pool)
+            .await?,
+    )
+}
+
+pub(super) async fn create_session(
+    store: &SqliteStore,
+    s: &SessionRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, account, csrf, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&s.id_hash)
+    .bind(&s.account)
+    .bind(&s.csrf)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn session(
+    store: &SqliteStore,
+    id_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    sqlx::query("SELECT * FROM sessions WHERE id_hash = ?")
+        .bind(id_hash)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(session_from)
+        .transpose()
+}
+
+pub(super) async fn touch_session(
+    store: &SqliteStore,
+    id_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id_hash = ?")
+        .bind(at)
+        .bind(id_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_session(store: &SqliteStore, id_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        .bind(id_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_sessions(store: &SqliteStore, account: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE account = ?")
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn record_login_failure(
+    store: &SqliteStore,
+    email_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO login_failures (email_hash, at) VALUES (?, ?)")
+        .bind(email_hash)
+        .bind(at)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn login_failures(
+    store: &SqliteStore,
+    email_hash: &str,
+    since: i64,
+) -> Result<u32, StoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email_hash = ? AND at >= ?")
+            .bind(email_hash)
+            .bind(since)
+            .fetch_one(&store.pool)
+            .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn clear_login_failures(
+    store: &SqliteStore,
+    email_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE email_hash = ?")
+        .bind(email_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn add_note(store: &SqliteStore, n: &NoteRecord) -> Result<(), StoreError> {
+    let key = keys::data_key(store, &n.request_id)
+        .await?
+        .ok_or_else(|| StoreError::Purged(n.request_id.clone()))?;
+    let sealed = key.seal_text(&context(&n.request_id, &format!("note:{}", n.id)), &n.body);
+    sqlx::query(
+        "INSERT INTO request_notes (id, request_id, author, body, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&n.id)
+    .bind(&n.request_id)
+    .bind(&n.author)
+    .bind(sealed)
+    .bind(n.created_at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn notes(
+    store: &SqliteStore,
+    request_id: &str,
+) -> Result<Vec<NoteRecord>, StoreError> {
+    // Without the data key the notes are unreadable by design (crypto-shredding).
+    let Some(key) = keys::data_key(store, request_id).await? else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT * FROM request_notes WHERE request_id = ? ORDER BY created_at, rowid",
+    )
+    .bind(request_id)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let sealed: String = row.try_get("body")?;
+            Ok(NoteRecord {
+                body: key.open_text(&context(request_id, &format!("note:{id}")), &sealed)?,
+                id,
+                request_id: request_id.to_string(),
+                author: row.try_get("author")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn count_by_status(
+    store: &SqliteStore,
+    queue: &ProviderQueue,
+) -> Result<Vec<(Status, u64)>, StoreError> {
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT status, COUNT(*) AS n FROM requests r WHERE (r.provider_id = ",
+    );
+    q.push_bind(queue.provider_id.clone());
+    q.push(" OR (r.provider_id IS NULL AND r.hash_visura IN (");
+    let mut list = q.separated(", ");
+    list.push_bind(String::new());
+    for s in &queue.services {
+        list.push_bind(s.clone());
+    }
+    q.push("))) GROUP BY status ORDER BY status");
+    q.build()
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let n: i64 = row.try_get("n")?;
+            Ok((status_of(row, "status")?, u64::try_from(n).unwrap_or(0)))
+        })
+        .collect()
+}
