@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod backoffice;
 mod authorization;
 mod client_api;
 mod client_api_flows;

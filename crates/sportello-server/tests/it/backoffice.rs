@@ -1,0 +1,773 @@
+//! The back office over HTTP, as a browser without JavaScript uses it: cookies, forms, redirects.
+//! Login, lock-out, CSRF, logout and session expiry; the queue, the request page and every
+//! action with its refusals; tenancy; admin-only pages.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use common::*;
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sportello_server::service::accounts;
+use sportello_server::setup;
+use std::collections::BTreeMap;
+
+pub const PASSWORD: &str = "una password lunga abbastanza";
+
+/// What a browser got: status, headers, the page's text.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> String {
+        let at = self.text.find("name=\"csrf\" value=\"").expect("a form") + 19;
+        self.text[at..].split('"').next().unwrap().to_string()
+    }
+
+    #[track_caller]
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.text);
+        assert!(self.location().starts_with(to), "{}", self.location());
+    }
+
+    #[track_caller]
+    pub fn assert_shows(&self, status: StatusCode, text: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(self.text.contains(text), "{text:?} not in {}", self.text);
+    }
+}
+
+/// A cookie-keeping browser that does not follow redirects.
+pub struct Browser {
+    base: String,
+    http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub https: bool,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            base: app.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+            https: false,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let mut req = req;
+        if !self.cookies.is_empty() {
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header(COOKIE, header);
+        }
+        if self.https {
+            req = req.header("x-forwarded-proto", "https");
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for v in headers.get_all(SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let text = resp.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    /// A multipart form with the CSRF token and one file.
+    pub async fn upload(&mut self, path: &str, csrf: &str, name: &str, bytes: &[u8]) -> Page {
+        let boundary = "----sportello-test-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes(),
+        );
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
+    pub async fn try_login(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/backoffice/login").await;
+        let csrf = form.csrf();
+        self.post(
+            "/backoffice/login",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) {
+        let page = self.try_login(email, password).await;
+        page.assert_redirect("/backoffice");
+    }
+
+    /// Posts a form of `page_path` (fetching it for its CSRF token).
+    pub async fn act(&mut self, page_path: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let page = self.get(page_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let csrf = page.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(form);
+        self.post(action, &all).await
+    }
+}
+
+/// The demo operator, with a password; returns its e-mail.
+pub async fn demo_operator(app: &TestApp) -> String {
+    let op = app
+        .state
+        .store
+        .list_operators()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.email == "operatore@example.invalid")
+        .unwrap();
+    accounts::set_password(&app.state, &accounts::operator_key(&op.id), PASSWORD)
+        .await
+        .unwrap();
+    op.email
+}
+
+/// Another operator of the demo provider, with a password; returns its e-mail.
+async fn colleague(app: &TestApp) -> String {
+    let provider = app
+        .state
+        .store
+        .list_providers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "CAF Demo")
+        .unwrap();
+    let op = setup::create_operator(&app.state, &provider.id, "Collega", "collega@example.com")
+        .await
+        .unwrap();
+    accounts::set_password(&app.state, &accounts::operator_key(&op.id), PASSWORD)
+        .await
+        .unwrap();
+    op.email
+}
+
+async fn admin(app: &TestApp) -> String {
+    let a = accounts::create_admin(&app.state, "Admin", "admin@example.com")
+        .await
+        .unwrap();
+    accounts::set_password(&app.state, &accounts::admin_key(&a.id), PASSWORD)
+        .await
+        .unwrap();
+    a.email
+}
+
+async fn logged_in_operator(app: &TestApp) -> Browser {
+    let email = demo_operator(app).await;
+    let mut b = Browser::new(app);
+    b.login(&email, PASSWORD).await;
+    b
+}
+
+/// An Assegno Unico request (its `$5` is a file), submitted by the demo client.
+async fn assegno(app: &TestApp) -> String {
+    app.post(
+        "/richiesta",
+        json!({"hash_visura": ASSEGNO, "json_visura": assegno_form()}),
+    )
+    .await
+    .assert_ok()["_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn page_of(id: &str) -> String {
+    format!("/backoffice/richieste/{id}")
+}
+
+fn action(id: &str, verb: &str) -> String {
+    format!("/backoffice/richieste/{id}/{verb}")
+}
+
+// --- login, cookies, lock-out, CSRF, logout, expiry ---
+
+#[tokio::test]
+async fn the_login_page_sets_a_strict_http_only_cookie_and_a_strict_policy() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app);
+    let page = b.get("/backoffice/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Accesso al back office"));
+    let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("sportello_login="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"));
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'self'"));
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert_eq!(page.headers["cache-control"], "no-store");
+
+    // Behind a TLS proxy the session cookie is `Secure` and `__Host-` named.
+    let email = demo_operator(&app).await;
+    let mut tls = Browser::new(&app);
+    tls.https = true;
+    let done = tls.try_login(&email, PASSWORD).await;
+    done.assert_redirect("/backoffice");
+    let cookie = done.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-sportello_sessione="), "{cookie}");
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Strict") && cookie.contains("Path=/"));
+    let home = tls.get("/backoffice").await;
+    home.assert_redirect("/backoffice/coda");
+}
+
+#[tokio::test]
+async fn the_session_id_is_stored_only_as_a_hash_and_passwords_as_argon2id() {
+    let app = TestApp::spawn().await;
+    let b = logged_in_operator(&app).await;
+    let id = b.cookies["sportello_sessione"].clone();
+    assert_eq!(id.len(), 64);
+    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
+    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()));
+        assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
+    }
+    let op = app.state.store.list_operators().await.unwrap()[0].clone();
+    let phc = app
+        .state
+        .store
+        .password(&accounts::operator_key(&op.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(phc.starts_with("$argon2id$"), "{phc}");
+}
+
+#[tokio::test]
+async fn pages_need_a_login() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app);
+    for path in ["/backoffice", "/backoffice/coda", "/backoffice/admin"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location(), "/backoffice/login");
+    }
+    // A made-up session cookie is no session.
+    b.cookies.insert("sportello_sessione".into(), "ab".repeat(32));
+    b.get("/backoffice/coda").await;
+    assert_eq!(
+        b.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_address_is_refused_alike() {
+    let app = TestApp::spawn().await;
+    let email = demo_operator(&app).await;
+    let mut b = Browser::new(&app);
+    let wrong = b.try_login(&email, "not the password at all").await;
+    wrong.assert_shows(StatusCode::UNAUTHORIZED, "E-mail o password non corrette.");
+    let unknown = b.try_login("nobody@example.com", PASSWORD).await;
+    unknown.assert_shows(StatusCode::UNAUTHORIZED, "E-mail o password non corrette.");
+    assert!(!b.cookies.contains_key("sportello_sessione"));
+    // The address typed is not echoed back.
+    assert!(!unknown.text.contains("nobody@example.com"));
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_address_for_fifteen_minutes() {
+    let app = TestApp::spawn().await;
+    let email = demo_operator(&app).await;
+    let mut b = Browser::new(&app);
+    for _ in 0..5 {
+        let page = b.try_login(&email, "wrong password here").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused now, and says why.
+    let locked = b.try_login(&email, PASSWORD).await;
+    locked.assert_shows(StatusCode::TOO_MANY_REQUESTS, "bloccato per 15 minuti");
+    // The address is matched case-insensitively: no way around by capitals.
+    let upper = b.try_login(&email.to_uppercase(), PASSWORD).await;
+    assert_eq!(upper.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(14 * 60);
+    assert_eq!(
+        b.try_login(&email, PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(61);
+    b.login(&email, PASSWORD).await;
+}
+
+#[tokio::test]
+async fn forms_without_the_session_token_are_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    let mut b = logged_in_operator(&app).await;
+    let missing = b.post(&action(&id, "prendi"), &[]).await;
+    missing.assert_shows(StatusCode::FORBIDDEN, "Il modulo non è più valido");
+    let forged = b
+        .post(&action(&id, "prendi"), &[("csrf", &"0".repeat(64))])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Nothing happened.
+    let api = app
+        .op(Method::GET, &format!("/operator/requests/{id}"), None)
+        .await;
+    assert_eq!(api.assert_ok()["operatore"], serde_json::Value::Null);
+    // Logout needs it too.
+    let out = b.post("/backoffice/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::FORBIDDEN);
+    // The login form needs its own token, tied to its cookie.
+    let mut fresh = Browser::new(&app);
+    let email = "operatore@example.invalid";
+    let no_cookie = fresh
+        .post(
+            "/backoffice/login",
+            &[("csrf", "abc"), ("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(no_cookie.status, StatusCode::FORBIDDEN);
+    assert!(!fresh.cookies.contains_key("sportello_sessione"));
+    // A token from one session does not work in another.
+    let mut other = Browser::new(&app);
+    other.login(email, PASSWORD).await;
+    let theirs = other.get("/backoffice/coda").await.csrf();
+    let crossed = b.post(&action(&id, "prendi"), &[("csrf", &theirs)]).await;
+    assert_eq!(crossed.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_for_good() {
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    let stolen = b.cookies.clone();
+    let csrf = b.get("/backoffice/coda").await.csrf();
+    let out = b.post("/backoffice/logout", &[("csrf", &csrf)]).await;
+    out.assert_redirect("/backoffice/login");
+    assert!(!b.cookies.contains_key("sportello_sessione"));
+    // Replaying the old cookie opens nothing.
+    b.cookies = stolen;
+    assert_eq!(
+        b.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_after_twelve_hours() {
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    app.clock.advance(29 * 60);
+    assert_eq!(b.get("/backoffice/coda").await.status, StatusCode::OK);
+    app.clock.advance(30 * 60 + 1);
+    assert_eq!(
+        b.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+
+    // Kept busy, a session still ends twelve hours after the login.
+    let mut busy = logged_in_operator(&app).await;
+    for _ in 0..(12 * 60 / 20 - 1) {
+        app.clock.advance(20 * 60);
+        assert_eq!(busy.get("/backoffice/coda").await.status, StatusCode::OK);
+    }
+    app.clock.advance(20 * 60);
+    assert_eq!(
+        busy.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_operator_or_a_new_password_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    let op = app.state.store.list_operators().await.unwrap()[0].clone();
+    accounts::set_password(
+        &app.state,
+        &accounts::operator_key(&op.id),
+        "another long password",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+    b.login(&op.email, "another long password").await;
+    app.state
+        .store
+        .set_operator_disabled(&op.id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+    let refused = b.try_login(&op.email, "another long password").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
+
+// --- the queue ---
+
+#[tokio::test]
+async fn the_queue_lists_the_providers_requests_with_counts_and_filters() {
+    let app = TestApp::spawn().await;
+    let first = app.submit_valid(FAMIGLIA).await;
+    app.clock.advance(1);
+    let second = assegno(&app).await;
+    let mut b = logged_in_operator(&app).await;
+    let queue = b.get("/backoffice/coda").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    let (a, c) = (
+        queue.text.find(&first).unwrap(),
+        queue.text.find(&second).unwrap(),
+    );
+    assert!(a < c, "oldest first");
+    assert!(queue.text.contains("In erogazione: <strong>2</strong>"));
+
+    b.act(&page_of(&first), &action(&first, "prendi"), &[])
+        .await
+        .assert_redirect(&page_of(&first));
+    let mine = b.get("/backoffice/coda?assegnate=me").await;
+    assert!(mine.text.contains(&first) && !mine.text.contains(&second));
+    let free = b.get("/backoffice/coda?assegnate=none").await;
+    assert!(!free.text.contains(&first) && free.text.contains(&second));
+    let by_service = b
+        .get(&format!("/backoffice/coda?servizio={ASSEGNO}"))
+        .await;
+    assert!(!by_service.text.contains(&first) && by_service.text.contains(&second));
+    let closed = b.get("/backoffice/coda?stato=visura_evasa").await;
+    assert!(closed.text.contains("Nessuna richiesta con questi filtri."));
+    let bad = b.get("/backoffice/coda?stato=nonsense").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("Azione non consentita") || bad.text.contains("non"));
+}
+
+#[tokio::test]
+async fn the_queue_pages_by_twenty_five() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..26 {
+        app.clock.advance(1);
+        ids.push(app.submit_valid(FAMIGLIA).await);
+    }
+    let mut b = logged_in_operator(&app).await;
+    let one = b.get("/backoffice/coda").await;
+    assert!(one.text.contains(&ids[24]) && !one.text.contains(&ids[25]));
+    assert!(one.text.contains("/backoffice/coda?pagina=2"));
+    let two = b.get("/backoffice/coda?pagina=2").await;
+    assert!(two.text.contains(&ids[25]) && !two.text.contains(&ids[0]));
+    assert!(two.text.contains("Pagina precedente"));
+}
+
+// --- the request page and the actions ---
+
+#[tokio::test]
+async fn an_operator_works_a_request_end_to_end_in_the_back_office() {
+    let app = TestApp::spawn().await;
+    let id = assegno(&app).await;
+    let mut b = logged_in_operator(&app).await;
+    let path = page_of(&id);
+
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Assegno"), "{}", page.text);
+    assert!(page.text.contains("In erogazione"));
+    assert!(page.text.contains("inviata dal cliente"));
+    // The fields by the catalog's names, in `ordine` order, with their values and files.
+    assert!(page.text.contains("data-campo=\"$0\""));
+    assert!(page.text.contains(&format!("{path}/file/")));
+    assert!(page.text.contains("Prendi in carico"));
+
+    b.act(&path, &action(&id, "prendi"), &[])
+        .await
+        .assert_redirect(&format!("{path}?fatto=presa"));
+    let taken = b.get(&format!("{path}?fatto=presa")).await;
+    assert!(taken.text.contains("Hai preso in carico la richiesta."));
+    assert!(taken.text.contains("<dd id=\"assegnata\">a te</dd>"));
+
+    // Ask for integration of `$5`: the client sees it and answers with PUT.
+    b.act(
+        &path,
+        &action(&id, "integrazione"),
+        &[("messaggio", "Il documento è illeggibile"), ("campi", "$5")],
+    )
+    .await
+    .assert_redirect(&path);
+    let client_view = app.get(&format!("/richiesta/{id}")).await;
+    let r = client_view.assert_ok();
+    assert_eq!(r["stato_richiesta"], "In attesa di integrazione");
+    assert_eq!(r["integrazione"]["campi"], json!(["$5"]));
+    let waiting = b.get(&path).await;
+    assert!(waiting.text.contains("Il documento è illeggibile"));
+    assert!(waiting.text.contains("(integrazione chiesta)"));
+    app.put(
+        &format!("/richiesta/{id}"),
+        json!({"json_visura.$5": pdf_field("nuova.pdf")}),
+    )
+    .await
+    .assert_ok();
+    let back = b.get(&path).await;
+    assert!(back.text.contains("<dd id=\"stato\">In erogazione</dd>"));
+    assert!(back.text.contains("integrazione fornita") || back.text.contains("cliente"));
+
+    // A note for the colleagues, sealed in the database.
+    b.act(&path, &action(&id, "note"), &[("nota", "Chiamato il CAF di zona")])
+        .await
+        .assert_redirect(&path);
+    assert!(b.get(&path).await.text.contains("Chiamato il CAF di zona"));
+
+    // Upload a PDF result and close.
+    let result = pdf("esito finale");
+    let csrf = b.get(&path).await.csrf();
+    b.upload(&action(&id, "risultati"), &csrf, "esito.pdf", &result)
+        .await
+        .assert_redirect(&format!("{path}?fatto=risultato"));
+    let with_result = b.get(&path).await;
+    assert!(with_result.text.contains("esito.pdf"));
+    b.act(
+        &path,
+        &action(&id, "chiudi"),
+        &[("codice", "0"), ("info", "Pratica completata")],
+    )
+    .await
+    .assert_redirect(&format!("{path}?fatto=chiusa"));
+    let closed = b.get(&path).await;
+    assert!(closed.text.contains("<dd id=\"stato\">Visura evasa</dd>"));
+    assert!(closed.text.contains("Pratica completata"));
+
+    // The client downloads the same file.
+    let zip = app
+        .http
+        .get(format!("{}/documento/{id}/download", app.base))
+        .bearer_auth(&app.client_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    let mut inside = archive.by_index(0).unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut inside, &mut bytes).unwrap();
+    assert_eq!(bytes, result);
+
+    // The operator downloads it too, decrypted, and the download is audited.
+    let link_at = closed.text.find(&format!("{path}/file/")).unwrap();
+    let link = closed.text[link_at..].split('"').next().unwrap().to_string();
+    let resp = b.get(&link).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let audit = app.state.store.audit_entries(0, 1000, Some(&id)).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.event.action.as_str()).collect();
+    assert!(actions.contains(&"read_personal_data"), "{actions:?}");
+    assert!(actions.contains(&"download_file"), "{actions:?}");
+    assert!(actions.contains(&"add_note"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_note_is_sealed_at_rest() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    let mut b = logged_in_operator(&app).await;
+    let secret_note = "NotaRiconoscibileXYZ";
+    b.act(&page_of(&id), &action(&id, "note"), &[("nota", secret_note)])
+        .await
+        .assert_redirect(&page_of(&id));
+    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
+    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes
+            .windows(secret_note.len())
+            .any(|w| w == secret_note.as_bytes()));
+    }
+    let empty = b.act(&page_of(&id), &action(&id, "note"), &[("nota", "  ")]).await;
+    empty.assert_shows(StatusCode::BAD_REQUEST, "Scrivi la nota");
+}
+
+#[tokio::test]
+async fn refusals_are_clear_italian_messages() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    let mut b = logged_in_operator(&app).await;
+    let path = page_of(&id);
+    // Not taken yet: nothing to close.
+    let early = b.act(&path, &action(&id, "chiudi"), &[]).await;
+    early.assert_shows(StatusCode::CONFLICT, "Prendi in carico la richiesta");
+    b.act(&path, &action(&id, "prendi"), &[]).await;
+    let twice = b.act(&path, &action(&id, "prendi"), &[]).await;
+    twice.assert_shows(StatusCode::CONFLICT, "già stata presa in carico");
+    let no_result = b.act(&path, &action(&id, "chiudi"), &[]).await;
+    no_result.assert_shows(StatusCode::CONFLICT, "Allega almeno un file");
+    let no_message = b
+        .act(&path, &action(&id, "integrazione"), &[("messaggio", "")])
+        .await;
+    no_message.assert_shows(StatusCode::BAD_REQUEST, "Scrivi il messaggio");
+    let no_reason = b.act(&path, &action(&id, "annulla"), &[("motivo", "")]).await;
+    no_reason.assert_shows(StatusCode::BAD_REQUEST, "Scrivi il motivo");
+    let csrf = b.get(&path).await.csrf();
+    let not_pdf = b
+        .upload(&action(&id, "risultati"), &csrf, "x.pdf", b"just text")
+        .await;
+    not_pdf.assert_shows(StatusCode::PRECONDITION_FAILED, "Il file non è stato accettato");
+    let nothing = b.upload(&action(&id, "risultati"), &csrf, "x.pdf", b"").await;
+    nothing.assert_shows(StatusCode::BAD_REQUEST, "Scegli un file");
+
+    // A colleague cannot act on a request I hold.
+    let email = colleague(&app).await;
+    let mut c = Browser::new(&app);
+    c.login(&email, PASSWORD).await;
+    let theirs = c.act(&path, &action(&id, "rilascia"), &[]).await;
+    theirs.assert_shows(StatusCode::CONFLICT, "Un altro operatore");
+
+    // Cancelled, it refuses everything but reading.
+    b.act(&path, &action(&id, "annulla"), &[("motivo", "Richiesta doppia")])
+        .await
+        .assert_redirect(&path);
+    let page = b.get(&path).await;
+    assert!(page.text.contains("Annullata") && page.text.contains("Richiesta doppia"));
+    assert!(!page.text.contains("id=\"prendi\""));
+    let csrf = page.csrf();
+    let after = b.post(&action(&id, "prendi"), &[("csrf", &csrf)]).await;
+    after.assert_shows(StatusCode::CONFLICT, "annullata");
+}
+
+#[tokio::test]
+async fn two_operators_racing_for_a_request_cannot_both_win() {
+    let app = TestApp::spawn().await;
+    let colleague_email = colleague(&app).await;
+    for _ in 0..5 {
+        let id = app.submit_valid(FAMIGLIA).await;
+        let mut a = logged_in_operator(&app).await;
+        let mut c = Browser::new(&app);
+        c.login(&colleague_email, PASSWORD).await;
+        let csrf_a = a.get(&page_of(&id)).await.csrf();
+        let csrf_c = c.get(&page_of(&id)).await.csrf();
+        let (pa, pc) = (action(&id, "prendi"), action(&id, "prendi"));
+        let (fa, fc) = ([("csrf", csrf_a.as_str())], [("csrf", csrf_c.as_str())]);
+        let (ra, rc) = tokio::join!(a.post(&pa, &fa), c.post(&pc, &fc));
+        let wins = [&ra, &rc]
+            .iter()
+            .filter(|p| p.status == StatusCode::SEE_OTHER)
+            .count();
+        let losses = [&ra, &rc]
+            .iter()
+            .filter(|p| p.status == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((wins, losses), (1, 1));
+        let history = app.state.store.history(&id).await.unwrap();
+        assert_eq!(history.iter().filter(|h| h.action == "claim").count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_operator_of_another_provider_gets_404() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    // A provider that does not work this service.
+    let provider = setup::create_provider(&app.state, "Patronato Altro", vec![ASSEGNO.into()])
+        .await
+        .unwrap();
+    let op = setup::create_operator(&app.state, &provider.id, "Altro", "altro@example.com")
+        .await
+        .unwrap();
+    accounts::set_password(&app.state, &accounts::operator_key(&op.id), PASSWORD)
+        .await
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.login("altro@example.com", PASSWORD).await;
+    let page = b.get(&page_of(&id)).await;
+    page.assert_shows(StatusCode::NOT_FOUND, "non è della tua coda");
+    assert!(!b.get("/backoffice/coda").await.text.contains(&id));
+    let csrf = b.get("/backoffice/coda").await.csrf();
+    for verb in ["prendi", "rilascia", "chiudi", "note"] {
+        let r = b
+            .post(&action(&id, verb), &[("csrf", &csrf), ("nota", "x")])
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{verb}");
+    }
+    let file = b.get(&format!("{}/file/f_x", page_of(&id))).await;
+    assert_eq!(file.status, StatusCode::NOT_FOUND);
+    let garbage = b.get("/backoffice/richieste/not-an-id").await;
+    assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admin_pages_are_for_admins_and_operator_pages_for_operators() {
+    let app = TestApp::spawn().await;
+    let mut op = logged_in_operator(&app).await;
+    let refused = op.get("/backoffice/admin").await;
+    refused.assert_shows(StatusCode::FORBIDDEN, "riservata agli amministratori");
+    let email = admin(&app).await;
+    let mut adm = Browser::new(&app);
+    adm.login(&email, PASSWORD).await;
+    adm.get("/backoffice").await.assert_redirect("/backoffice/admin");
+    assert_eq!(adm.get("/backoffice/admin").await.status, StatusCode::OK);
+    assert_eq!(
+        adm.get("/backoffice/coda").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_new_installation_gets_one_admin_with_a_printed_password() {
+    let app = TestApp::spawn().await;
+    let first = accounts::bootstrap_admin(&app.state).await.unwrap().unwrap();
+    assert!(accounts::bootstrap_admin(&app.state).await.unwrap().is_none());
+    let mut b = Browser::new(&app);
+    b.login(&first.admin.email, &first.password).await;
+    b.get("/backoffice").await.assert_redirect("/backoffice/admin");
+}
