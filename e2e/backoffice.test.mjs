@@ -1,0 +1,243 @@
+// End to end, in a real browser: the real `sportello` binary on a temporary directory and a free
+// port, Debian's Chromium driven headless by playwright-core (no browser is ever downloaded).
+//
+// A client submits an Assegno Unico request through the API; an operator logs in to the back
+// office, finds it in the queue, claims it, asks for integration; the client answers with
+// PUT /richiesta/{id}; the operator sees it back, uploads a PDF, closes the request; the client
+// downloads that same PDF. Screenshots of the main pages go to e2e/output/ (git-ignored).
+
+import { chromium } from "playwright-core";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { inflateRawSync } from "node:zlib";
+import assert from "node:assert/strict";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "..");
+const output = join(here, "output");
+const targetDir = process.env.CARGO_TARGET_DIR
+  ? resolve(root, process.env.CARGO_TARGET_DIR)
+  : join(root, "target");
+const binary = process.env.SPORTELLO_BIN ?? join(targetDir, "debug", "sportello");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ASSEGNO = "224fcc49770edad354cdd9c480a7e50e";
+const OPERATOR_EMAIL = "operatore@example.invalid";
+const OPERATOR_PASSWORD = "password-di-prova-e2e";
+
+function pdf(tag) {
+  return Buffer.from(
+    `%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% ${tag}\ntrailer << /Root 1 0 R >>\n%%EOF\n`,
+  );
+}
+
+const pdfField = (name) => `${name}|data:application/pdf;base64,${pdf(name).toString("base64")}`;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** The first file of a zip archive (stored or deflated), read through its central directory. */
+function firstFileOfZip(zip) {
+  let eocd = zip.length - 22;
+  while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  assert.ok(eocd >= 0, "not a zip archive");
+  const central = zip.readUInt32LE(eocd + 16);
+  assert.equal(zip.readUInt32LE(central), 0x02014b50);
+  const method = zip.readUInt16LE(central + 10);
+  const size = zip.readUInt32LE(central + 20);
+  const local = zip.readUInt32LE(central + 42);
+  const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+  const data = zip.subarray(start, start + size);
+  return method === 0 ? data : inflateRawSync(data);
+}
+
+async function main() {
+  assert.ok(existsSync(binary), `build the binary first (cargo build): ${binary} is missing`);
+  assert.ok(existsSync(browserPath), `install Debian's chromium: ${browserPath} is missing`);
+  mkdirSync(output, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), "sportello-e2e-"));
+  const dataDir = join(work, "data");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const global = ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`];
+  const env = { ...process.env, RUST_LOG: "warn" };
+  for (const k of Object.keys(env)) if (k.startsWith("SPORTELLO_")) delete env[k];
+
+  const server = spawn(binary, ["serve", ...global], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let printed = "";
+  server.stdout.on("data", (d) => (printed += d));
+  let logs = "";
+  server.stderr.on("data", (d) => (logs += d));
+  let browser;
+  try {
+    // Ready when the first start has printed its tokens and the health check answers.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (printed.includes("administrator password")) {
+        const r = await fetch(`${base}/healthz`).catch(() => null);
+        if (r?.ok) break;
+      }
+      assert.ok(Date.now() < deadline, `the server did not start:\n${printed}\n${logs}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const clientToken = /client token \(test\):\s+(\S+)/.exec(printed)?.[1];
+    assert.ok(clientToken, "the first start prints the demo client token");
+    assert.match(printed, /administrator password:\s+\S{12,}/);
+
+    // The demo operator gets a password through the CLI verb a newcomer would use.
+    const list = spawnSync(binary, ["operator", "list", ...global], { env, encoding: "utf8" });
+    assert.equal(list.status, 0, list.stderr);
+    const operatorId = list.stdout
+      .split("\n")
+      .map((l) => l.split("\t"))
+      .find((cols) => cols[3] === OPERATOR_EMAIL)?.[0];
+    assert.ok(operatorId, list.stdout);
+    const set = spawnSync(binary, ["operator", "password", operatorId, "--stdin", ...global], {
+      env,
+      input: `${OPERATOR_PASSWORD}\n`,
+      encoding: "utf8",
+    });
+    assert.equal(set.status, 0, set.stderr);
+
+    const api = async (method, path, body) => {
+      const r = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${clientToken}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, json: await r.json() };
+    };
+
+    // The client submits a request.
+    const created = await api("POST", "/richiesta", {
+      hash_visura: ASSEGNO,
+      json_visura: {
+        $0: "Mario",
+        $1: "Rossi",
+        $2: "mario.rossi@example.com",
+        $3: "3331234567",
+        $4: "RSSMRA85T10H501O",
+        $5: pdfField("documento.pdf"),
+        $6: pdfField("codice_fiscale.pdf"),
+        $7: pdfField("mandato.pdf"),
+      },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const id = created.json.data._id;
+
+    browser = await chromium.launchPersistentContext(join(work, "profile"), {
+      executablePath: browserPath,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const violations = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+
+    // Log in.
+    await page.goto(`${base}/backoffice/login`);
+    await page.screenshot({ path: join(output, "01-login.png"), fullPage: true });
+    await page.getByLabel("E-mail").fill(OPERATOR_EMAIL);
+    await page.getByLabel("Password").fill(OPERATOR_PASSWORD);
+    await page.getByRole("button", { name: "Accedi" }).click();
+    await page.waitForURL(`${base}/backoffice/coda`);
+
+    // Find the request in the queue and open it.
+    const row = page.locator(`tr[data-id="${id}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /In erogazione/);
+    await page.screenshot({ path: join(output, "02-coda.png"), fullPage: true });
+    await row.getByRole("link", { name: id }).click();
+    await page.waitForURL(`${base}/backoffice/richieste/${id}`);
+    assert.equal(await page.locator("#stato").innerText(), "In erogazione");
+
+    // Claim it.
+    await page.getByRole("button", { name: "Prendi in carico" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#assegnata").innerText(), "a te");
+    await page.screenshot({ path: join(output, "03-richiesta.png"), fullPage: true });
+
+    // Ask for integration of the identity document ($5).
+    await page.getByLabel("Messaggio per il cliente").fill("Il documento d'identità è illeggibile");
+    await page.locator('input[name="campi"][value="$5"]').check();
+    await page.getByRole("button", { name: "Chiedi integrazione" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#stato").innerText(), "In attesa di integrazione");
+    const asked = await api("GET", `/richiesta/${id}`);
+    assert.equal(asked.json.data.stato_richiesta, "In attesa di integrazione");
+    assert.deepEqual(asked.json.data.integrazione.campi, ["$5"]);
+
+    // The client answers; the operator sees the request back in progress.
+    const answered = await api("PUT", `/richiesta/${id}`, {
+      "json_visura.$5": pdfField("documento-nuovo.pdf"),
+    });
+    assert.equal(answered.status, 200, JSON.stringify(answered.json));
+    await page.reload();
+    assert.equal(await page.locator("#stato").innerText(), "In erogazione");
+    assert.match(await page.locator("#storia").innerText(), /integrazione fornita/);
+
+    // Upload the result and close.
+    const result = pdf(`esito ${id}`);
+    await page.locator("#file").setInputFiles({
+      name: "esito.pdf",
+      mimeType: "application/pdf",
+      buffer: result,
+    });
+    await page.getByRole("button", { name: "Carica" }).click();
+    await page.locator("#risultati").waitFor();
+    assert.match(await page.locator("#risultati").innerText(), /esito\.pdf/);
+    await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#stato").innerText(), "Visura evasa");
+    await page.screenshot({ path: join(output, "04-evasa.png"), fullPage: true });
+    assert.deepEqual(violations, [], "the pages work under the CSP");
+
+    // The client downloads the very same file.
+    const download = await fetch(`${base}/documento/${id}/download`, {
+      headers: { authorization: `Bearer ${clientToken}` },
+    });
+    assert.equal(download.status, 200);
+    const zip = Buffer.from(await download.arrayBuffer());
+    assert.ok(firstFileOfZip(zip).equals(result), "the client gets the uploaded PDF");
+
+    // Logging out ends the session.
+    await page.getByRole("button", { name: "Esci" }).click();
+    await page.waitForURL(`${base}/backoffice/login`);
+    await page.goto(`${base}/backoffice/coda`);
+    await page.waitForURL(`${base}/backoffice/login`);
+
+    console.log(`e2e: ok (request ${id}); screenshots in ${output}`);
+  } finally {
+    await browser?.close().catch(() => {});
+    server.kill("SIGTERM");
+    await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
