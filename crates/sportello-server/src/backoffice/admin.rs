@@ -1,14 +1,41 @@
-//! Admin pages: providers, operators, clients and their tokens, the audit log.
+//! Admin pages: providers and their services, operators (create, disable, reset password),
+//! clients and their tokens (a new token is shown once), reassigning a request, the audit log.
 
 use askama::Template;
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
+use sportello_domain::fields::{self, FieldType};
+use sportello_store::Role;
 
-use super::page::{html, PageResult};
+use super::page::{html, see_other, when, FormData, PageError, PageResult};
 use super::session::Staff;
 use super::Nav;
+use crate::service::{accounts, field_context, reassign};
+use crate::setup::{self, TokenSpec};
 use crate::state::AppState;
+
+const AUDIT_PAGE: u32 = 50;
+
+fn refused(message: &str) -> PageError {
+    PageError::Refused(StatusCode::BAD_REQUEST, message.to_string())
+}
+
+/// A required short text (a name, a label).
+fn name(form: &FormData, field: &str, what: &str) -> Result<String, PageError> {
+    form.text(field)
+        .filter(|n| n.chars().count() <= 200 && !n.chars().any(char::is_control))
+        .ok_or_else(|| refused(&format!("Indica {what} (al massimo 200 caratteri).")))
+}
+
+fn email(state: &AppState, form: &FormData) -> Result<String, PageError> {
+    let raw = form.text("email").unwrap_or_default();
+    fields::validate(FieldType::Email, "email", &raw, &field_context(state))
+        .map(|_| raw)
+        .map_err(|_| refused("Indica un indirizzo e-mail valido."))
+}
 
 #[derive(Template)]
 #[template(path = "backoffice/admin_home.html")]
@@ -29,6 +56,508 @@ async fn home(State(state): State<AppState>, staff: Staff) -> PageResult {
     })
 }
 
+/// A secret shown once (a password, a token).
+#[derive(Template)]
+#[template(path = "backoffice/admin_secret.html")]
+struct Secret {
+    nav: Nav,
+    title: String,
+    what: String,
+    secret: String,
+    back: &'static str,
+}
+
+// --- providers ---
+
+pub struct ServiceChoice {
+    pub hash: String,
+    pub name: String,
+    pub on: bool,
+}
+
+pub struct ProviderRow {
+    pub id: String,
+    pub name: String,
+    pub services: Vec<ServiceChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_providers.html")]
+struct Providers {
+    nav: Nav,
+    providers: Vec<ProviderRow>,
+    catalog: Vec<ServiceChoice>,
+}
+
+async fn providers(State(state): State<AppState>, staff: Staff) -> PageResult {
+    staff.admin()?;
+    let choices = |on: &dyn Fn(&str) -> bool| -> Vec<ServiceChoice> {
+        state
+            .catalog
+            .services()
+            .iter()
+            .map(|s| ServiceChoice {
+                on: on(&s.hash_visura),
+                hash: s.hash_visura.clone(),
+                name: s.nome_visura.clone(),
+            })
+            .collect()
+    };
+    let providers = state
+        .store
+        .list_providers()
+        .await?
+        .into_iter()
+        .map(|p| ProviderRow {
+            services: choices(&|h| p.services.iter().any(|s| s == h)),
+            id: p.id,
+            name: p.name,
+        })
+        .collect();
+    html(Providers {
+        nav: Nav::of(&staff),
+        providers,
+        catalog: choices(&|_| false),
+    })
+}
+
+/// The chosen services, each checked against the catalog.
+fn chosen_services(state: &AppState, form: &FormData) -> Result<Vec<String>, PageError> {
+    form.all("servizi")
+        .iter()
+        .map(|h| {
+            state
+                .catalog
+                .get(h)
+                .map(|s| s.hash_visura.clone())
+                .ok_or_else(|| refused("Uno dei servizi scelti non è nel catalogo."))
+        })
+        .collect()
+}
+
+async fn create_provider(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let name = name(&form, "nome", "il nome del fornitore")?;
+    let services = chosen_services(&state, &form)?;
+    setup::create_provider(&state, &name, services).await?;
+    Ok(see_other("/backoffice/admin/fornitori"))
+}
+
+async fn provider_services(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let services = chosen_services(&state, &form)?;
+    if !state.store.set_provider_services(&id, &services).await? {
+        return Err(PageError::NotFound);
+    }
+    Ok(see_other("/backoffice/admin/fornitori"))
+}
+
+// --- operators ---
+
+pub struct OperatorRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub provider: String,
+    pub disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_operators.html")]
+struct Operators {
+    nav: Nav,
+    operators: Vec<OperatorRow>,
+    providers: Vec<(String, String)>,
+}
+
+async fn operators(State(state): State<AppState>, staff: Staff) -> PageResult {
+    staff.admin()?;
+    let providers: Vec<(String, String)> = state
+        .store
+        .list_providers()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let operators = state
+        .store
+        .list_operators()
+        .await?
+        .into_iter()
+        .map(|o| OperatorRow {
+            provider: providers
+                .iter()
+                .find(|(id, _)| *id == o.provider_id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
+            id: o.id,
+            name: o.name,
+            email: o.email,
+            disabled: o.disabled,
+        })
+        .collect();
+    html(Operators {
+        nav: Nav::of(&staff),
+        operators,
+        providers,
+    })
+}
+
+async fn create_operator(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let provider = form.text("fornitore").unwrap_or_default();
+    if state.store.get_provider(&provider).await?.is_none() {
+        return Err(refused("Scegli il fornitore dell'operatore."));
+    }
+    let name = name(&form, "nome", "il nome dell'operatore")?;
+    let email = email(&state, &form)?;
+    let op = setup::create_operator(&state, &provider, &name, &email).await?;
+    let password = accounts::generate_password();
+    accounts::set_password(&state, &accounts::operator_key(&op.id), &password).await?;
+    html(Secret {
+        nav: Nav::of(&staff),
+        title: "Operatore creato".into(),
+        what: format!("La password iniziale di {} ({})", op.name, op.email),
+        secret: password,
+        back: "/backoffice/admin/operatori",
+    })
+}
+
+async fn operator_disabled(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    form: &FormData,
+    disabled: bool,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    if !state.store.set_operator_disabled(id, disabled).await? {
+        return Err(PageError::NotFound);
+    }
+    if disabled {
+        state
+            .store
+            .delete_sessions(&accounts::operator_key(id))
+            .await?;
+    }
+    Ok(see_other("/backoffice/admin/operatori"))
+}
+
+async fn disable_operator(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    operator_disabled(&state, &staff, &id, &form, true).await
+}
+
+async fn enable_operator(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    operator_disabled(&state, &staff, &id, &form, false).await
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let op = state
+        .store
+        .get_operator(&id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let password = accounts::generate_password();
+    accounts::set_password(&state, &accounts::operator_key(&op.id), &password).await?;
+    html(Secret {
+        nav: Nav::of(&staff),
+        title: "Password reimpostata".into(),
+        what: format!("La nuova password di {} ({})", op.name, op.email),
+        secret: password,
+        back: "/backoffice/admin/operatori",
+    })
+}
+
+// --- clients and tokens ---
+
+pub struct TokenRow {
+    pub id: String,
+    pub label: String,
+    pub live: bool,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub tokens: Vec<TokenRow>,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_clients.html")]
+struct Clients {
+    nav: Nav,
+    clients: Vec<ClientRow>,
+}
+
+async fn clients(State(state): State<AppState>, staff: Staff) -> PageResult {
+    staff.admin()?;
+    let tokens = state.store.list_tokens().await?;
+    let clients = state
+        .store
+        .list_clients()
+        .await?
+        .into_iter()
+        .map(|c| ClientRow {
+            tokens: tokens
+                .iter()
+                .filter(|t| t.role == Role::Client && t.client_id.as_deref() == Some(&c.id))
+                .map(|t| TokenRow {
+                    id: t.id.clone(),
+                    label: t.label.clone(),
+                    live: t.live,
+                    created: when(t.created_at),
+                    revoked: t.revoked_at.map(when),
+                })
+                .collect(),
+            id: c.id,
+            name: c.name,
+            email: c.owner_email,
+        })
+        .collect();
+    html(Clients {
+        nav: Nav::of(&staff),
+        clients,
+    })
+}
+
+async fn create_client(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let name = name(&form, "nome", "il nome del cliente")?;
+    let email = email(&state, &form)?;
+    setup::create_client(&state, &name, &email).await?;
+    Ok(see_other("/backoffice/admin/clienti"))
+}
+
+async fn create_token(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let client = form.text("cliente").unwrap_or_default();
+    let Some(client) = state.store.get_client(&client).await? else {
+        return Err(refused("Cliente sconosciuto."));
+    };
+    let label = form.text("etichetta").unwrap_or_default();
+    if label.chars().count() > 200 || label.chars().any(char::is_control) {
+        return Err(refused("L'etichetta è troppo lunga."));
+    }
+    let live = form.get("live") == Some("1");
+    let issued = setup::issue_token(
+        &state,
+        TokenSpec {
+            role: Role::Client,
+            client_id: Some(client.id.clone()),
+            operator_id: None,
+            label,
+            live,
+            ttl_secs: None,
+            scopes: None,
+        },
+    )
+    .await?;
+    html(Secret {
+        nav: Nav::of(&staff),
+        title: "Token creato".into(),
+        what: format!(
+            "Il token {} di {} ({})",
+            if live { "live" } else { "di test" },
+            client.name,
+            issued.record.id
+        ),
+        secret: issued.secret,
+        back: "/backoffice/admin/clienti",
+    })
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    if !state.store.revoke_token(&id, state.clock.now()).await? {
+        return Err(PageError::NotFound);
+    }
+    Ok(see_other("/backoffice/admin/clienti"))
+}
+
+// --- reassigning a request ---
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_reassign.html")]
+struct Reassign {
+    nav: Nav,
+    providers: Vec<(String, String)>,
+    done: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReassignQuery {
+    fatto: Option<String>,
+}
+
+async fn reassign_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ReassignQuery>,
+) -> PageResult {
+    staff.admin()?;
+    html(Reassign {
+        nav: Nav::of(&staff),
+        providers: state
+            .store
+            .list_providers()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect(),
+        done: q.fatto.is_some(),
+    })
+}
+
+async fn reassign_submit(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> PageResult {
+    staff.admin()?;
+    staff.check_csrf(form.get("csrf"))?;
+    let id = form.text("richiesta").unwrap_or_default();
+    let provider = form.text("fornitore").unwrap_or_default();
+    reassign::reassign(&state, &staff.actor(), staff.source.clone(), &id, &provider).await?;
+    Ok(see_other("/backoffice/admin/riassegna?fatto=1"))
+}
+
+// --- the audit log ---
+
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub request: String,
+    pub detail: String,
+    pub source: String,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_audit.html")]
+struct Audit {
+    nav: Nav,
+    rows: Vec<AuditRow>,
+    next: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuditQuery {
+    dopo: Option<i64>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
+    staff.admin()?;
+    let entries = state
+        .store
+        .audit_entries(q.dopo.unwrap_or(0).max(0), AUDIT_PAGE, None)
+        .await?;
+    let next = (entries.len() as u32 == AUDIT_PAGE)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    html(Audit {
+        nav: Nav::of(&staff),
+        rows: entries
+            .into_iter()
+            .map(|e| AuditRow {
+                seq: e.seq,
+                at: when(e.event.at),
+                actor: e.event.actor,
+                action: e.event.action,
+                request: e.event.request_id.unwrap_or_default(),
+                detail: e.event.detail,
+                source: e.event.source.unwrap_or_default(),
+            })
+            .collect(),
+        next,
+    })
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/backoffice/admin", get(home))
+    Router::new()
+        .route("/backoffice/admin", get(home))
+        .route(
+            "/backoffice/admin/fornitori",
+            get(providers).post(create_provider),
+        )
+        .route(
+            "/backoffice/admin/fornitori/{id}/servizi",
+            post(provider_services),
+        )
+        .route(
+            "/backoffice/admin/operatori",
+            get(operators).post(create_operator),
+        )
+        .route(
+            "/backoffice/admin/operatori/{id}/disabilita",
+            post(disable_operator),
+        )
+        .route(
+            "/backoffice/admin/operatori/{id}/abilita",
+            post(enable_operator),
+        )
+        .route(
+            "/backoffice/admin/operatori/{id}/password",
+            post(reset_password),
+        )
+        .route(
+            "/backoffice/admin/clienti",
+            get(clients).post(create_client),
+        )
+        .route("/backoffice/admin/token", post(create_token))
+        .route("/backoffice/admin/token/{id}/revoca", post(revoke_token))
+        .route(
+            "/backoffice/admin/riassegna",
+            get(reassign_form).post(reassign_submit),
+        )
+        .route("/backoffice/admin/audit", get(audit))
 }

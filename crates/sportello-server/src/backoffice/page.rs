@@ -66,6 +66,9 @@ impl From<ApiError> for PageError {
 /// The service layer speaks English to API clients; operators read Italian.
 fn italian(e: &ApiError) -> String {
     const REASONS: &[(&str, &str)] = &[
+        ("only a submitted, open request", "Solo una richiesta inviata e ancora aperta può essere riassegnata."),
+        ("does not work this service", "Il fornitore scelto non lavora questo servizio."),
+        ("no such provider", "Fornitore sconosciuto."),
         ("nota must be", "Scrivi la nota (al massimo 2000 caratteri)."),
         ("already taken", "La richiesta è già stata presa in carico da un altro operatore."),
         ("another operator is working", "Un altro operatore sta lavorando questa richiesta."),

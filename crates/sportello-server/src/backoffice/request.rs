@@ -108,6 +108,7 @@ fn azione(action: &str) -> String {
         "close" => "chiusa",
         "cancel" => "annullata",
         "purge" => "dati cancellati",
+        "reassign" => "riassegnata ad altro fornitore",
         other => other,
     }
     .to_string()

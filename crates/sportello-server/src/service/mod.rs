@@ -7,6 +7,7 @@ pub mod body;
 pub mod documents;
 pub mod notes;
 pub mod operator;
+pub mod reassign;
 pub mod requests;
 pub mod retention;
 

@@ -201,7 +201,7 @@ async fn colleague(app: &TestApp) -> String {
     op.email
 }
 
-async fn admin(app: &TestApp) -> String {
+pub async fn admin(app: &TestApp) -> String {
     let a = accounts::create_admin(&app.state, "Admin", "admin@example.com")
         .await
         .unwrap();
@@ -211,7 +211,7 @@ async fn admin(app: &TestApp) -> String {
     a.email
 }
 
-async fn logged_in_operator(app: &TestApp) -> Browser {
+pub async fn logged_in_operator(app: &TestApp) -> Browser {
     let email = demo_operator(app).await;
     let mut b = Browser::new(app);
     b.login(&email, PASSWORD).await;
@@ -219,7 +219,7 @@ async fn logged_in_operator(app: &TestApp) -> Browser {
 }
 
 /// An Assegno Unico request (its `$5` is a file), submitted by the demo client.
-async fn assegno(app: &TestApp) -> String {
+pub async fn assegno(app: &TestApp) -> String {
     app.post(
         "/richiesta",
         json!({"hash_visura": ASSEGNO, "json_visura": assegno_form()}),
@@ -231,11 +231,11 @@ async fn assegno(app: &TestApp) -> String {
         .to_string()
 }
 
-fn page_of(id: &str) -> String {
+pub fn page_of(id: &str) -> String {
     format!("/backoffice/richieste/{id}")
 }
 
-fn action(id: &str, verb: &str) -> String {
+pub fn action(id: &str, verb: &str) -> String {
     format!("/backoffice/richieste/{id}/{verb}")
 }
 

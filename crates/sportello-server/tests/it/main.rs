@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod backoffice;
+mod backoffice_admin;
 mod authorization;
 mod client_api;
 mod client_api_flows;

@@ -313,3 +313,34 @@ pub(super) async fn count_by_status(
         })
         .collect()
 }
+
+pub(super) async fn set_provider_services(
+    store: &SqliteStore,
+    id: &str,
+    services: &[String],
+) -> Result<bool, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let known = sqlx::query("UPDATE providers SET name = name WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    if !known {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM provider_services WHERE provider_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for hash in services {
+        sqlx::query("INSERT INTO provider_services (provider_id, hash_visura) VALUES (?, ?)")
+            .bind(id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

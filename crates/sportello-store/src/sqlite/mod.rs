@@ -330,4 +330,12 @@ impl Store for SqliteStore {
     async fn count_by_status(&self, queue: &ProviderQueue) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError> {
         backoffice::count_by_status(self, queue).await
     }
+
+    async fn set_provider_services(
+        &self,
+        id: &str,
+        services: &[String],
+    ) -> Result<bool, StoreError> {
+        backoffice::set_provider_services(self, id, services).await
+    }
 }
