@@ -143,8 +143,11 @@ pub trait Store: Send + Sync + 'static {
     /// Oldest first; empty once the request was purged.
     async fn notes(&self, request_id: &str) -> Result<Vec<NoteRecord>, StoreError>;
     /// Replaces the services a provider works; false when no such provider exists.
-    async fn set_provider_services(&self, id: &str, services: &[String])
-        -> Result<bool, StoreError>;
+    async fn set_provider_services(
+        &self,
+        id: &str,
+        services: &[String],
+    ) -> Result<bool, StoreError>;
     /// How many requests of the provider's queue are in each state.
     async fn count_by_status(
         &self,

@@ -417,7 +417,10 @@ async fn serve(settings: Settings) -> Result<()> {
         println!("  Back office: http://{address}/backoffice/login");
         println!("  administrator e-mail:    {}", first.admin.email);
         println!("  administrator password:  {}", first.password);
-        println!("  (shown once; change it with `sportello admin password {}`)", first.admin.email);
+        println!(
+            "  (shown once; change it with `sportello admin password {}`)",
+            first.admin.email
+        );
         println!();
     }
     sportello_server::service::retention::spawn(

@@ -60,7 +60,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/backoffice/coda", get(queue::page))
         .route("/backoffice/richieste/{id}", get(request::page))
         .route("/backoffice/richieste/{id}/prendi", post(request::claim))
-        .route("/backoffice/richieste/{id}/rilascia", post(request::release))
+        .route(
+            "/backoffice/richieste/{id}/rilascia",
+            post(request::release),
+        )
         .route(
             "/backoffice/richieste/{id}/integrazione",
             post(request::ask_integration),

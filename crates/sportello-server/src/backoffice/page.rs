@@ -160,11 +160,7 @@ pub fn html<T: Template>(page: T) -> PageResult {
 
 /// After a successful form: back to a page with GET (303).
 pub fn see_other(to: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, to.to_string())],
-    )
-        .into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
 /// An `application/x-www-form-urlencoded` body as name/value pairs (repeated names kept).

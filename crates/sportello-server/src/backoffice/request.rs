@@ -86,10 +86,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
 /// How the page names who did something, without showing token ids.
 fn who(actor: &str, names: &HashMap<String, String>) -> String {
     match actor.split_once(':') {
-        Some(("operator", id)) => names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| "operatore".into()),
+        Some(("operator", id)) => names.get(id).cloned().unwrap_or_else(|| "operatore".into()),
         Some(("client", _)) => "cliente".into(),
         Some(("admin", _)) => "amministratore".into(),
         _ if actor == "system" => "sistema".into(),
@@ -158,7 +155,10 @@ pub async fn page(
         cliente: r.cliente.clone(),
         assegnata: match &r.operatore {
             Some(_) if mine => "a te".into(),
-            Some(o) => names.get(o).cloned().unwrap_or_else(|| "altro operatore".into()),
+            Some(o) => names
+                .get(o)
+                .cloned()
+                .unwrap_or_else(|| "altro operatore".into()),
             None => "nessuno".into(),
         },
         can_claim: r.operatore.is_none() && stato == Status::InErogazione.stato_richiesta(),
@@ -201,7 +201,11 @@ pub async fn page(
             })
             .collect(),
         note,
-        integrazione: r.richiesta.integrazione.as_ref().map(|i| i.messaggio.clone()),
+        integrazione: r
+            .richiesta
+            .integrazione
+            .as_ref()
+            .map(|i| i.messaggio.clone()),
         esito: (r.richiesta.stato_richiesta == Status::VisuraEvasa.stato_richiesta())
             .then(|| format!("{} — {}", r.richiesta.esito.codice, r.richiesta.esito.info)),
         motivo: r.richiesta.motivo_annullamento.clone(),

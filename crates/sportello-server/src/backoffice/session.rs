@@ -62,7 +62,12 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 }
 
 pub fn login_cookie(secure: bool, token: &str) -> HeaderValue {
-    set_cookie(secure, (LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME), token, Some(3600))
+    set_cookie(
+        secure,
+        (LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME),
+        token,
+        Some(3600),
+    )
 }
 
 pub fn login_token(headers: &HeaderMap) -> Option<String> {
@@ -92,7 +97,11 @@ impl Staff {
         let Account::Operator(op, provider) = &self.account else {
             return Err(PageError::NotFound);
         };
-        Ok(operator_caller(op.clone(), provider.clone(), self.source.clone()))
+        Ok(operator_caller(
+            op.clone(),
+            provider.clone(),
+            self.source.clone(),
+        ))
     }
 
     /// Refuses anyone but an admin.

@@ -92,7 +92,11 @@ fn visible(op: &OperatorCaller, r: &RequestRecord) -> bool {
         }
 }
 
-pub(crate) async fn load(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<RequestRecord> {
+pub(crate) async fn load(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+) -> ApiResult<RequestRecord> {
     if !ids::is_request_id(id) {
         return Err(ApiError::not_found("no such request"));
     }

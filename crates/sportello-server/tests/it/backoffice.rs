@@ -120,7 +120,10 @@ impl Browser {
         let boundary = "----sportello-test-boundary";
         let mut body = Vec::new();
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes(),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+            )
+            .as_bytes(),
         );
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
@@ -281,7 +284,9 @@ async fn the_session_id_is_stored_only_as_a_hash_and_passwords_as_argon2id() {
     let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
         assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()));
-        assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
+        assert!(!bytes
+            .windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes()));
     }
     let op = app.state.store.list_operators().await.unwrap()[0].clone();
     let phc = app
@@ -304,7 +309,8 @@ async fn pages_need_a_login() {
         assert_eq!(page.location(), "/backoffice/login");
     }
     // A made-up session cookie is no session.
-    b.cookies.insert("sportello_sessione".into(), "ab".repeat(32));
+    b.cookies
+        .insert("sportello_sessione".into(), "ab".repeat(32));
     b.get("/backoffice/coda").await;
     assert_eq!(
         b.get("/backoffice/coda").await.location(),
@@ -485,9 +491,7 @@ async fn the_queue_lists_the_providers_requests_with_counts_and_filters() {
     assert!(mine.text.contains(&first) && !mine.text.contains(&second));
     let free = b.get("/backoffice/coda?assegnate=none").await;
     assert!(!free.text.contains(&first) && free.text.contains(&second));
-    let by_service = b
-        .get(&format!("/backoffice/coda?servizio={ASSEGNO}"))
-        .await;
+    let by_service = b.get(&format!("/backoffice/coda?servizio={ASSEGNO}")).await;
     assert!(!by_service.text.contains(&first) && by_service.text.contains(&second));
     let closed = b.get("/backoffice/coda?stato=visura_evasa").await;
     assert!(closed.text.contains("Nessuna richiesta con questi filtri."));
@@ -565,9 +569,13 @@ async fn an_operator_works_a_request_end_to_end_in_the_back_office() {
     assert!(back.text.contains("integrazione fornita") || back.text.contains("cliente"));
 
     // A note for the colleagues, sealed in the database.
-    b.act(&path, &action(&id, "note"), &[("nota", "Chiamato il CAF di zona")])
-        .await
-        .assert_redirect(&path);
+    b.act(
+        &path,
+        &action(&id, "note"),
+        &[("nota", "Chiamato il CAF di zona")],
+    )
+    .await
+    .assert_redirect(&path);
     assert!(b.get(&path).await.text.contains("Chiamato il CAF di zona"));
 
     // Upload a PDF result and close.
@@ -608,10 +616,19 @@ async fn an_operator_works_a_request_end_to_end_in_the_back_office() {
 
     // The operator downloads it too, decrypted, and the download is audited.
     let link_at = closed.text.find(&format!("{path}/file/")).unwrap();
-    let link = closed.text[link_at..].split('"').next().unwrap().to_string();
+    let link = closed.text[link_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let resp = b.get(&link).await;
     assert_eq!(resp.status, StatusCode::OK);
-    let audit = app.state.store.audit_entries(0, 1000, Some(&id)).await.unwrap();
+    let audit = app
+        .state
+        .store
+        .audit_entries(0, 1000, Some(&id))
+        .await
+        .unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.event.action.as_str()).collect();
     assert!(actions.contains(&"read_personal_data"), "{actions:?}");
     assert!(actions.contains(&"download_file"), "{actions:?}");
@@ -624,9 +641,13 @@ async fn a_note_is_sealed_at_rest() {
     let id = app.submit_valid(FAMIGLIA).await;
     let mut b = logged_in_operator(&app).await;
     let secret_note = "NotaRiconoscibileXYZ";
-    b.act(&page_of(&id), &action(&id, "note"), &[("nota", secret_note)])
-        .await
-        .assert_redirect(&page_of(&id));
+    b.act(
+        &page_of(&id),
+        &action(&id, "note"),
+        &[("nota", secret_note)],
+    )
+    .await
+    .assert_redirect(&page_of(&id));
     let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
     let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
@@ -634,7 +655,9 @@ async fn a_note_is_sealed_at_rest() {
             .windows(secret_note.len())
             .any(|w| w == secret_note.as_bytes()));
     }
-    let empty = b.act(&page_of(&id), &action(&id, "note"), &[("nota", "  ")]).await;
+    let empty = b
+        .act(&page_of(&id), &action(&id, "note"), &[("nota", "  ")])
+        .await;
     empty.assert_shows(StatusCode::BAD_REQUEST, "Scrivi la nota");
 }
 
@@ -656,14 +679,21 @@ async fn refusals_are_clear_italian_messages() {
         .act(&path, &action(&id, "integrazione"), &[("messaggio", "")])
         .await;
     no_message.assert_shows(StatusCode::BAD_REQUEST, "Scrivi il messaggio");
-    let no_reason = b.act(&path, &action(&id, "annulla"), &[("motivo", "")]).await;
+    let no_reason = b
+        .act(&path, &action(&id, "annulla"), &[("motivo", "")])
+        .await;
     no_reason.assert_shows(StatusCode::BAD_REQUEST, "Scrivi il motivo");
     let csrf = b.get(&path).await.csrf();
     let not_pdf = b
         .upload(&action(&id, "risultati"), &csrf, "x.pdf", b"just text")
         .await;
-    not_pdf.assert_shows(StatusCode::PRECONDITION_FAILED, "Il file non è stato accettato");
-    let nothing = b.upload(&action(&id, "risultati"), &csrf, "x.pdf", b"").await;
+    not_pdf.assert_shows(
+        StatusCode::PRECONDITION_FAILED,
+        "Il file non è stato accettato",
+    );
+    let nothing = b
+        .upload(&action(&id, "risultati"), &csrf, "x.pdf", b"")
+        .await;
     nothing.assert_shows(StatusCode::BAD_REQUEST, "Scegli un file");
 
     // A colleague cannot act on a request I hold.
@@ -674,9 +704,13 @@ async fn refusals_are_clear_italian_messages() {
     theirs.assert_shows(StatusCode::CONFLICT, "Un altro operatore");
 
     // Cancelled, it refuses everything but reading.
-    b.act(&path, &action(&id, "annulla"), &[("motivo", "Richiesta doppia")])
-        .await
-        .assert_redirect(&path);
+    b.act(
+        &path,
+        &action(&id, "annulla"),
+        &[("motivo", "Richiesta doppia")],
+    )
+    .await
+    .assert_redirect(&path);
     let page = b.get(&path).await;
     assert!(page.text.contains("Annullata") && page.text.contains("Richiesta doppia"));
     assert!(!page.text.contains("id=\"prendi\""));
@@ -754,7 +788,9 @@ async fn admin_pages_are_for_admins_and_operator_pages_for_operators() {
     let email = admin(&app).await;
     let mut adm = Browser::new(&app);
     adm.login(&email, PASSWORD).await;
-    adm.get("/backoffice").await.assert_redirect("/backoffice/admin");
+    adm.get("/backoffice")
+        .await
+        .assert_redirect("/backoffice/admin");
     assert_eq!(adm.get("/backoffice/admin").await.status, StatusCode::OK);
     assert_eq!(
         adm.get("/backoffice/coda").await.status,
@@ -765,9 +801,17 @@ async fn admin_pages_are_for_admins_and_operator_pages_for_operators() {
 #[tokio::test]
 async fn a_new_installation_gets_one_admin_with_a_printed_password() {
     let app = TestApp::spawn().await;
-    let first = accounts::bootstrap_admin(&app.state).await.unwrap().unwrap();
-    assert!(accounts::bootstrap_admin(&app.state).await.unwrap().is_none());
+    let first = accounts::bootstrap_admin(&app.state)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(accounts::bootstrap_admin(&app.state)
+        .await
+        .unwrap()
+        .is_none());
     let mut b = Browser::new(&app);
     b.login(&first.admin.email, &first.password).await;
-    b.get("/backoffice").await.assert_redirect("/backoffice/admin");
+    b.get("/backoffice")
+        .await
+        .assert_redirect("/backoffice/admin");
 }

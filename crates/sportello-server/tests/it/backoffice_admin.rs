@@ -93,10 +93,7 @@ async fn an_admin_creates_a_provider_and_an_operator_who_then_works_the_queue() 
         .assert_redirect(&page_of(&id));
     // The demo CAF no longer sees it.
     let mut demo = logged_in_operator(&app).await;
-    assert_eq!(
-        demo.get(&page_of(&id)).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(demo.get(&page_of(&id)).await.status, StatusCode::NOT_FOUND);
     let history = app.state.store.history(&id).await.unwrap();
     assert!(history.iter().any(|h| h.action == "reassign"));
 }
@@ -128,7 +125,9 @@ async fn disabling_and_resetting_an_operator_end_its_sessions() {
     let app = TestApp::spawn().await;
     let mut op = logged_in_operator(&app).await;
     let mut a = logged_in_admin(&app).await;
-    let id = app.state.store.list_operators().await.unwrap()[0].id.clone();
+    let id = app.state.store.list_operators().await.unwrap()[0]
+        .id
+        .clone();
     a.act(
         "/backoffice/admin/operatori",
         &format!("/backoffice/admin/operatori/{id}/disabilita"),
@@ -234,7 +233,9 @@ async fn a_closed_request_cannot_be_reassigned() {
     let id = app.submit_valid(FAMIGLIA).await;
     app.work_to_the_end(&id, &[("esito.pdf", pdf("x"))]).await;
     let mut a = logged_in_admin(&app).await;
-    let provider = app.state.store.list_providers().await.unwrap()[0].id.clone();
+    let provider = app.state.store.list_providers().await.unwrap()[0]
+        .id
+        .clone();
     let refused = a
         .act(
             "/backoffice/admin/riassegna",
@@ -247,7 +248,10 @@ async fn a_closed_request_cannot_be_reassigned() {
         .act(
             "/backoffice/admin/riassegna",
             "/backoffice/admin/riassegna",
-            &[("richiesta", "0123456789abcdef01234567"), ("fornitore", &provider)],
+            &[
+                ("richiesta", "0123456789abcdef01234567"),
+                ("fornitore", &provider),
+            ],
         )
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
@@ -286,7 +290,10 @@ async fn operators_cannot_use_admin_forms_and_admin_forms_need_the_token() {
         "/backoffice/admin/riassegna",
     ] {
         let r = op
-            .post(path, &[("csrf", &csrf), ("nome", "x"), ("email", "x@example.com")])
+            .post(
+                path,
+                &[("csrf", &csrf), ("nome", "x"), ("email", "x@example.com")],
+            )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
         if path != "/backoffice/admin/token" {

@@ -3,9 +3,9 @@
 
 mod audit;
 mod auth;
+mod authorization;
 mod backoffice;
 mod backoffice_admin;
-mod authorization;
 mod client_api;
 mod client_api_flows;
 mod common;

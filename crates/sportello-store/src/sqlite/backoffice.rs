@@ -41,15 +41,17 @@ fn unique_violation(e: sqlx::Error) -> StoreError {
 }
 
 pub(super) async fn create_admin(store: &SqliteStore, a: &AdminRecord) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO admins (id, name, email, disabled, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&a.id)
-        .bind(&a.name)
-        .bind(&a.email)
-        .bind(a.disabled)
-        .bind(a.created_at)
-        .execute(&store.pool)
-        .await
-        .map_err(unique_violation)?;
+    sqlx::query(
+        "INSERT INTO admins (id, name, email, disabled, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.name)
+    .bind(&a.email)
+    .bind(a.disabled)
+    .bind(a.created_at)
+    .execute(&store.pool)
+    .await
+    .map_err(unique_violation)?;
     Ok(())
 }
 
@@ -267,12 +269,11 @@ pub(super) async fn notes(
     let Some(key) = keys::data_key(store, request_id).await? else {
         return Ok(Vec::new());
     };
-    let rows = sqlx::query(
-        "SELECT * FROM request_notes WHERE request_id = ? ORDER BY created_at, rowid",
-    )
-    .bind(request_id)
-    .fetch_all(&store.pool)
-    .await?;
+    let rows =
+        sqlx::query("SELECT * FROM request_notes WHERE request_id = ? ORDER BY created_at, rowid")
+            .bind(request_id)
+            .fetch_all(&store.pool)
+            .await?;
     rows.iter()
         .map(|row| {
             let id: String = row.try_get("id")?;

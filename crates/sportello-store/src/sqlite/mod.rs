@@ -271,7 +271,10 @@ impl Store for SqliteStore {
         backoffice::list_admins(self).await
     }
 
-    async fn find_operators_by_email(&self, email: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+    async fn find_operators_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<OperatorRecord>, StoreError> {
         backoffice::find_operators_by_email(self, email).await
     }
 
@@ -327,7 +330,10 @@ impl Store for SqliteStore {
         backoffice::notes(self, request_id).await
     }
 
-    async fn count_by_status(&self, queue: &ProviderQueue) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError> {
+    async fn count_by_status(
+        &self,
+        queue: &ProviderQueue,
+    ) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError> {
         backoffice::count_by_status(self, queue).await
     }
 
