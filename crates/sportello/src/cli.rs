@@ -686,17 +686,6 @@ async fn operator(state: &AppState, cmd: OperatorCmd) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Cli;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-}
-
 /// The password to set: from standard input (one line), or generated and printed once.
 fn new_password(stdin: bool) -> Result<(String, bool)> {
     if stdin {
@@ -750,5 +739,16 @@ async fn admin(state: &AppState, cmd: AdminCmd) -> Result<()> {
             };
             set_password(state, &accounts::admin_key(&admin.id), stdin).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }
