@@ -6,5 +6,6 @@
 pub mod catalog;
 pub mod expression;
 pub mod fields;
+pub mod pricing;
 pub mod status;
 pub mod submission;
