@@ -381,7 +381,9 @@ fn optional_price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<D
 fn vat(rate: Option<Decimal>, esenzione: Option<String>) -> Result<Vat, String> {
     let aliquota = rate.unwrap_or(crate::pricing::DEFAULT_VAT_PERCENT);
     if aliquota.is_sign_negative() && !aliquota.is_zero() || aliquota > Decimal::ONE_HUNDRED {
-        return Err(format!("aliquota_iva must be between 0 and 100, not {aliquota}"));
+        return Err(format!(
+            "aliquota_iva must be between 0 and 100, not {aliquota}"
+        ));
     }
     let esenzione = esenzione.filter(|e| !e.trim().is_empty());
     match (aliquota.is_zero(), &esenzione) {

@@ -142,7 +142,13 @@ pub fn quote(service: &Service, opzioni: &[String]) -> Result<Quote, Vec<Unknown
     let mut unknown = Vec::new();
     for name in opzioni {
         match service.option(name) {
-            Some(o) => righe.push(Line::new(LineKind::Opzione, &o.nome, &o.tipo, o.prezzo, vat)),
+            Some(o) => righe.push(Line::new(
+                LineKind::Opzione,
+                &o.nome,
+                &o.tipo,
+                o.prezzo,
+                vat,
+            )),
             None => unknown.push(UnknownOption(name.clone())),
         }
     }

@@ -31,7 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
-use api::{admin, documento, operator, richiesta, system, visure};
+use api::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
 use error::ApiError;
 
 /// Every route of the server.
@@ -41,6 +41,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/visure", get(visure::list))
         .route("/visure/{hash}", get(visure::get))
+        .route("/visure/{hash}/preventivo", get(conto::quote))
+        .route("/conto", get(conto::conto))
+        .route("/conto/estratti/{mese}", get(conto::estratto))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
         .route(
             "/richiesta/{id}",
@@ -75,6 +78,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::list))
         .route("/admin/audit/verify", get(admin::verify))
+        .route("/admin/clients/{id}/wallet", get(admin_conti::wallet))
+        .route("/admin/clients/{id}/topup", post(admin_conti::topup))
+        .route(
+            "/admin/clients/{id}/adjustment",
+            post(admin_conti::adjustment),
+        )
+        .route(
+            "/admin/clients/{id}/statements/{mese}",
+            get(admin_conti::statement),
+        )
+        .route(
+            "/admin/providers/{id}/settlements/{mese}",
+            get(admin_conti::settlement),
+        )
+        .route("/admin/ledger/verify", get(admin_conti::verify))
         .route("/healthz", get(system::healthz))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
         .fallback(system::not_found)

@@ -41,6 +41,8 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds between two retention passes of a running server.
     pub purge_interval_secs: u64,
+    /// Seconds between two flushes of the API call counters (per-call fees) to the database.
+    pub fee_flush_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             max_pdf_pages: limits.max_pdf_pages,
             log_format: "text".into(),
             purge_interval_secs: 3600,
+            fee_flush_interval_secs: 60,
         }
     }
 }

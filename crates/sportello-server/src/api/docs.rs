@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, documento, operator, richiesta, system, visure};
+use super::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,16 +22,20 @@ use super::{admin, documento, operator, richiesta, system, visure};
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
         operator::file,
         admin::list, admin::verify,
+        conto::quote, conto::conto, conto::estratto,
+        admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
+        admin_conti::settlement, admin_conti::verify,
         system::healthz,
     ),
-    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
+    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),
     tags(
         (name = "catalogo", description = "The services"),
         (name = "richieste", description = "Requests"),
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
-        (name = "admin", description = "Administrators: the audit trail"),
+        (name = "conto", description = "Prices, the wallet, statements"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books"),
         (name = "sistema", description = "Operations"),
     )
 )]
