@@ -229,7 +229,7 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         row(
             Method::GET,
             "/visure/{hash_visura}/preventivo",
-            format!("/visure/{SERVICE}/preventivo?opzioni=opzione_0"),
+            format!("/visure/{SERVICE}/preventivo"),
             None,
             client(OK, OK),
         ),
