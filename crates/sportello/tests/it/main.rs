@@ -8,4 +8,5 @@ mod config;
 mod durability;
 mod help;
 mod master_key;
+mod money;
 mod purge;
