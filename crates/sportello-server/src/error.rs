@@ -116,7 +116,8 @@ impl ApiError {
     /// cents. Nothing was created or changed.
     pub fn insufficient_credit(balance: i64, required: i64) -> ApiError {
         use sportello_domain::pricing::from_cents;
-        let missing = required - balance.max(0);
+        // A negative balance (fees already owed) must be made good too.
+        let missing = required - balance;
         let euro = |c: i64| format!("{:.2}", from_cents(c));
         ApiError {
             credito: Some(Credito {
