@@ -961,3 +961,96 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn two_drafts_submitted_at_once_on_credit_for_one_submit_exactly_one() {
+    // Drafts have no early check: this race is decided inside the store's transaction alone.
+    for round in 0..3 {
+        let app = TestApp::spawn().await;
+        let (client, token) = funded(&app, &format!("bozze{round}"), "50").await;
+        let visura = app.get(&format!("/visure/{FAMIGLIA}")).await;
+        let values = valid_json_visura(visura.assert_ok());
+        let mut drafts = Vec::new();
+        for _ in 0..2 {
+            let d = app
+                .call(
+                    Method::POST,
+                    "/richiesta",
+                    &token,
+                    Some(json!({"hash_visura": FAMIGLIA, "state": 0, "json_visura": values})),
+                )
+                .await;
+            drafts.push(d.assert_ok()["_id"].as_str().unwrap().to_string());
+        }
+        let put = |id: &str| {
+            app.http
+                .put(format!("{}/richiesta/{id}", app.base))
+                .bearer_auth(&token)
+                .json(&json!({"state": 1}))
+                .send()
+        };
+        let (a, b) = tokio::join!(put(&drafts[0]), put(&drafts[1]));
+        let mut statuses = vec![a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, vec![200, 402], "round {round}");
+        assert_eq!(balance(&app, &client).await, 5000 - 4880);
+        assert_books_balance(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
+    use sportello_store::crypto::DataKey;
+    use sportello_store::ledger::Transaction;
+    use sportello_store::{ids, HistoryEntry, StoreError};
+    let app = TestApp::spawn().await;
+    let (client, _) = funded(&app, "diretto", "10").await;
+    // A real record to copy, made live and moved to the funded client.
+    let template = app.submit_valid(FAMIGLIA).await;
+    let mut r = app
+        .state
+        .store
+        .get_request(&template)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = app.state.clock.now();
+    r.id = ids::request_id(now + 1);
+    r.client_id = client.clone();
+    r.live = true;
+    let history = HistoryEntry {
+        request_id: r.id.clone(),
+        at: now,
+        status: r.status,
+        action: "submit".into(),
+        actor: "test".into(),
+        note: None,
+        source: None,
+    };
+    let debit = Transaction::debit(&r.id, &client, r.price.clone().unwrap(), now, "test");
+    let refused = app
+        .state
+        .store
+        .insert_request(&r, &DataKey::generate(), &[], &history, None, Some(&debit))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::InsufficientCredit {
+                balance: 1000,
+                required: 4880
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(app.state.store.get_request(&r.id).await.unwrap().is_none());
+    assert!(app
+        .state
+        .store
+        .history(&r.id)
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    assert_eq!(balance(&app, &client).await, 1000);
+    assert_books_balance(&app).await;
+}
