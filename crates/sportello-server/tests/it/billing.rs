@@ -1054,3 +1054,47 @@ async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     assert_eq!(balance(&app, &client).await, 1000);
     assert_books_balance(&app).await;
 }
+
+#[tokio::test]
+async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go_on_todays_line() {
+    let app = TestApp::spawn().await;
+    app.clock.set(MARCH_10);
+    let (client, token) = funded(&app, "notturno", "10").await;
+    for _ in 0..10 {
+        app.call(Method::GET, "/visure", &token, None).await;
+    }
+    app.clock.advance(DAY);
+    assert_eq!(fees::flush(&app.state).await.unwrap().len(), 1);
+    // A call that read the clock on the 10th reaches the meter after that flush.
+    for _ in 0..7 {
+        app.state.meter.record(&client, "2026-03-10");
+    }
+    assert!(fees::flush(&app.state).await.unwrap().is_empty());
+    let conto = app.call(Method::GET, "/conto", &token, None).await;
+    assert_eq!(
+        conto.assert_ok()["chiamate_da_fatturare"],
+        json!([{"giorno": "2026-03-11", "chiamate": 8}])
+    );
+    app.clock.advance(DAY);
+    let billed = fees::flush(&app.state).await.unwrap();
+    assert_eq!(billed.len(), 1);
+    assert_eq!(
+        (billed[0].day.as_deref(), billed[0].calls),
+        (Some("2026-03-11"), Some(8))
+    );
+    let days: Vec<Option<String>> = app
+        .state
+        .store
+        .transactions(Some(&client), 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.kind == Kind::Fees)
+        .map(|t| t.day)
+        .collect();
+    assert_eq!(
+        days,
+        vec![Some("2026-03-10".into()), Some("2026-03-11".into())]
+    );
+    assert_books_balance(&app).await;
+}

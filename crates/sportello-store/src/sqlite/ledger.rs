@@ -168,16 +168,19 @@ pub(super) async fn transactions(
         .iter()
         .map(transaction_from)
         .collect::<Result<_, _>>()?;
-    let (Some(first), Some(last)) = (out.first().map(|t| t.id), out.last().map(|t| t.id)) else {
+    if out.is_empty() {
         return Ok(out);
-    };
+    }
     let mut legs: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
     let rows = sqlx::query(
-        "SELECT transaction_id, account, amount FROM ledger_entries
-         WHERE transaction_id BETWEEN ? AND ? ORDER BY id",
+        "SELECT e.transaction_id, e.account, e.amount FROM ledger_entries e
+         JOIN ledger_transactions t ON t.id = e.transaction_id
+         WHERE (? IS NULL OR t.client_id = ?) AND t.at >= ? AND t.at < ? ORDER BY e.id",
     )
-    .bind(first.min(last))
-    .bind(first.max(last))
+    .bind(client_id)
+    .bind(client_id)
+    .bind(from)
+    .bind(to)
     .fetch_all(&store.pool)
     .await?;
     for row in rows {
@@ -214,6 +217,24 @@ pub(super) async fn record_calls(
         .execute(&mut *tx)
         .await?;
     }
+    // Calls counted just before midnight can reach the database after their day was billed (by
+    // this node's previous flush or another node's): they go on today's line, not on a second
+    // line for a closed day. Writes only, so this transaction holds the write lock from its
+    // first statement and never has to upgrade a read.
+    const LATE: &str = "day < ?1 AND EXISTS (SELECT 1 FROM ledger_transactions t
+        WHERE t.kind = 'fees' AND t.client_id = call_counters.client_id AND t.day = call_counters.day)";
+    sqlx::query(&format!(
+        "INSERT INTO call_counters (client_id, day, calls)
+         SELECT client_id, ?1, calls FROM call_counters WHERE {LATE}
+         ON CONFLICT (client_id, day) DO UPDATE SET calls = calls + excluded.calls"
+    ))
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!("DELETE FROM call_counters WHERE {LATE}"))
+        .bind(today)
+        .execute(&mut *tx)
+        .await?;
     let due =
         sqlx::query("DELETE FROM call_counters WHERE day < ? RETURNING client_id, day, calls")
             .bind(today)
