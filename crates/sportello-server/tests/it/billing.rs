@@ -872,7 +872,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::test_runner::Config { cases: 6, ..Default::default() })]
+    #![proptest_config(proptest::test_runner::Config { cases: 12, ..Default::default() })]
 
     /// Whatever happens, the balance the client sees, the sum of its wallet's legs, the model
     /// kept by this test and the statement's closing balance are the same number of cents, and
