@@ -1,6 +1,8 @@
 //! The examples in `examples/` run as a reader would run them, against the real binary, so
 //! they cannot rot.
 
+#![allow(clippy::unwrap_used)]
+
 use crate::common;
 use common::Install;
 use std::path::PathBuf;
