@@ -214,6 +214,7 @@ mod tests {
             fornitori: Vec::new(),
             turnaround: Turnaround::WorkingDays(5),
             retention_days: 30,
+            iva: crate::pricing::Vat::default(),
         }
     }
 

@@ -27,21 +27,25 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
-use api::{admin, documento, operator, richiesta, system, visure};
+use api::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
 use error::ApiError;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.limits.request_timeout_secs.max(1));
     let limiter = Arc::new(ratelimit::RateLimiter::new(&state.limits));
+    let openapi = api::docs::document(&state.catalog, &state.limits);
     Router::new()
         .route("/visure", get(visure::list))
         .route("/visure/{hash}", get(visure::get))
+        .route("/visure/{hash}/schema", get(visure::schema))
+        .route("/visure/{hash}/preventivo", get(conto::quote))
+        .route("/conto", get(conto::conto))
+        .route("/conto/estratti/{mese}", get(conto::estratto))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
         .route(
             "/richiesta/{id}",
@@ -76,9 +80,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::list))
         .route("/admin/audit/verify", get(admin::verify))
+        .route("/admin/clients/{id}/wallet", get(admin_conti::wallet))
+        .route("/admin/clients/{id}/topup", post(admin_conti::topup))
+        .route(
+            "/admin/clients/{id}/adjustment",
+            post(admin_conti::adjustment),
+        )
+        .route(
+            "/admin/clients/{id}/statements/{mese}",
+            get(admin_conti::statement),
+        )
+        .route(
+            "/admin/providers/{id}/settlements/{mese}",
+            get(admin_conti::settlement),
+        )
+        .route("/admin/ledger/verify", get(admin_conti::verify))
         .route("/healthz", get(system::healthz))
         .merge(backoffice::routes(&state))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .with_state(state)

@@ -43,6 +43,8 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
     pub secure_cookies: bool,
+    /// Seconds between two flushes of the API call counters (per-call fees) to the database.
+    pub fee_flush_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             log_format: "text".into(),
             purge_interval_secs: 3600,
             secure_cookies: limits.secure_cookies,
+            fee_flush_interval_secs: 60,
         }
     }
 }

@@ -4,7 +4,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, documento, operator, richiesta, system, visure};
+use sportello_domain::catalog::Catalog;
+
+use super::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
+use crate::state::Limits;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +17,7 @@ use super::{admin, documento, operator, richiesta, system, visure};
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
-        visure::list, visure::get,
+        visure::list, visure::get, visure::schema,
         richiesta::create, richiesta::list, richiesta::get, richiesta::update, richiesta::cancel,
         richiesta::add_search, richiesta::choose_search,
         documento::get, documento::download,
@@ -22,16 +25,20 @@ use super::{admin, documento, operator, richiesta, system, visure};
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
         operator::file,
         admin::list, admin::verify,
+        conto::quote, conto::conto, conto::estratto,
+        admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
+        admin_conti::settlement, admin_conti::verify,
         system::healthz,
     ),
-    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
+    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),
     tags(
         (name = "catalogo", description = "The services"),
         (name = "richieste", description = "Requests"),
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
-        (name = "admin", description = "Administrators: the audit trail"),
+        (name = "conto", description = "Prices, the wallet, statements"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books"),
         (name = "sistema", description = "Operations"),
     )
 )]
@@ -47,4 +54,22 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The OpenAPI document with each service's form schema added to its components, as
+/// `json_visura_<hash_visura>` (the catalog is data, so these are added at start-up).
+pub fn document(catalog: &Catalog, limits: &Limits) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for service in catalog.services() {
+            schemas.insert(
+                format!("json_visura_{}", service.hash_visura),
+                visure::form_schema(service, limits),
+            );
+        }
+    }
+    doc
 }

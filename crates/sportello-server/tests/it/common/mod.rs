@@ -91,6 +91,7 @@ impl TestApp {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             clock: clock.clone(),
             limits,
+            meter: Default::default(),
         };
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
