@@ -148,6 +148,16 @@ pub trait Store: Send + Sync + 'static {
     async fn add_note(&self, note: &NoteRecord) -> Result<(), StoreError>;
     /// Oldest first; empty once the request was purged.
     async fn notes(&self, request_id: &str) -> Result<Vec<NoteRecord>, StoreError>;
+    /// Stores a new TOTP key for `account` (wrapped by the master key), not yet enabled.
+    async fn put_totp_key(&self, account: &str, key: &crypto::DataKey) -> Result<(), StoreError>;
+    /// Requires the TOTP key at login from now on; false when there is none.
+    async fn enable_totp(&self, account: &str, at: i64) -> Result<bool, StoreError>;
+    async fn delete_totp(&self, account: &str) -> Result<(), StoreError>;
+    /// The key and when it was enabled (None while being set up).
+    async fn totp_key(
+        &self,
+        account: &str,
+    ) -> Result<Option<(crypto::DataKey, Option<i64>)>, StoreError>;
     /// Replaces the services a provider works; false when no such provider exists.
     async fn set_provider_services(
         &self,

@@ -847,6 +847,8 @@ async fn set_password(state: &AppState, account: &str, stdin: bool) -> Result<()
     accounts::set_password(state, account, &password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A reset is how someone who lost the authenticator gets back in: it goes too.
+    sportello_server::service::totp::disable(state, account).await?;
     if generated {
         println!("password (shown once): {password}");
     } else {

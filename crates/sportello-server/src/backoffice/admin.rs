@@ -292,7 +292,10 @@ async fn reset_password(
         .await?
         .ok_or(PageError::NotFound)?;
     let password = accounts::generate_password();
-    accounts::set_password(&state, &accounts::operator_key(&op.id), &password).await?;
+    let account = accounts::operator_key(&op.id);
+    accounts::set_password(&state, &account, &password).await?;
+    // A reset is what an operator who lost the phone asks for: the second factor goes too.
+    crate::service::totp::disable(&state, &account).await?;
     html(Secret {
         nav: Nav::of(&staff),
         title: "Password reimpostata".into(),

@@ -64,7 +64,8 @@ pub async fn submit(
     }
     let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
-    match accounts::login(&state, email, password).await {
+    let code = form.text("codice");
+    match accounts::login(&state, email, password, code.as_deref()).await {
         Ok((new, _account)) => {
             let secure = session::secure(&state, &headers);
             let mut response = see_other("/backoffice");
@@ -77,6 +78,12 @@ pub async fn submit(
             &headers,
             StatusCode::UNAUTHORIZED,
             Some("E-mail o password non corrette."),
+        ),
+        Err(LoginError::SecondFactor) => login_form(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some("Codice di verifica mancante o errato: inserisci il codice dell'app di autenticazione."),
         ),
         Err(LoginError::LockedOut) => login_form(
             &state,

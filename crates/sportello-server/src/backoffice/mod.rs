@@ -5,6 +5,7 @@
 //! Invariant: every form carries the session's CSRF token and every page of personal data goes
 //! through a service function that records the read in the audit trail.
 
+pub mod account;
 pub mod admin;
 pub mod login;
 pub mod page;
@@ -80,6 +81,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(request::file),
         )
         .merge(admin::routes())
+        .merge(account::routes())
         // Uploads are bounded by the same body limit as the API (axum's default is 2 MB).
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
 }

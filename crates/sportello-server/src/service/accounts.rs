@@ -62,6 +62,9 @@ pub enum LoginError {
     WrongCredentials,
     #[error("too many failed attempts")]
     LockedOut,
+    /// The password was right but the TOTP code missing or wrong (counts as a failure).
+    #[error("second factor required")]
+    SecondFactor,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -177,11 +180,13 @@ async fn find_account(state: &AppState, email: &str) -> Result<Option<Account>, 
     Ok(None)
 }
 
-/// Checks the credentials and opens a session.
+/// Checks the credentials (and the TOTP code, when the account has enabled it) and opens a
+/// session.
 pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
+    code: Option<&str>,
 ) -> Result<(NewSession, Account), LoginError> {
     let now = state.clock.now();
     let lock = email_hash(email);
@@ -209,6 +214,10 @@ pub async fn login(
         state.store.record_login_failure(&lock, now).await?;
         return Err(LoginError::WrongCredentials);
     };
+    if !super::totp::satisfied(state, &account.key(), code).await? {
+        state.store.record_login_failure(&lock, now).await?;
+        return Err(LoginError::SecondFactor);
+    }
     state.store.clear_login_failures(&lock).await?;
     let id = random_hex(32);
     let record = SessionRecord {

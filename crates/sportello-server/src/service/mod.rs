@@ -12,6 +12,7 @@ pub mod reassign;
 pub mod requests;
 pub mod retention;
 pub mod statements;
+pub mod totp;
 pub mod wallet;
 
 use sportello_domain::fields::Context;

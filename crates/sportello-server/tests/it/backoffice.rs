@@ -815,3 +815,111 @@ async fn a_new_installation_gets_one_admin_with_a_printed_password() {
         .await
         .assert_redirect("/backoffice/admin");
 }
+
+// --- the optional second factor ---
+
+#[tokio::test]
+async fn totp_once_enabled_is_required_at_login() {
+    use sportello_server::service::totp;
+    use sportello_server::Clock;
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    let account = b.get("/backoffice/account").await;
+    account.assert_shows(StatusCode::OK, "Non attiva.");
+    let started = b
+        .act(
+            "/backoffice/account",
+            "/backoffice/account/totp/inizia",
+            &[],
+        )
+        .await;
+    started.assert_shows(StatusCode::OK, "id=\"chiave-totp\"");
+    let at = started.text.find("id=\"chiave-totp\">").unwrap() + 17;
+    let secret = started.text[at..].split('<').next().unwrap().to_string();
+    let now = || u64::try_from(app.clock.now()).unwrap();
+    // A wrong code does not enable it.
+    let csrf = started.csrf();
+    let wrong = b
+        .post(
+            "/backoffice/account/totp/conferma",
+            &[("csrf", &csrf), ("codice", "000000")],
+        )
+        .await;
+    if totp::code_at(&secret, now()).as_deref() != Some("000000") {
+        wrong.assert_shows(StatusCode::BAD_REQUEST, "Il codice non corrisponde");
+    }
+    let code = totp::code_at(&secret, now()).unwrap();
+    b.post(
+        "/backoffice/account/totp/conferma",
+        &[("csrf", &csrf), ("codice", &code)],
+    )
+    .await
+    .assert_redirect("/backoffice/account?fatto=attivata");
+    // The secret is never in the database (only the wrapped key it is derived from).
+    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
+    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+
+    let email = "operatore@example.invalid";
+    let mut fresh = Browser::new(&app);
+    let without = fresh.try_login(email, PASSWORD).await;
+    without.assert_shows(
+        StatusCode::UNAUTHORIZED,
+        "Codice di verifica mancante o errato",
+    );
+    assert!(!fresh.cookies.contains_key("sportello_sessione"));
+    // Thirty seconds later the code has changed (one step of skew is accepted, two are not).
+    app.clock.advance(90);
+    let old = fresh.get("/backoffice/login").await.csrf();
+    let stale = fresh
+        .post(
+            "/backoffice/login",
+            &[
+                ("csrf", &old),
+                ("email", email),
+                ("password", PASSWORD),
+                ("codice", &code),
+            ],
+        )
+        .await;
+    if totp::code_at(&secret, now()).as_deref() != Some(code.as_str()) {
+        assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+    }
+    let current = totp::code_at(&secret, now()).unwrap();
+    let form = fresh.get("/backoffice/login").await.csrf();
+    fresh
+        .post(
+            "/backoffice/login",
+            &[
+                ("csrf", &form),
+                ("email", email),
+                ("password", PASSWORD),
+                ("codice", &current),
+            ],
+        )
+        .await
+        .assert_redirect("/backoffice");
+    assert_eq!(fresh.get("/backoffice/coda").await.status, StatusCode::OK);
+
+    // Turning it off needs a code too.
+    let refused = fresh
+        .act(
+            "/backoffice/account",
+            "/backoffice/account/totp/disattiva",
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    fresh
+        .act(
+            "/backoffice/account",
+            "/backoffice/account/totp/disattiva",
+            &[("codice", &current)],
+        )
+        .await
+        .assert_redirect("/backoffice/account?fatto=disattivata");
+    let mut plain = Browser::new(&app);
+    plain.login(email, PASSWORD).await;
+}

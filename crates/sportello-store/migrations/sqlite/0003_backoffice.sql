@@ -42,3 +42,12 @@ CREATE TABLE request_notes (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX request_notes_request ON request_notes (request_id, created_at);
+
+-- The optional TOTP second factor: a random key wrapped by the master key (bound to the
+-- account), from which the shared secret is derived; `enabled_at` is NULL while being set up.
+CREATE TABLE totp_keys (
+    account    TEXT PRIMARY KEY,
+    key_id     TEXT NOT NULL,
+    wrapped    BLOB NOT NULL,
+    enabled_at INTEGER
+);

@@ -8,6 +8,7 @@ use super::keys;
 use super::rows::{operator_from, status_of};
 use super::sealing::context;
 use super::SqliteStore;
+use crate::crypto::{DataKey, WrappedKey};
 use crate::model::*;
 use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
 
@@ -344,4 +345,64 @@ pub(super) async fn set_provider_services(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// The TOTP key of an account, wrapped by the master key (context: the account).
+pub(super) async fn put_totp_key(
+    store: &SqliteStore,
+    account: &str,
+    key: &DataKey,
+) -> Result<(), StoreError> {
+    let wrapped = store.keyring.wrap(key, &format!("totp:{account}"));
+    sqlx::query(
+        "INSERT INTO totp_keys (account, key_id, wrapped, enabled_at) VALUES (?, ?, ?, NULL)
+         ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
+             enabled_at = NULL",
+    )
+    .bind(account)
+    .bind(&wrapped.key_id)
+    .bind(&wrapped.bytes)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn enable_totp(
+    store: &SqliteStore,
+    account: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE totp_keys SET enabled_at = ? WHERE account = ?")
+        .bind(at)
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete_totp(store: &SqliteStore, account: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM totp_keys WHERE account = ?")
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn totp_key(
+    store: &SqliteStore,
+    account: &str,
+) -> Result<Option<(DataKey, Option<i64>)>, StoreError> {
+    let Some(row) = sqlx::query("SELECT * FROM totp_keys WHERE account = ?")
+        .bind(account)
+        .fetch_optional(&store.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let wrapped = WrappedKey {
+        key_id: row.try_get("key_id")?,
+        bytes: row.try_get("wrapped")?,
+    };
+    let key = store.keyring.unwrap(&wrapped, &format!("totp:{account}"))?;
+    Ok(Some((key, row.try_get("enabled_at")?)))
 }

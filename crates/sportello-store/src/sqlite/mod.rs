@@ -340,6 +340,22 @@ impl Store for SqliteStore {
         backoffice::count_by_status(self, queue).await
     }
 
+    async fn put_totp_key(&self, account: &str, key: &DataKey) -> Result<(), StoreError> {
+        backoffice::put_totp_key(self, account, key).await
+    }
+
+    async fn enable_totp(&self, account: &str, at: i64) -> Result<bool, StoreError> {
+        backoffice::enable_totp(self, account, at).await
+    }
+
+    async fn delete_totp(&self, account: &str) -> Result<(), StoreError> {
+        backoffice::delete_totp(self, account).await
+    }
+
+    async fn totp_key(&self, account: &str) -> Result<Option<(DataKey, Option<i64>)>, StoreError> {
+        backoffice::totp_key(self, account).await
+    }
+
     async fn set_provider_services(
         &self,
         id: &str,
