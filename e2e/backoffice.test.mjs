@@ -93,7 +93,9 @@ async function main() {
     }
     const clientToken = /client token \(test\):\s+(\S+)/.exec(printed)?.[1];
     assert.ok(clientToken, "the first start prints the demo client token");
-    assert.match(printed, /administrator password:\s+\S{12,}/);
+    const adminEmail = /administrator e-mail:\s+(\S+)/.exec(printed)?.[1];
+    const adminPassword = /administrator password:\s+(\S{12,})/.exec(printed)?.[1];
+    assert.ok(adminEmail && adminPassword, "the first start prints the admin's credentials");
 
     // The demo operator gets a password through the CLI verb a newcomer would use.
     const list = spawnSync(binary, ["operator", "list", ...global], { env, encoding: "utf8" });
@@ -156,19 +158,45 @@ async function main() {
       if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
     });
 
-    // Log in.
+    const login = async (email, password) => {
+      await page.goto(`${base}/backoffice/login`);
+      await page.getByLabel("E-mail").fill(email);
+      await page.getByLabel("Password", { exact: true }).fill(password);
+      await page.getByRole("button", { name: "Accedi" }).click();
+    };
+
+    // The newcomer's path: the admin logs in with the printed password and creates an operator
+    // of the demo CAF; the new password is shown once.
     await page.goto(`${base}/backoffice/login`);
     await page.screenshot({ path: join(output, "01-login.png"), fullPage: true });
-    await page.getByLabel("E-mail").fill(OPERATOR_EMAIL);
-    await page.getByLabel("Password").fill(OPERATOR_PASSWORD);
-    await page.getByRole("button", { name: "Accedi" }).click();
+    await login(adminEmail, adminPassword);
+    await page.waitForURL(`${base}/backoffice/admin`);
+    await page.getByRole("link", { name: "Operatori", exact: true }).first().click();
+    await page.getByLabel("Fornitore").selectOption({ label: "CAF Demo" });
+    await page.getByLabel("Nome").fill("Giulia Bianchi");
+    await page.getByLabel("E-mail (per l'accesso)").fill("giulia@example.com");
+    await page.getByRole("button", { name: "Crea l'operatore" }).click();
+    const giuliaPassword = (await page.locator("#segreto").innerText()).trim();
+    assert.ok(giuliaPassword.length >= 12);
+    await page.screenshot({ path: join(output, "02-admin-operatore.png"), fullPage: true });
+    await page.getByRole("button", { name: "Esci" }).click();
+    await page.waitForURL(`${base}/backoffice/login`);
+
+    // The demo operator's password was set with the CLI: it works too.
+    await login(OPERATOR_EMAIL, OPERATOR_PASSWORD);
+    await page.waitForURL(`${base}/backoffice/coda`);
+    await page.getByRole("button", { name: "Esci" }).click();
+    await page.waitForURL(`${base}/backoffice/login`);
+
+    // The new operator logs in.
+    await login("giulia@example.com", giuliaPassword);
     await page.waitForURL(`${base}/backoffice/coda`);
 
     // Find the request in the queue and open it.
     const row = page.locator(`tr[data-id="${id}"]`);
     await row.waitFor();
     assert.match(await row.innerText(), /In erogazione/);
-    await page.screenshot({ path: join(output, "02-coda.png"), fullPage: true });
+    await page.screenshot({ path: join(output, "03-coda.png"), fullPage: true });
     await row.getByRole("link", { name: id }).click();
     await page.waitForURL(`${base}/backoffice/richieste/${id}`);
     assert.equal(await page.locator("#stato").innerText(), "In erogazione");
@@ -177,7 +205,7 @@ async function main() {
     await page.getByRole("button", { name: "Prendi in carico" }).click();
     await page.locator("#avviso").waitFor();
     assert.equal(await page.locator("#assegnata").innerText(), "a te");
-    await page.screenshot({ path: join(output, "03-richiesta.png"), fullPage: true });
+    await page.screenshot({ path: join(output, "04-richiesta.png"), fullPage: true });
 
     // Ask for integration of the identity document ($5).
     await page.getByLabel("Messaggio per il cliente").fill("Il documento d'identità è illeggibile");
@@ -211,7 +239,7 @@ async function main() {
     await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
     await page.locator("#avviso").waitFor();
     assert.equal(await page.locator("#stato").innerText(), "Visura evasa");
-    await page.screenshot({ path: join(output, "04-evasa.png"), fullPage: true });
+    await page.screenshot({ path: join(output, "05-evasa.png"), fullPage: true });
     assert.deepEqual(violations, [], "the pages work under the CSP");
 
     // The client downloads the very same file.
