@@ -5,6 +5,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use sportello_server::Limits;
+use sportello_domain::calendar::{Calendar, Calendars, Closure};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -41,6 +43,30 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds between two retention passes of a running server.
     pub purge_interval_secs: u64,
+    /// Seconds between two passes of the SLA escalation job (marks requests overdue).
+    pub escalation_interval_secs: u64,
+    /// Each provider's own closures, by provider name (`[calendars."CAF Roma"]`).
+    pub calendars: BTreeMap<String, ProviderCalendar>,
+}
+
+/// One provider's closures, on top of weekends and national holidays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCalendar {
+    #[serde(default)]
+    pub closures: Vec<ClosureSetting>,
+}
+
+/// `{ yearly = "06-29", reason = "…" }`, `{ yearly = "08-10..08-21", … }` or
+/// `{ dates = "2026-08-10..2026-08-21", … }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureSetting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dates: Option<String>,
+    pub reason: String,
 }
 
 impl Default for Settings {
@@ -67,6 +93,8 @@ impl Default for Settings {
             max_pdf_pages: limits.max_pdf_pages,
             log_format: "text".into(),
             purge_interval_secs: 3600,
+            escalation_interval_secs: 60,
+            calendars: BTreeMap::new(),
         }
     }
 }
@@ -129,6 +157,26 @@ impl Settings {
                 !known.contains(&name)
             })
             .collect()
+    }
+
+    /// The providers' calendars, each closure checked: a bad one names its provider and entry.
+    pub fn calendars(&self) -> Result<Calendars, String> {
+        let mut by_provider = BTreeMap::new();
+        for (name, cal) in &self.calendars {
+            let mut closures = Vec::with_capacity(cal.closures.len());
+            for (i, c) in cal.closures.iter().enumerate() {
+                let closure = match (&c.yearly, &c.dates) {
+                    (Some(spec), None) => Closure::yearly(spec, &c.reason),
+                    (None, Some(spec)) => Closure::dates(spec, &c.reason),
+                    _ => Err(sportello_domain::calendar::ClosureError::Ambiguous),
+                };
+                closures.push(closure.map_err(|e| {
+                    format!("calendars.\"{name}\".closures[{i}]: {e}")
+                })?);
+            }
+            by_provider.insert(name.clone(), Calendar::with_closures(closures));
+        }
+        Ok(Calendars::new(by_provider))
     }
 
     pub fn limits(&self) -> Limits {

@@ -18,6 +18,7 @@ pub use national::{holiday, SAN_FRANCESCO_FROM};
 pub use working_time::{local_date, start_of_day, CalendarError, ROME};
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use std::collections::BTreeMap;
 
 /// One day of a calendar: working or not, and why not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,36 @@ impl Calendar {
             .flat_map(|first| first.iter_days())
             .take_while(move |d| d.year() == year)
             .map(|d| self.day(d))
+    }
+}
+
+/// Every provider's calendar, by provider name; a provider without closures configured works
+/// on the national calendar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calendars {
+    national: Calendar,
+    by_provider: BTreeMap<String, Calendar>,
+}
+
+impl Calendars {
+    pub fn new(by_provider: BTreeMap<String, Calendar>) -> Calendars {
+        Calendars {
+            national: Calendar::national(),
+            by_provider,
+        }
+    }
+
+    pub fn for_provider(&self, name: &str) -> &Calendar {
+        self.by_provider.get(name).unwrap_or(&self.national)
+    }
+
+    pub fn national(&self) -> &Calendar {
+        &self.national
+    }
+
+    /// The provider names that have closures configured.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_provider.keys().map(String::as_str)
     }
 }
 
