@@ -527,8 +527,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         }
         Some(_) if !offers_urgenza => {
             return Err(
-                "[turnaround.urgent] is set but the service offers no `urgenza` option"
-                    .to_string(),
+                "[turnaround.urgent] is set but the service offers no `urgenza` option".to_string(),
             )
         }
         Some(u) if u.hours() >= turnaround.hours() => {

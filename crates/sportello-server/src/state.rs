@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the blobs, the catalog, the clock, the limits.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sportello_domain::calendar::Calendars;
 use sportello_domain::catalog::Catalog;
 use sportello_store::{BlobStore, Store};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -102,4 +103,6 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// Each provider's working calendar (national holidays plus its closures), by name.
+    pub calendars: Arc<Calendars>,
 }

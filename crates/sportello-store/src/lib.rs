@@ -111,4 +111,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
+
+    /// Open requests whose running SLA clock passed `due_at` before `now` and that are not
+    /// marked overdue yet, most overdue first.
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
+    /// Every submitted request's SLA facts, for the dashboard.
+    async fn sla_facts(&self) -> Result<Vec<SlaFact>, StoreError>;
 }

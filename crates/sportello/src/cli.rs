@@ -241,6 +241,7 @@ async fn open_state(settings: &Settings) -> Result<AppState> {
         catalog: Arc::new(catalog),
         clock: Arc::new(SystemClock),
         limits: settings.limits(),
+        calendars: Arc::new(settings.calendars().map_err(anyhow::Error::msg)?),
     })
 }
 
@@ -376,7 +377,11 @@ fn print_calendar(
             bail!(
                 "no calendar configured for provider {name:?} (configured: {}); \
                  add [calendars.\"{name}\"] to the configuration",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )
         }
     };
@@ -454,6 +459,10 @@ async fn serve(settings: Settings) -> Result<()> {
     sportello_server::service::retention::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
+    );
+    sportello_server::service::sla::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
     );
     tracing::info!(%address, "listening");
     sportello_server::serve(listener, state, shutdown_signal()).await?;

@@ -4,8 +4,8 @@
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use sportello_server::Limits;
 use sportello_domain::calendar::{Calendar, Calendars, Closure};
+use sportello_server::Limits;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -170,9 +170,8 @@ impl Settings {
                     (None, Some(spec)) => Closure::dates(spec, &c.reason),
                     _ => Err(sportello_domain::calendar::ClosureError::Ambiguous),
                 };
-                closures.push(closure.map_err(|e| {
-                    format!("calendars.\"{name}\".closures[{i}]: {e}")
-                })?);
+                closures
+                    .push(closure.map_err(|e| format!("calendars.\"{name}\".closures[{i}]: {e}"))?);
             }
             by_provider.insert(name.clone(), Calendar::with_closures(closures));
         }

@@ -131,7 +131,10 @@ mod tests {
             Closure::yearly("12-25..12-31", "Chiusura natalizia").expect("valid"),
         ]);
         // A holiday on a Saturday is named as the holiday.
-        assert_eq!(cal.day(date(2027, 12, 25)).reason.as_deref(), Some("Natale"));
+        assert_eq!(
+            cal.day(date(2027, 12, 25)).reason.as_deref(),
+            Some("Natale")
+        );
         // A closure on a weekday.
         let eve = cal.day(date(2026, 12, 24));
         assert!(!eve.working);
@@ -142,7 +145,10 @@ mod tests {
             Some("Chiusura natalizia")
         );
         assert_eq!(
-            Calendar::national().day(date(2026, 12, 27)).reason.as_deref(),
+            Calendar::national()
+                .day(date(2026, 12, 27))
+                .reason
+                .as_deref(),
             Some("domenica")
         );
         let monday = cal.day(date(2026, 11, 23));

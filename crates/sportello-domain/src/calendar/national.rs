@@ -65,8 +65,14 @@ mod tests {
 
     #[test]
     fn easter_monday_moves_with_easter() {
-        assert_eq!(holiday(date(2026, 4, 6)).as_deref(), Some("Lunedì dell'Angelo"));
-        assert_eq!(holiday(date(2025, 4, 21)).as_deref(), Some("Lunedì dell'Angelo"));
+        assert_eq!(
+            holiday(date(2026, 4, 6)).as_deref(),
+            Some("Lunedì dell'Angelo")
+        );
+        assert_eq!(
+            holiday(date(2025, 4, 21)).as_deref(),
+            Some("Lunedì dell'Angelo")
+        );
         assert_eq!(holiday(date(2025, 4, 6)), None);
     }
 

@@ -28,7 +28,9 @@ const MAX_CLOSED_RUN: u32 = 3 * 366;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    #[error("no working day in the {MAX_CLOSED_RUN} days after {0}: the calendar closes everything")]
+    #[error(
+        "no working day in the {MAX_CLOSED_RUN} days after {0}: the calendar closes everything"
+    )]
     NoWorkingDay(NaiveDate),
     #[error("the time {0} is outside the supported range")]
     OutOfRange(i64),

@@ -327,7 +327,11 @@ fn refuses_a_missing_useless_or_not_shorter_urgent_target() {
         &["turnaround.urgent (72 working hours) must be shorter than the turnaround (3 working days)"],
     );
     let e = refuse(&[("a.toml", &with("working_days = 1", "working_days = 0"))]);
-    assert_refused(&e, "a.toml", &["turnaround.urgent must be greater than zero"]);
+    assert_refused(
+        &e,
+        "a.toml",
+        &["turnaround.urgent must be greater than zero"],
+    );
 }
 
 #[test]

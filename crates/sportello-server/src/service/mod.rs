@@ -7,6 +7,7 @@ pub mod documents;
 pub mod operator;
 pub mod requests;
 pub mod retention;
+pub mod sla;
 
 use sportello_domain::fields::Context;
 use sportello_domain::status::{self, Action, Outcome, Situation, Status};

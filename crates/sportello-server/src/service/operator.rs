@@ -12,7 +12,7 @@ use sportello_store::{
 };
 use utoipa::ToSchema;
 
-use super::{documents, enter, field_context, mutate, transition, Change};
+use super::{documents, enter, field_context, mutate, sla, transition, Change};
 use crate::auth::OperatorCaller;
 use crate::envelope::Detail;
 use crate::error::{ApiError, ApiResult};
@@ -32,6 +32,23 @@ pub struct QueueItem {
     pub timestamp_creation: i64,
     pub timestamp_last_update: i64,
     pub live: bool,
+    /// The SLA due time (Unix seconds); it moves while the client is asked for more.
+    pub scadenza: Option<i64>,
+    /// Past its due time while open (listed first).
+    pub scaduta: bool,
+    /// The client chose the `urgenza` option (a shorter target).
+    pub urgente: bool,
+}
+
+/// How many requests of the provider's queue are in one state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateCount {
+    /// `in_erogazione`, `in_attesa_integrazione`, …
+    pub stato: String,
+    pub stato_richiesta: String,
+    pub totale: u64,
+    /// Of which marked overdue by the escalation job.
+    pub scadute: u64,
 }
 
 /// One request as an operator sees it: the client's view plus the inputs.
@@ -136,6 +153,8 @@ pub struct QueueQuery {
     pub hash_visura: Option<String>,
     /// `me`, `none` or everything.
     pub assigned: Option<String>,
+    /// Only overdue requests (true) or only the others (false).
+    pub overdue: Option<bool>,
     pub page: u32,
     pub per_page: u32,
 }
@@ -186,11 +205,13 @@ pub async fn queue(
         hash_visura,
         operator_id: (q.assigned.as_deref() == Some("me")).then(|| op.operator.id.clone()),
         unassigned: q.assigned.as_deref() == Some("none"),
-        oldest_first: true,
+        overdue: q.overdue,
+        by_due: true,
         limit: q.per_page,
         offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
         ..RequestFilter::default()
     };
+    let now = state.clock.now();
     let mut out = Vec::new();
     // A page holds many requests of few clients: each client's name is read once.
     let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -226,9 +247,36 @@ pub async fn queue(
             timestamp_creation: r.created_at,
             timestamp_last_update: r.updated_at,
             live: r.live,
+            scadenza: r.due_at,
+            scaduta: sla::overdue(&r, now),
+            urgente: sla::is_urgent(service, &r),
         });
     }
     Ok(out)
+}
+
+/// The provider's queue counted per state (every state but drafts), with the overdue ones.
+pub async fn counts(state: &AppState, op: &OperatorCaller) -> ApiResult<Vec<StateCount>> {
+    let counts = state
+        .store
+        .queue_counts(&ProviderQueue {
+            provider_id: op.provider.id.clone(),
+            services: op.provider.services.clone(),
+        })
+        .await?;
+    Ok(Status::ALL
+        .into_iter()
+        .filter(|s| *s != Status::Draft)
+        .map(|s| {
+            let c = counts.iter().find(|c| c.status == s);
+            StateCount {
+                stato: s.as_db().to_string(),
+                stato_richiesta: s.stato_richiesta().to_string(),
+                totale: c.map_or(0, |c| c.total),
+                scadute: c.map_or(0, |c| c.overdue),
+            }
+        })
+        .collect())
 }
 
 pub async fn detail(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<OperatorRequest> {
@@ -409,6 +457,7 @@ pub async fn ask_integration(
     let r = mutate(state, id, |r| {
         mine(op, r)?;
         let outcome = transition(r, false, Action::AskIntegration)?;
+        sla::stop_clock(r, now);
         r.integrazione = Some(Integration {
             messaggio: messaggio.clone(),
             campi: campi.clone(),

@@ -15,6 +15,7 @@ mod retention;
 mod rows;
 mod sealing;
 mod secrets;
+mod sla;
 mod subjects;
 
 use async_trait::async_trait;
@@ -251,5 +252,17 @@ impl Store for SqliteStore {
 
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError> {
         providers::route(self, hash_visura).await
+    }
+
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        sla::overdue_candidates(self, now, limit).await
+    }
+
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError> {
+        sla::queue_counts(self, queue).await
+    }
+
+    async fn sla_facts(&self) -> Result<Vec<SlaFact>, StoreError> {
+        sla::sla_facts(self).await
     }
 }

@@ -65,8 +65,14 @@ fn a_providers_closures_come_from_the_configuration() {
         line(out, "2026-06-29"),
         "2026-06-29\tfalse\tSanti Pietro e Paolo, patroni di Roma"
     );
-    assert_eq!(line(out, "2026-12-24"), "2026-12-24\tfalse\tVigilia di Natale");
-    assert_eq!(line(out, "2026-08-10"), "2026-08-10\tfalse\tChiusura estiva");
+    assert_eq!(
+        line(out, "2026-12-24"),
+        "2026-12-24\tfalse\tVigilia di Natale"
+    );
+    assert_eq!(
+        line(out, "2026-08-10"),
+        "2026-08-10\tfalse\tChiusura estiva"
+    );
     // A national holiday inside the closure keeps its own name.
     assert_eq!(
         line(out, "2026-08-15"),
