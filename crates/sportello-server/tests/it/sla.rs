@@ -159,9 +159,13 @@ async fn the_clock_stops_while_the_client_is_asked_for_more() {
     let due = rome(2026, 12, 1, 10, 0);
     assert_eq!(r["scadenza"], due);
 
-    app.op(Method::POST, &format!("/operator/requests/{rid}/claim"), None)
-        .await
-        .assert_ok();
+    app.op(
+        Method::POST,
+        &format!("/operator/requests/{rid}/claim"),
+        None,
+    )
+    .await
+    .assert_ok();
     // Asked on Friday at 16:00; the client answers on Monday at 11:00: 8 working hours on
     // Friday, none at the weekend, 11 on Monday.
     app.clock.set(rome(2026, 11, 27, 16, 0));
@@ -269,7 +273,10 @@ async fn the_queue_lists_overdue_first_then_by_due_time_and_filters_them() {
     // B: one hour later, due Tuesday 11:00.
     app.clock.set(friday_10() + H);
     let b = id(&submit(&app, ASSEGNO, false).await);
-    assert_eq!(ids_of(&queue(&app, "").await), [a.clone(), b.clone(), f.clone()]);
+    assert_eq!(
+        ids_of(&queue(&app, "").await),
+        [a.clone(), b.clone(), f.clone()]
+    );
 
     app.op(Method::POST, &format!("/operator/requests/{a}/claim"), None)
         .await
@@ -291,7 +298,7 @@ async fn the_queue_lists_overdue_first_then_by_due_time_and_filters_them() {
     assert_eq!(items[1]["scaduta"], false);
     assert!(items[0]["scadenza"].is_i64());
 
-    assert_eq!(ids_of(&queue(&app, "?overdue=true").await), [b.clone()]);
+    assert_eq!(ids_of(&queue(&app, "?overdue=true").await), vec![b.clone()]);
     assert_eq!(
         ids_of(&queue(&app, "?overdue=false").await),
         [a.clone(), f.clone()]
@@ -300,10 +307,10 @@ async fn the_queue_lists_overdue_first_then_by_due_time_and_filters_them() {
         ids_of(&queue(&app, "?overdue=true&assigned=me").await),
         Vec::<String>::new()
     );
-    assert_eq!(ids_of(&queue(&app, "?assigned=me").await), [a.clone()]);
+    assert_eq!(ids_of(&queue(&app, "?assigned=me").await), vec![a.clone()]);
     assert_eq!(
         ids_of(&queue(&app, &format!("?hash_visura={FAMIGLIA}")).await),
-        [f.clone()]
+        vec![f.clone()]
     );
     let bad = app
         .op(Method::GET, "/operator/requests?overdue=maybe", None)
@@ -319,7 +326,10 @@ async fn the_queue_lists_overdue_first_then_by_due_time_and_filters_them() {
     assert_eq!(of("in_erogazione")["totale"], 2);
     assert_eq!(of("in_erogazione")["scadute"], 1);
     assert_eq!(of("in_attesa_integrazione")["totale"], 1);
-    assert_eq!(of("in_attesa_integrazione")["stato_richiesta"], "In attesa di integrazione");
+    assert_eq!(
+        of("in_attesa_integrazione")["stato_richiesta"],
+        "In attesa di integrazione"
+    );
     assert_eq!(of("visura_evasa")["totale"], 0);
 }
 
