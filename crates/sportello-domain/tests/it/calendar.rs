@@ -64,7 +64,35 @@ fn instant() -> impl Strategy<Value = i64> {
     1_577_833_200i64..2_082_754_800
 }
 
+/// Within three days of a daylight-saving change in Rome (the last Sunday of March or October,
+/// 2020–2035), where an error in day lengths would show.
+fn around_a_dst_change() -> impl Strategy<Value = i64> {
+    (2020i32..=2035, prop::bool::ANY, -3 * 86_400i64..3 * 86_400).prop_map(|(y, spring, off)| {
+        let month = if spring { 3 } else { 10 };
+        let last_sunday = NaiveDate::from_ymd_opt(y, month, 31)
+            .expect("31 March and 31 October exist")
+            .iter_days()
+            .rev()
+            .find(|d| d.weekday() == chrono::Weekday::Sun)
+            .expect("a Sunday within a week");
+        sportello_domain::calendar::start_of_day(last_sunday).expect("in range") + off
+    })
+}
+
 proptest! {
+    #[test]
+    fn around_dst_changes_hours_are_exact_and_days_end_at_midnight(
+        start in around_a_dst_change(), h in 1u32..=120, n in 1u32..=5
+    ) {
+        let cal = Calendar::national();
+        let due = cal.due(start, Turnaround::WorkingHours(h)).expect("a due time");
+        prop_assert_eq!(cal.working_seconds_between(start, due), Ok(i64::from(h) * 3600));
+        prop_assert!(cal.is_working(local_date(due - 1).expect("in range")));
+        let due = cal.due(start, Turnaround::WorkingDays(n)).expect("a due time");
+        let midnight = sportello_domain::calendar::start_of_day(local_date(due).expect("in range"));
+        prop_assert_eq!(midnight, Ok(due));
+    }
+
     #[test]
     fn the_due_time_never_lands_inside_a_closed_day(
         cal in calendar(), start in instant(), t in turnaround()
