@@ -413,6 +413,18 @@ fn print_calendar(
     }
 }
 
+/// A calendar under a name no provider has would silently leave that provider on the national
+/// calendar: a typo must be seen.
+async fn warn_unknown_calendars(state: &AppState) -> Result<()> {
+    let providers = state.store.list_providers().await?;
+    for name in state.calendars.names() {
+        if !providers.iter().any(|p| p.name == name) {
+            tracing::warn!(calendar = %name, "closures configured for a provider that does not exist");
+        }
+    }
+    Ok(())
+}
+
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"];
 
 async fn serve(settings: Settings) -> Result<()> {
@@ -456,6 +468,7 @@ async fn serve(settings: Settings) -> Result<()> {
         );
         println!();
     }
+    warn_unknown_calendars(&state).await?;
     sportello_server::service::retention::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),

@@ -131,3 +131,44 @@ fn a_year_out_of_range_is_refused() {
     let err = install.run(&["calendar", "1200"]).failed().to_string();
     assert!(err.contains("1200"), "{err}");
 }
+
+#[tokio::test]
+async fn a_running_server_fixes_due_times_on_the_providers_configured_calendar() {
+    let install = Install::new();
+    // The demo CAF closed from yesterday for 60 days (yesterday: whatever the hour in Rome).
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(1);
+    let to = today + chrono::Duration::days(60);
+    let file = with_config(
+        &install,
+        &format!(
+            "[calendars.\"CAF Demo\"]\nclosures = [{{ dates = \"{from}..{to}\", reason = \"Chiusura\" }}]\n"
+        ),
+    );
+    let port = common::free_port();
+    let mut cmd = install.command();
+    cmd.arg("--config")
+        .arg(&file)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "serve"]);
+    let server = install.start_command(cmd, port).await;
+    let (client, _) = server.demo_tokens().unwrap();
+    let created = server
+        .post(
+            "/richiesta",
+            &client,
+            serde_json::json!({"hash_visura": common::STATO_DI_FAMIGLIA,
+                               "json_visura": common::stato_di_famiglia()}),
+        )
+        .await;
+    let scadenza = created.ok()["scadenza"].as_i64().unwrap();
+    // 20 working days counted only after the closure ends.
+    let reopening = (to + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    assert!(
+        scadenza > reopening + 20 * 86_400,
+        "{scadenza} vs {reopening}"
+    );
+}
