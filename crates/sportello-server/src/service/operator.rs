@@ -62,6 +62,8 @@ pub struct OperatorRequest {
     pub campi: Vec<CampoValore>,
     pub risultati: Vec<FileInfo>,
     pub storia: Vec<Passaggio>,
+    /// Due time, time left in working seconds, whether the clock is stopped.
+    pub sla: sla::SlaView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -359,6 +361,7 @@ async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorReques
             .map(file_info)
             .collect(),
         storia,
+        sla: sla::view(state, r, service).await?,
     })
 }
 

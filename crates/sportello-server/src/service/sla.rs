@@ -143,6 +143,47 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// A request's SLA as the operators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaView {
+    /// The due time (Unix seconds); None for requests submitted before SLA existed.
+    pub scadenza: Option<i64>,
+    /// Open and past the due time.
+    pub scaduta: bool,
+    /// The clock is stopped: the client was asked for more.
+    pub sospesa: bool,
+    /// The client chose `urgenza`.
+    pub urgente: bool,
+    /// Working seconds left until the due time on the provider's calendar, negative once past
+    /// it; frozen while the clock is stopped; None once closed or without a due time.
+    pub secondi_lavorativi_residui: Option<i64>,
+}
+
+/// The SLA of `r` now, on its provider's calendar.
+pub async fn view(state: &AppState, r: &RequestRecord, service: &Service) -> ApiResult<SlaView> {
+    let now = state.clock.now();
+    let left = match r.due_at {
+        Some(due) if open(r.status) => {
+            let calendar = calendar_for(state, r.provider_id.as_deref()).await?;
+            let from = r.sla_paused_at.unwrap_or(now);
+            let left = if from <= due {
+                calendar.working_seconds_between(from, due)
+            } else {
+                calendar.working_seconds_between(due, from).map(|s| -s)
+            };
+            left.ok()
+        }
+        _ => None,
+    };
+    Ok(SlaView {
+        scadenza: r.due_at,
+        scaduta: overdue(r, now),
+        sospesa: r.sla_paused_at.is_some() && open(r.status),
+        urgente: is_urgent(service, r),
+        secondi_lavorativi_residui: left,
+    })
+}
+
 /// Whether an open request is overdue at `now`: marked by the job, or past its due time with
 /// the clock running (the job has not passed yet).
 pub fn overdue(r: &RequestRecord, now: i64) -> bool {

@@ -176,6 +176,14 @@ async fn the_clock_stops_while_the_client_is_asked_for_more() {
     )
     .await
     .assert_ok();
+    // The operators see the clock stopped with what was left: Friday 16:00 to Tuesday 10:00 is
+    // 8 + 24 + 10 working hours.
+    let waiting = app
+        .op(Method::GET, &format!("/operator/requests/{rid}"), None)
+        .await;
+    let view = waiting.assert_ok()["sla"].clone();
+    assert_eq!(view["sospesa"], true);
+    assert_eq!(view["secondi_lavorativi_residui"], 42 * H);
     // While waiting, the request is never overdue, however long it waits.
     app.clock.set(rome(2026, 11, 30, 11, 0));
     assert!(sla::escalate(&app.state).await.unwrap().is_empty());
@@ -196,6 +204,11 @@ async fn the_clock_stops_while_the_client_is_asked_for_more() {
         .op(Method::GET, &format!("/operator/requests/{rid}"), None)
         .await;
     assert_eq!(detail.assert_ok()["richiesta"]["scadenza"], due + 19 * H);
+    let view = detail.assert_ok()["sla"].clone();
+    assert_eq!(view["sospesa"], false);
+    assert_eq!(view["scadenza"], due + 19 * H);
+    // Monday 11:00 to Wednesday 5:00: 13 + 24 + 5 working hours, the same 42 as before.
+    assert_eq!(view["secondi_lavorativi_residui"], 42 * H);
 }
 
 #[tokio::test]
@@ -225,6 +238,10 @@ async fn the_escalation_marks_an_overdue_request_once_with_a_history_entry() {
     assert_eq!(overdue[0]["attore"], "system:sla");
     assert_eq!(overdue[0]["timestamp"], due + 1);
     assert_eq!(overdue[0]["stato"], "In erogazione");
+    // An hour and a second late.
+    let view = detail.assert_ok()["sla"].clone();
+    assert_eq!(view["scaduta"], true);
+    assert_eq!(view["secondi_lavorativi_residui"], -(H + 1));
 }
 
 #[tokio::test]
