@@ -117,6 +117,7 @@ pub trait Store: Send + Sync + 'static {
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
     async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
-    /// Every submitted request's SLA facts, for the dashboard.
-    async fn sla_facts(&self) -> Result<Vec<SlaFact>, StoreError>;
+    /// The SLA facts of every open request and of those closed since `closed_since`, for the
+    /// dashboard.
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError>;
 }

@@ -408,6 +408,14 @@ async fn the_admin_dashboard_counts_per_provider_and_service() {
     let d = sla::dashboard(&app.state).await.unwrap();
     let a = d.righe.iter().find(|r| r.hash_visura == ASSEGNO).unwrap();
     assert_eq!((a.aperte, a.in_scadenza_oggi, a.scadute), (2, 0, 2));
+    assert_eq!(a.evase, 1);
+
+    // Closed requests leave the median after 90 days; open ones stay.
+    app.clock.set(rome(2027, 3, 1, 12, 0));
+    let d = sla::dashboard(&app.state).await.unwrap();
+    let a = d.righe.iter().find(|r| r.hash_visura == ASSEGNO).unwrap();
+    assert_eq!((a.aperte, a.evase), (2, 0));
+    assert_eq!(a.mediana_secondi_chiusura, None);
 
     // Operators and clients are refused.
     let as_operator = app.op(Method::GET, "/admin/sla", None).await;

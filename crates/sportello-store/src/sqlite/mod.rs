@@ -262,7 +262,7 @@ impl Store for SqliteStore {
         sla::queue_counts(self, queue).await
     }
 
-    async fn sla_facts(&self) -> Result<Vec<SlaFact>, StoreError> {
-        sla::sla_facts(self).await
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError> {
+        sla::sla_facts(self, closed_since).await
     }
 }

@@ -63,12 +63,16 @@ pub(super) async fn queue_counts(
     Ok(out)
 }
 
-pub(super) async fn sla_facts(store: &SqliteStore) -> Result<Vec<SlaFact>, StoreError> {
+pub(super) async fn sla_facts(
+    store: &SqliteStore,
+    closed_since: i64,
+) -> Result<Vec<SlaFact>, StoreError> {
     let rows = sqlx::query(
         "SELECT provider_id, hash_visura, status, live, due_at, sla_paused_at, overdue_at,
                 json_extract(timestamp_stati, '$.in_erogazione') AS submitted_at, closed_at
-         FROM requests WHERE status <> 'draft'",
+         FROM requests WHERE status <> 'draft' AND (closed_at IS NULL OR closed_at >= ?)",
     )
+    .bind(closed_since)
     .fetch_all(&store.pool)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
