@@ -105,4 +105,6 @@ pub struct AppState {
     pub limits: Limits,
     /// Each provider's working calendar (national holidays plus its closures), by name.
     pub calendars: Arc<Calendars>,
+    /// API calls of live tokens counted in memory until the next flush (per-call fees).
+    pub meter: Arc<crate::service::fees::Meter>,
 }

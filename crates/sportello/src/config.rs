@@ -47,6 +47,8 @@ pub struct Settings {
     pub escalation_interval_secs: u64,
     /// Each provider's own closures, by provider name (`[calendars."CAF Roma"]`).
     pub calendars: BTreeMap<String, ProviderCalendar>,
+    /// Seconds between two flushes of the API call counters (per-call fees) to the database.
+    pub fee_flush_interval_secs: u64,
 }
 
 /// One provider's closures, on top of weekends and national holidays.
@@ -95,6 +97,7 @@ impl Default for Settings {
             purge_interval_secs: 3600,
             escalation_interval_secs: 60,
             calendars: BTreeMap::new(),
+            fee_flush_interval_secs: 60,
         }
     }
 }

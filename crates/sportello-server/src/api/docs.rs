@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use sportello_domain::catalog::Catalog;
 
-use super::{admin, documento, operator, richiesta, system, visure};
+use super::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
 use crate::state::Limits;
 
 #[derive(OpenApi)]
@@ -25,16 +25,20 @@ use crate::state::Limits;
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
         operator::file, operator::counts,
         admin::list, admin::verify, admin::sla_dashboard,
+        conto::quote, conto::conto, conto::estratto,
+        admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
+        admin_conti::settlement, admin_conti::verify,
         system::healthz,
     ),
-    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
+    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),
     tags(
         (name = "catalogo", description = "The services"),
         (name = "richieste", description = "Requests"),
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
-        (name = "admin", description = "Administrators: the audit trail"),
+        (name = "conto", description = "Prices, the wallet, statements"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books"),
         (name = "sistema", description = "Operations"),
     )
 )]

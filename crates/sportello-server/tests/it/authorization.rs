@@ -184,6 +184,11 @@ struct Prepared {
     /// Closed with a result: its document and its result file.
     done: String,
     done_file: String,
+    /// A's client id and the demo CAF's provider id, for the admin's money routes.
+    client_a: String,
+    provider: String,
+    /// This month, `YYYY-MM`.
+    month: String,
 }
 
 impl Prepared {
@@ -225,6 +230,22 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             Method::GET,
             "/visure/{hash_visura}/schema",
             format!("/visure/{SERVICE}/schema"),
+            None,
+            client(OK, OK),
+        ),
+        row(
+            Method::GET,
+            "/visure/{hash_visura}/preventivo",
+            format!("/visure/{SERVICE}/preventivo"),
+            None,
+            client(OK, OK),
+        ),
+        // Each client's own wallet and statement.
+        row(Method::GET, "/conto", "/conto".into(), None, client(OK, OK)),
+        row(
+            Method::GET,
+            "/conto/estratti/{mese}",
+            format!("/conto/estratti/{}", p.month),
             None,
             client(OK, OK),
         ),
@@ -427,6 +448,48 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             admin(OK),
         ),
+        row(
+            Method::GET,
+            "/admin/clients/{id}/wallet",
+            format!("/admin/clients/{}/wallet", p.client_a),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/topup",
+            format!("/admin/clients/{}/topup", p.client_a),
+            Some(json!({"importo": "10", "motivo": "bonifico di prova"})),
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/adjustment",
+            format!("/admin/clients/{}/adjustment", p.client_a),
+            Some(json!({"importo": "-1.50", "motivo": "rettifica di prova"})),
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/clients/{id}/statements/{mese}",
+            format!("/admin/clients/{}/statements/{}", p.client_a, p.month),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/providers/{id}/settlements/{mese}",
+            format!("/admin/providers/{}/settlements/{}", p.provider, p.month),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/ledger/verify",
+            "/admin/ledger/verify".into(),
+            None,
+            admin(OK),
+        ),
         // --- Operations.
         row(Method::GET, "/healthz", "/healthz".into(), None, public()),
     ]
@@ -569,6 +632,11 @@ async fn prepare(app: &TestApp) -> Prepared {
         .unwrap()
         .to_string();
     Prepared {
+        client_a: demo_client_id(app).await,
+        provider: app.state.store.list_providers().await.unwrap()[0]
+            .id
+            .clone(),
+        month: app.state.clock.today().format("%Y-%m").to_string(),
         open: app.submit_valid(SERVICE).await,
         draft,
         client_cancel: app.submit_valid(SERVICE).await,

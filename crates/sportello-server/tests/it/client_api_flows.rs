@@ -15,8 +15,9 @@ use std::collections::BTreeSet;
 const NO_SUCH_ID: &str = "5f2829ce065afc21cc60ad0e";
 
 /// Our documented extensions, always present.
-const EXTENSIONS: [&str; 6] = [
+const EXTENSIONS: [&str; 7] = [
     "prezzo_totale",
+    "prezzo",
     "live",
     "delete_after",
     "purged",

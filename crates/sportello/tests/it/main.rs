@@ -7,6 +7,8 @@ mod cli;
 mod common;
 mod config;
 mod durability;
+mod examples;
 mod help;
 mod master_key;
+mod money;
 mod purge;

@@ -102,6 +102,7 @@ impl TestApp {
             clock: clock.clone(),
             limits,
             calendars: Arc::new(calendars),
+            meter: Default::default(),
         };
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
