@@ -23,7 +23,7 @@ pub struct QueueParams {
     pub hash_visura: Option<String>,
     /// `me` (taken by me) or `none` (not taken yet).
     pub assigned: Option<String>,
-    /// `true`: only requests past their due time; `false`: only the others.
+    /// `true`: only requests the escalation job marked overdue; `false`: only the others.
     pub overdue: Option<bool>,
 }
 

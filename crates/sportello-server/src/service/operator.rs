@@ -34,7 +34,7 @@ pub struct QueueItem {
     pub live: bool,
     /// The SLA due time (Unix seconds); it moves while the client is asked for more.
     pub scadenza: Option<i64>,
-    /// Past its due time while open (listed first).
+    /// Marked overdue by the escalation job while open (listed first).
     pub scaduta: bool,
     /// The client chose the `urgenza` option (a shorter target).
     pub urgente: bool,
@@ -213,7 +213,6 @@ pub async fn queue(
         offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
         ..RequestFilter::default()
     };
-    let now = state.clock.now();
     let mut out = Vec::new();
     // A page holds many requests of few clients: each client's name is read once.
     let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -250,7 +249,8 @@ pub async fn queue(
             timestamp_last_update: r.updated_at,
             live: r.live,
             scadenza: r.due_at,
-            scaduta: sla::overdue(&r, now),
+            // The escalation job's mark, as the order and the `overdue` filter use it.
+            scaduta: r.overdue_at.is_some() && !r.status.is_final(),
             urgente: sla::is_urgent(service, &r),
         });
     }

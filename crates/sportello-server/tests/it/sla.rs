@@ -238,6 +238,23 @@ async fn the_escalation_marks_an_overdue_request_once_with_a_history_entry() {
     assert_eq!(overdue[0]["attore"], "system:sla");
     assert_eq!(overdue[0]["timestamp"], due + 1);
     assert_eq!(overdue[0]["stato"], "In erogazione");
+    // The audit trail has it too, by the job, in the same chain.
+    let admin = admin_token(&app).await;
+    let audit = app
+        .call(
+            Method::GET,
+            &format!("/admin/audit?request_id={rid}"),
+            &admin,
+            None,
+        )
+        .await;
+    let entries = audit.assert_ok().as_array().unwrap().clone();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["attore"] == "system:sla" && e["dettaglio"] == "overdue -> in_erogazione"),
+        "{entries:#?}"
+    );
     // An hour and a second late.
     let view = detail.assert_ok()["sla"].clone();
     assert_eq!(view["scaduta"], true);
