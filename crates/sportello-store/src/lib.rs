@@ -120,7 +120,7 @@ pub trait Store: Send + Sync + 'static {
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
 
-    // The back office: admins, passwords, sessions, lock-out, notes, queue counts.
+    // The back office: admins, passwords, sessions, lock-out, TOTP, notes.
     async fn create_admin(&self, admin: &AdminRecord) -> Result<(), StoreError>;
     async fn get_admin(&self, id: &str) -> Result<Option<AdminRecord>, StoreError>;
     /// By e-mail, compared case-insensitively.
@@ -164,11 +164,14 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         services: &[String],
     ) -> Result<bool, StoreError>;
-    /// How many requests of the provider's queue are in each state.
-    async fn count_by_status(
-        &self,
-        queue: &ProviderQueue,
-    ) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError>;
+    /// Open requests whose running SLA clock passed `due_at` before `now` and that are not
+    /// marked overdue yet, most overdue first.
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
+    /// The SLA facts of every open request and of those closed since `closed_since`, for the
+    /// dashboard.
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError>;
     /// Posts a ledger transaction on its own (a top-up, an adjustment), with its audit entry in
     /// the same transaction. Returns its id.
     async fn post(

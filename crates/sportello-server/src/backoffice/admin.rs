@@ -10,10 +10,10 @@ use serde::Deserialize;
 use sportello_domain::fields::{self, FieldType};
 use sportello_store::Role;
 
-use super::page::{html, see_other, when, FormData, PageError, PageResult};
+use super::page::{duration, html, see_other, when, FormData, PageError, PageResult};
 use super::session::Staff;
 use super::Nav;
-use crate::service::{accounts, field_context, reassign};
+use crate::service::{accounts, field_context, reassign, sla};
 use crate::setup::{self, TokenSpec};
 use crate::state::AppState;
 
@@ -469,6 +469,53 @@ async fn reassign_submit(
     Ok(see_other("/backoffice/admin/riassegna?fatto=1"))
 }
 
+// --- the SLA dashboard ---
+
+pub struct SlaRow {
+    pub provider: String,
+    pub service: String,
+    pub open: u64,
+    pub due_today: u64,
+    pub overdue: u64,
+    pub closed: u64,
+    pub median: String,
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/admin_sla.html")]
+struct SlaPage {
+    nav: Nav,
+    generated: String,
+    since: String,
+    rows: Vec<SlaRow>,
+}
+
+async fn sla_dashboard(State(state): State<AppState>, staff: Staff) -> PageResult {
+    staff.admin()?;
+    let d = sla::dashboard(&state).await?;
+    html(SlaPage {
+        nav: Nav::of(&staff),
+        generated: when(d.generato),
+        since: when(d.chiuse_dal),
+        rows: d
+            .righe
+            .into_iter()
+            .map(|r| SlaRow {
+                provider: r.provider.unwrap_or_else(|| "(nessun fornitore)".into()),
+                service: r.nome_visura,
+                open: r.aperte,
+                due_today: r.in_scadenza_oggi,
+                overdue: r.scadute,
+                closed: r.evase,
+                median: r
+                    .mediana_secondi_chiusura
+                    .map(duration)
+                    .unwrap_or_else(|| "–".into()),
+            })
+            .collect(),
+    })
+}
+
 // --- the audit log ---
 
 pub struct AuditRow {
@@ -563,4 +610,5 @@ pub fn routes() -> Router<AppState> {
             get(reassign_form).post(reassign_submit),
         )
         .route("/backoffice/admin/audit", get(audit))
+        .route("/backoffice/admin/sla", get(sla_dashboard))
 }

@@ -207,9 +207,30 @@ impl FromRequest<AppState> for FormData {
     }
 }
 
-/// Unix seconds as the back office shows them (UTC until the calendar work brings Europe/Rome).
+/// Unix seconds as the back office shows them: Italian time.
 pub fn when(unix: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(unix, 0)
-        .map(|t| t.format("%d/%m/%Y %H:%M UTC").to_string())
+        .map(|t| {
+            t.with_timezone(&sportello_domain::calendar::ROME)
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
         .unwrap_or_default()
+}
+
+/// Working seconds as "2 g 3 h 10 min" (a working day here is 24 working hours, as the SLA
+/// counts them), with "scaduta da" when negative.
+pub fn duration(seconds: i64) -> String {
+    let abs = seconds.unsigned_abs();
+    let (d, h, m) = (abs / 86_400, abs % 86_400 / 3600, abs % 3600 / 60);
+    let text = match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} g {h} h"),
+    };
+    if seconds < 0 {
+        format!("scaduta da {text}")
+    } else {
+        text
+    }
 }

@@ -4,7 +4,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use sportello_domain::status::Status;
-use sportello_store::ProviderQueue;
 
 use super::page::{html, when, PageResult};
 use super::session::Staff;
@@ -20,6 +19,8 @@ pub struct Filters {
     pub stato: Option<String>,
     /// `me`, `none` or empty.
     pub assegnate: Option<String>,
+    /// `si` (only overdue), `no` (only the others) or empty.
+    pub scadute: Option<String>,
     pub pagina: Option<u32>,
 }
 
@@ -31,6 +32,15 @@ pub struct Row {
     pub assegnata: &'static str,
     pub creata: String,
     pub opzioni: String,
+    pub scadenza: String,
+    pub scaduta: bool,
+    pub urgente: bool,
+}
+
+pub struct Count {
+    pub label: String,
+    pub total: u64,
+    pub overdue: u64,
 }
 
 pub struct Choice {
@@ -45,10 +55,11 @@ struct QueuePage {
     nav: Nav,
     provider: String,
     rows: Vec<Row>,
-    counts: Vec<(String, u64)>,
+    counts: Vec<Count>,
     services: Vec<Choice>,
     states: Vec<Choice>,
     assigned: Vec<Choice>,
+    overdue: Vec<Choice>,
     page: u32,
     previous: Option<String>,
     next: Option<String>,
@@ -67,6 +78,7 @@ fn page_link(f: &Filters, page: u32) -> String {
         ("servizio", &f.servizio),
         ("stato", &f.stato),
         ("assegnate", &f.assegnate),
+        ("scadute", &f.scadute),
     ] {
         if let Some(v) = non_empty(value) {
             // Values are catalog hashes and fixed keywords, never personal data.
@@ -90,6 +102,15 @@ pub async fn page(
     let servizio = non_empty(&f.servizio);
     let stato = non_empty(&f.stato);
     let assegnate = non_empty(&f.assegnate);
+    let scadute = non_empty(&f.scadute);
+    let overdue = match scadute.as_deref() {
+        None => None,
+        Some("si") => Some(true),
+        Some("no") => Some(false),
+        Some(_) => {
+            return Err(crate::error::ApiError::bad_query("scadute must be si or no").into())
+        }
+    };
     let statuses = match stato.as_deref() {
         Some(s) => vec![Status::from_db(s)
             .filter(|s| *s != Status::Draft)
@@ -103,6 +124,7 @@ pub async fn page(
             statuses,
             hash_visura: servizio.clone(),
             assigned: assegnate.clone(),
+            overdue,
             page,
             per_page: PER_PAGE,
         },
@@ -119,22 +141,23 @@ pub async fn page(
             },
             creata: when(i.timestamp_creation),
             opzioni: i.opzioni.join(", "),
+            scadenza: i.scadenza.map(when).unwrap_or_default(),
+            scaduta: i.scaduta,
+            urgente: i.urgente,
             id: i.id,
             servizio: i.nome_visura,
             stato: i.stato_richiesta,
             cliente: i.cliente,
         })
         .collect();
-    let counts = state
-        .store
-        .count_by_status(&ProviderQueue {
-            provider_id: op.provider.id.clone(),
-            services: op.provider.services.clone(),
-        })
+    let counts = operator::counts(&state, &op)
         .await?
         .into_iter()
-        .filter(|(s, _)| *s != Status::Draft)
-        .map(|(s, n)| (s.stato_richiesta().to_string(), n))
+        .map(|c| Count {
+            label: c.stato_richiesta,
+            total: c.totale,
+            overdue: c.scadute,
+        })
         .collect();
     let services = state
         .catalog
@@ -164,6 +187,14 @@ pub async fn page(
             label: l.to_string(),
         })
         .collect();
+    let overdue = [("si", "Solo scadute"), ("no", "Non scadute")]
+        .into_iter()
+        .map(|(v, l)| Choice {
+            selected: scadute.as_deref() == Some(v),
+            value: v.to_string(),
+            label: l.to_string(),
+        })
+        .collect();
     html(QueuePage {
         nav: Nav::of(&staff),
         provider: op.provider.name.clone(),
@@ -172,6 +203,7 @@ pub async fn page(
         services,
         states,
         assigned,
+        overdue,
         page,
         previous: (page > 1).then(|| page_link(&f, page - 1)),
         next: full.then(|| page_link(&f, page + 1)),

@@ -12,7 +12,7 @@ use serde_json::json;
 use sportello_domain::status::Status;
 use std::collections::HashMap;
 
-use super::page::{html, see_other, when, FormData, PageError, PageResult};
+use super::page::{duration, html, see_other, when, FormData, PageError, PageResult};
 use super::session::Staff;
 use super::Nav;
 use crate::service::{notes, operator};
@@ -60,6 +60,11 @@ struct RequestPage {
     esito: Option<String>,
     motivo: Option<String>,
     notice: Option<&'static str>,
+    scadenza: Option<String>,
+    residuo: Option<String>,
+    sospesa: bool,
+    scaduta: bool,
+    urgente: bool,
     can_claim: bool,
     mine: bool,
     open: bool,
@@ -106,6 +111,7 @@ fn azione(action: &str) -> String {
         "cancel" => "annullata",
         "purge" => "dati cancellati",
         "reassign" => "riassegnata ad altro fornitore",
+        "overdue" => "scaduta",
         other => other,
     }
     .to_string()
@@ -210,6 +216,11 @@ pub async fn page(
             .then(|| format!("{} — {}", r.richiesta.esito.codice, r.richiesta.esito.info)),
         motivo: r.richiesta.motivo_annullamento.clone(),
         notice: notice(done.fatto.as_deref()),
+        scadenza: r.sla.scadenza.map(when),
+        residuo: r.sla.secondi_lavorativi_residui.map(duration),
+        sospesa: r.sla.sospesa,
+        scaduta: r.sla.scaduta,
+        urgente: r.sla.urgente,
         mine,
         open,
     })

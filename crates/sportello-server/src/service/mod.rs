@@ -11,6 +11,7 @@ pub mod operator;
 pub mod reassign;
 pub mod requests;
 pub mod retention;
+pub mod sla;
 pub mod statements;
 pub mod totp;
 pub mod wallet;

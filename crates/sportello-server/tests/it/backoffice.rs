@@ -481,7 +481,8 @@ async fn the_queue_lists_the_providers_requests_with_counts_and_filters() {
         queue.text.find(&first).unwrap(),
         queue.text.find(&second).unwrap(),
     );
-    assert!(a < c, "oldest first");
+    // By due time: the Assegno Unico (hours) before the certificate (working days).
+    assert!(c < a, "earliest due first");
     assert!(queue.text.contains("In erogazione: <strong>2</strong>"));
 
     b.act(&page_of(&first), &action(&first, "prendi"), &[])
@@ -922,4 +923,55 @@ async fn totp_once_enabled_is_required_at_login() {
         .assert_redirect("/backoffice/account?fatto=disattivata");
     let mut plain = Browser::new(&app);
     plain.login(email, PASSWORD).await;
+}
+
+// --- due times ---
+
+#[tokio::test]
+async fn the_queue_shows_due_times_and_puts_overdue_requests_first() {
+    use sportello_server::service::sla;
+    let app = TestApp::spawn().await;
+    // Stato di famiglia has a long turnaround, Assegno Unico a short one.
+    let slow = app.submit_valid(FAMIGLIA).await;
+    app.clock.advance(1);
+    let fast = assegno(&app).await;
+    let mut b = logged_in_operator(&app).await;
+    let queue = b.get("/backoffice/coda").await;
+    assert!(!queue.text.contains("SCADUTA"));
+    let page = b.get(&page_of(&fast)).await;
+    assert!(page.text.contains("id=\"scadenza\""), "{}", page.text);
+    assert!(page.text.contains("Tempo lavorativo residuo"));
+
+    // Ten days later the Assegno Unico is late; the escalation job marks it.
+    app.clock.advance(10 * 86_400);
+    let marked = sla::escalate(&app.state).await.unwrap();
+    assert!(marked.contains(&fast), "{marked:?}");
+    // (Ten idle days also ended the session.)
+    let mut b = logged_in_operator(&app).await;
+    let queue = b.get("/backoffice/coda").await;
+    assert!(queue.text.contains("SCADUTA"));
+    let (f, s) = (
+        queue.text.find(&fast).unwrap(),
+        queue.text.find(&slow).unwrap(),
+    );
+    assert!(f < s, "overdue first");
+    assert!(queue.text.contains("scadute)"));
+    let only = b.get("/backoffice/coda?scadute=si").await;
+    assert!(only.text.contains(&fast) && !only.text.contains(&slow));
+    let others = b.get("/backoffice/coda?scadute=no").await;
+    assert!(!others.text.contains(&fast));
+    let page = b.get(&page_of(&fast)).await;
+    assert!(page.text.contains("scaduta da"), "{}", page.text);
+    assert_eq!(
+        b.get("/backoffice/coda?scadute=forse").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The admin's dashboard counts it.
+    let email = admin(&app).await;
+    let mut a = Browser::new(&app);
+    a.login(&email, PASSWORD).await;
+    let dash = a.get("/backoffice/admin/sla").await;
+    dash.assert_shows(StatusCode::OK, "Domanda Assegno Unico");
+    assert!(dash.text.contains("class=\"overdue\">1<"), "{}", dash.text);
 }

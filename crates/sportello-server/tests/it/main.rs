@@ -17,4 +17,5 @@ mod operator_api;
 mod privacy;
 mod retention;
 mod seed_flows;
+mod sla;
 mod snapshots;

@@ -1,11 +1,11 @@
-//! The back office's tables: admins, passwords, sessions, failed logins, notes, queue counts.
+//! The back office's tables: admins, passwords, sessions, failed logins, TOTP keys, notes,
+//! providers' services.
 
-use sportello_domain::status::Status;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::keys;
-use super::rows::{operator_from, status_of};
+use super::rows::operator_from;
 use super::sealing::context;
 use super::SqliteStore;
 use crate::crypto::{DataKey, WrappedKey};
@@ -286,32 +286,6 @@ pub(super) async fn notes(
                 author: row.try_get("author")?,
                 created_at: row.try_get("created_at")?,
             })
-        })
-        .collect()
-}
-
-pub(super) async fn count_by_status(
-    store: &SqliteStore,
-    queue: &ProviderQueue,
-) -> Result<Vec<(Status, u64)>, StoreError> {
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "SELECT status, COUNT(*) AS n FROM requests r WHERE (r.provider_id = ",
-    );
-    q.push_bind(queue.provider_id.clone());
-    q.push(" OR (r.provider_id IS NULL AND r.hash_visura IN (");
-    let mut list = q.separated(", ");
-    list.push_bind(String::new());
-    for s in &queue.services {
-        list.push_bind(s.clone());
-    }
-    q.push("))) GROUP BY status ORDER BY status");
-    q.build()
-        .fetch_all(&store.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            let n: i64 = row.try_get("n")?;
-            Ok((status_of(row, "status")?, u64::try_from(n).unwrap_or(0)))
         })
         .collect()
 }

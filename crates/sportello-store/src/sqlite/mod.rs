@@ -17,6 +17,7 @@ mod retention;
 mod rows;
 mod sealing;
 mod secrets;
+mod sla;
 mod subjects;
 
 use async_trait::async_trait;
@@ -333,13 +334,6 @@ impl Store for SqliteStore {
         backoffice::notes(self, request_id).await
     }
 
-    async fn count_by_status(
-        &self,
-        queue: &ProviderQueue,
-    ) -> Result<Vec<(sportello_domain::status::Status, u64)>, StoreError> {
-        backoffice::count_by_status(self, queue).await
-    }
-
     async fn put_totp_key(&self, account: &str, key: &DataKey) -> Result<(), StoreError> {
         backoffice::put_totp_key(self, account, key).await
     }
@@ -362,6 +356,18 @@ impl Store for SqliteStore {
         services: &[String],
     ) -> Result<bool, StoreError> {
         backoffice::set_provider_services(self, id, services).await
+    }
+
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        sla::overdue_candidates(self, now, limit).await
+    }
+
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError> {
+        sla::queue_counts(self, queue).await
+    }
+
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError> {
+        sla::sla_facts(self, closed_since).await
     }
 
     async fn post(

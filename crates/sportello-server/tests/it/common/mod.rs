@@ -5,6 +5,7 @@
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use sportello_domain::calendar::Calendars;
 use sportello_domain::catalog::Catalog;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, Limits, ManualClock};
@@ -78,6 +79,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(limits: Limits) -> TestApp {
+        TestApp::spawn_configured(limits, Calendars::default()).await
+    }
+
+    /// With providers' calendars (closures), by provider name.
+    pub async fn spawn_with_calendars(calendars: Calendars) -> TestApp {
+        TestApp::spawn_configured(Limits::default(), calendars).await
+    }
+
+    pub async fn spawn_configured(limits: Limits, calendars: Calendars) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let keyring = Arc::new(Keyring::new(MasterKey::generate().0, Vec::new()));
         let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
@@ -91,6 +101,7 @@ impl TestApp {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             clock: clock.clone(),
             limits,
+            calendars: Arc::new(calendars),
             meter: Default::default(),
         };
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
