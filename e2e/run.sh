@@ -21,6 +21,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
 fi
-# Reuses the debug build `cargo test --workspace` made; compiles only what is missing.
-cargo build --quiet -p sportello --locked
+# Reuses the debug build `cargo test --workspace` made; compiles only what is missing. From the
+# repository root, so a relative CARGO_TARGET_DIR means the same directory here and in the test.
+(cd .. && cargo build --quiet -p sportello --locked)
 npm test
