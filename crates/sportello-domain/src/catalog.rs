@@ -21,6 +21,7 @@
 //! sincrona = false                                   # optional, default false
 //! fornitori = []                                     # optional, default []
 //! retention_days = 365                               # optional, default 365, > 0
+//! email_attachment = false                           # optional: e-mail the result as a file
 //!
 //! [turnaround]                                       # required: exactly one of
 //! working_hours = 48                                 #   working_hours = n  (n > 0)
@@ -124,6 +125,9 @@ pub struct Service {
     pub turnaround: Turnaround,
     /// Days personal data is kept after the request is closed.
     pub retention_days: u32,
+    /// Whether the result may travel as an e-mail attachment to `email_target` (otherwise the
+    /// e-mail only says it is ready to download).
+    pub email_attachment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +298,8 @@ struct ServiceFile {
     fornitori: Vec<String>,
     #[serde(default = "default_retention_days")]
     retention_days: u32,
+    #[serde(default)]
+    email_attachment: bool,
     turnaround: TurnaroundFile,
     #[serde(default)]
     opzioni: Vec<OpzioneFile>,
@@ -478,6 +484,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         fornitori: raw.fornitori,
         turnaround,
         retention_days: raw.retention_days,
+        email_attachment: raw.email_attachment,
     })
 }
 

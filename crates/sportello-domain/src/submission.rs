@@ -214,6 +214,7 @@ mod tests {
             fornitori: Vec::new(),
             turnaround: Turnaround::WorkingDays(5),
             retention_days: 30,
+            email_attachment: false,
         }
     }
 

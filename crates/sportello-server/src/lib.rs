@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod outbox;
 pub mod ratelimit;
 pub mod service;
 pub mod setup;
