@@ -13,13 +13,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The scopes a client token gets unless told otherwise.
-pub const CLIENT_SCOPES: [&str; 6] = [
+pub const CLIENT_SCOPES: [&str; 8] = [
     "GET:/visure",
     "GET:/richiesta",
     "POST:/richiesta",
     "PUT:/richiesta",
     "DELETE:/richiesta",
     "GET:/documento",
+    "GET:/consegne",
+    "POST:/consegne",
 ];
 
 pub const OPERATOR_SCOPES: [&str; 1] = ["*:/operator"];

@@ -32,7 +32,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
-use api::{admin, documento, operator, richiesta, system, visure};
+use api::{admin, admin_outbox, consegne, documento, operator, richiesta, system, visure};
 use error::ApiError;
 
 /// Every route of the server.
@@ -76,6 +76,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::list))
         .route("/admin/audit/verify", get(admin::verify))
+        .route("/consegne", get(consegne::list))
+        .route("/consegne/{id}/ripeti", post(consegne::replay))
+        .route("/admin/deliveries", get(admin_outbox::list))
+        .route(
+            "/admin/deliveries/{id}/replay",
+            post(admin_outbox::replay),
+        )
+        .route(
+            "/admin/clients/{id}/webhook",
+            get(admin_outbox::webhook).put(admin_outbox::set_webhook),
+        )
+        .route(
+            "/admin/clients/{id}/webhook/secret",
+            post(admin_outbox::rotate_secret),
+        )
         .route("/healthz", get(system::healthz))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
         .fallback(system::not_found)

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, documento, operator, richiesta, system, visure};
+use super::{admin, admin_outbox, consegne, documento, operator, richiesta, system, visure};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,9 @@ use super::{admin, documento, operator, richiesta, system, visure};
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
         operator::file,
         admin::list, admin::verify,
+        consegne::list, consegne::replay,
+        admin_outbox::list, admin_outbox::replay, admin_outbox::webhook, admin_outbox::set_webhook,
+        admin_outbox::rotate_secret,
         system::healthz,
     ),
     components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
@@ -31,6 +34,7 @@ use super::{admin, documento, operator, richiesta, system, visure};
         (name = "richieste", description = "Requests"),
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
+        (name = "consegne", description = "Deliveries of callbacks, webhooks and e-mails"),
         (name = "admin", description = "Administrators: the audit trail"),
         (name = "sistema", description = "Operations"),
     )

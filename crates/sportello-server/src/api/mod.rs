@@ -1,6 +1,8 @@
 //! HTTP handlers: parse, call one service function, wrap the answer. No rules here.
 
 pub mod admin;
+pub mod admin_outbox;
+pub mod consegne;
 pub mod docs;
 pub mod documento;
 pub mod operator;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod body;
+pub mod deliveries;
 pub mod documents;
 pub mod operator;
 pub mod requests;
