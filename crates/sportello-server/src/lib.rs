@@ -79,10 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/consegne", get(consegne::list))
         .route("/consegne/{id}/ripeti", post(consegne::replay))
         .route("/admin/deliveries", get(admin_outbox::list))
-        .route(
-            "/admin/deliveries/{id}/replay",
-            post(admin_outbox::replay),
-        )
+        .route("/admin/deliveries/{id}/replay", post(admin_outbox::replay))
         .route(
             "/admin/clients/{id}/webhook",
             get(admin_outbox::webhook).put(admin_outbox::set_webhook),

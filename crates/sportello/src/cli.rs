@@ -500,16 +500,17 @@ async fn client(state: &AppState, cmd: ClientCmd) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("{}", c.id);
-            eprintln!(
-                "webhook signing secret (shown once): {}",
-                secret.segreto
-            );
+            eprintln!("webhook signing secret (shown once): {}", secret.segreto);
         }
         ClientCmd::Webhook { id, url } => {
             let info = deliveries::set_webhook(state, &id, url.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            println!("{}\t{}", info.client, info.url.unwrap_or_else(|| "-".into()));
+            println!(
+                "{}\t{}",
+                info.client,
+                info.url.unwrap_or_else(|| "-".into())
+            );
         }
         ClientCmd::RotateSecret { id } => {
             let secret = deliveries::rotate_secret(state, &id)

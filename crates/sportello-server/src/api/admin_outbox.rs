@@ -98,7 +98,9 @@ pub async fn set_webhook(
             ))
         }
     };
-    Ok(ok(deliveries::set_webhook(&state, &id, url.as_deref()).await?))
+    Ok(ok(
+        deliveries::set_webhook(&state, &id, url.as_deref()).await?
+    ))
 }
 
 /// A new signing secret, shown once; the previous one still signs for 24 hours.

@@ -80,7 +80,10 @@ pub async fn list_own(
     mut filter: DeliveryFilter,
 ) -> ApiResult<Vec<Consegna>> {
     if let Some(id) = &filter.request_id {
-        if super::requests::find_own(state, caller, id).await?.is_none() {
+        if super::requests::find_own(state, caller, id)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::not_found("no such request"));
         }
     }
@@ -89,7 +92,11 @@ pub async fn list_own(
 }
 
 /// Sends a delivery again now, even after its attempts ran out.
-pub async fn replay(state: &AppState, id: &str, client: Option<&ClientCaller>) -> ApiResult<Consegna> {
+pub async fn replay(
+    state: &AppState,
+    id: &str,
+    client: Option<&ClientCaller>,
+) -> ApiResult<Consegna> {
     let found = state
         .store
         .get_delivery(id)

@@ -10,6 +10,7 @@ mod common;
 mod field_types;
 mod limits;
 mod operator_api;
+mod outbox;
 mod privacy;
 mod retention;
 mod seed_flows;

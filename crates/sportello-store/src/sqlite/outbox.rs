@@ -36,7 +36,13 @@ pub(super) async fn record_event(tx: &mut Tx<'_>, h: &HistoryEntry) -> Result<()
     .bind(&h.request_id)
     .execute(&mut **tx)
     .await?;
-    let mut kinds = vec![DeliveryKind::Callback, DeliveryKind::Webhook];
+    // A result attached before the close is not the client's to see yet (it shows in
+    // `allegati` once processed): the compat callback, which receivers read as "the request
+    // changed state", does not hear of it; the client's own endpoint does.
+    let mut kinds = match event_type {
+        EventType::DocumentAdded => vec![DeliveryKind::Webhook],
+        _ => vec![DeliveryKind::Callback, DeliveryKind::Webhook],
+    };
     if event_type.is_mailed() {
         kinds.push(DeliveryKind::Email);
     }
