@@ -178,6 +178,8 @@ pub enum AttemptOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub client_id: Option<String>,
+    /// Only deliveries of live (or of test) requests.
+    pub live: Option<bool>,
     pub request_id: Option<String>,
     pub status: Option<DeliveryStatus>,
     pub limit: u32,

@@ -36,6 +36,7 @@ pub async fn list(
     let (page, per_page) = paging(p.page, p.per_page, state.limits.max_page_size);
     let filter = DeliveryFilter {
         client_id: p.client,
+        live: None,
         request_id: p.richiesta,
         status: deliveries::parse_status(p.stato.as_deref())?,
         limit: per_page,

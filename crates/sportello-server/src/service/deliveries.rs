@@ -88,6 +88,8 @@ pub async fn list_own(
         }
     }
     filter.client_id = Some(caller.client.id.clone());
+    // A test token sees test requests only, a live token live ones, as for the requests.
+    filter.live = Some(caller.token.live);
     list(state, filter).await
 }
 
@@ -101,8 +103,16 @@ pub async fn replay(
         .store
         .get_delivery(id)
         .await?
-        .filter(|d| client.is_none_or(|c| c.client.id == d.client_id))
         .ok_or_else(|| ApiError::not_found("no such delivery"))?;
+    if let Some(caller) = client {
+        // Visible only through a request the caller can see (same client, same environment).
+        if super::requests::find_own(state, caller, &found.request_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::not_found("no such delivery"));
+        }
+    }
     state
         .store
         .replay_delivery(&found.id, state.clock.now())

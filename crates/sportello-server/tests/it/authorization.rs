@@ -184,6 +184,9 @@ struct Prepared {
     /// Closed with a result: its document and its result file.
     done: String,
     done_file: String,
+    /// A's client id, and a (webhook) delivery of `done`.
+    client: String,
+    delivery: String,
 }
 
 impl Prepared {
@@ -406,6 +409,63 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             admin(OK),
         ),
+        row(
+            Method::GET,
+            "/admin/deliveries",
+            "/admin/deliveries".into(),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/deliveries/{id}/replay",
+            format!("/admin/deliveries/{}/replay", p.delivery),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/clients/{id}/webhook",
+            format!("/admin/clients/{}/webhook", p.client),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::PUT,
+            "/admin/clients/{id}/webhook",
+            format!("/admin/clients/{}/webhook", p.client),
+            Some(json!({"url": "https://hooks.example.com/a"})),
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/webhook/secret",
+            format!("/admin/clients/{}/webhook/secret", p.client),
+            None,
+            admin(OK),
+        ),
+        // --- Deliveries (client API extension): another client's do not exist for it.
+        row(
+            Method::GET,
+            "/consegne",
+            "/consegne".into(),
+            None,
+            client(OK, OK),
+        ),
+        row(
+            Method::GET,
+            "/consegne",
+            format!("/consegne?richiesta={}", p.done),
+            None,
+            client(OK, E(404, 914)),
+        ),
+        row(
+            Method::POST,
+            "/consegne/{id}/ripeti",
+            format!("/consegne/{}/ripeti", p.delivery),
+            None,
+            client(OK, E(404, 914)),
+        ),
         // --- Operations.
         row(Method::GET, "/healthz", "/healthz".into(), None, public()),
     ]
@@ -413,6 +473,8 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
 
 /// Does `path` fill in `route`'s template (`{name}` is one non-empty segment)?
 fn fills(route: &str, path: &str) -> bool {
+    // A query string narrows the operation; it is not part of the template.
+    let path = path.split('?').next().unwrap_or(path);
     let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
     r.len() == p.len()
         && r.iter().zip(&p).all(|(r, p)| {
@@ -522,6 +584,13 @@ async fn claimed(app: &TestApp) -> String {
 }
 
 async fn prepare(app: &TestApp) -> Prepared {
+    // A webhook endpoint, so A's requests have deliveries to list and replay.
+    let client = demo_client_id(app).await;
+    app.state
+        .store
+        .set_webhook_url(&client, Some("https://hooks.example.com/a"))
+        .await
+        .unwrap();
     let draft = app
         .post("/richiesta", json!({"hash_visura": SERVICE, "state": 0}))
         .await
@@ -547,7 +616,21 @@ async fn prepare(app: &TestApp) -> Prepared {
         .as_str()
         .unwrap()
         .to_string();
+    let delivery = app
+        .state
+        .store
+        .list_deliveries(&sportello_store::DeliveryFilter {
+            request_id: Some(done.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
     Prepared {
+        client,
+        delivery,
         open: app.submit_valid(SERVICE).await,
         draft,
         client_cancel: app.submit_valid(SERVICE).await,

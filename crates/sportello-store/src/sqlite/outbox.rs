@@ -259,6 +259,11 @@ pub(super) async fn list_deliveries(
     if let Some(c) = &f.client_id {
         q.push(" AND d.client_id = ").push_bind(c.clone());
     }
+    if let Some(live) = f.live {
+        q.push(" AND EXISTS (SELECT 1 FROM requests r WHERE r.id = d.request_id AND r.live = ")
+            .push_bind(live)
+            .push(")");
+    }
     if let Some(r) = &f.request_id {
         q.push(" AND d.request_id = ").push_bind(r.clone());
     }
