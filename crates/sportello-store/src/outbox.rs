@@ -197,3 +197,33 @@ pub struct WebhookSettings {
     pub previous: Option<crate::crypto::DataKey>,
     pub previous_until: Option<i64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_changes_make_events_and_other_history_entries_do_not() {
+        for (action, event) in [
+            ("submit", Some(EventType::Submitted)),
+            ("ask_integration", Some(EventType::IntegrationRequested)),
+            ("supply_integration", Some(EventType::IntegrationSupplied)),
+            ("attach_result", Some(EventType::DocumentAdded)),
+            ("close", Some(EventType::Processed)),
+            ("cancel", Some(EventType::Cancelled)),
+            ("client_cancel", Some(EventType::Cancelled)),
+            ("overdue", Some(EventType::Overdue)),
+            ("open", None),
+            ("claim", None),
+            ("release", None),
+            ("read", None),
+            ("note", None),
+            ("purge", None),
+        ] {
+            assert_eq!(EventType::for_action(action), event, "{action}");
+        }
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+    }
+}

@@ -813,3 +813,69 @@ async fn a_mail_server_that_is_down_is_retried_like_a_callback() {
     assert_eq!(mail["tentativi"], json!(1));
     assert!(mail["ultimo_errore"].as_str().unwrap().starts_with("SMTP"));
 }
+
+#[tokio::test]
+async fn two_workers_at_once_never_send_the_same_delivery_twice() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(
+            submit_with(
+                &app,
+                FAMIGLIA,
+                json!({"callback_data": {"url": format!("{}/cb", receiver.base)}}),
+            )
+            .await,
+        );
+    }
+    let (a, b) = (worker(&app), worker(&app));
+    let (na, nb) = tokio::join!(a.tick(), b.tick());
+    assert_eq!(na.unwrap() + nb.unwrap(), 6);
+    let calls = receiver.successes();
+    let distinct: std::collections::BTreeSet<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!((calls.len(), distinct.len()), (6, 6));
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_mid_call_leaves_its_lease_to_expire_then_another_delivers() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let id = submit_with(
+        &app,
+        FAMIGLIA,
+        json!({"callback_data": {"url": format!("{}/cb", receiver.base)}}),
+    )
+    .await;
+    // A worker claims the delivery and dies before recording anything.
+    let now = app.clock.now();
+    let claimed = app
+        .state
+        .store
+        .claim_deliveries("wrk_dead", now, 300, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let outbox = worker(&app);
+    assert_eq!(outbox.tick().await.unwrap(), 0, "still leased");
+    app.clock.advance(301);
+    assert_eq!(outbox.tick().await.unwrap(), 1);
+    assert_eq!(receiver.successes().len(), 1);
+    // The dead worker's late word no longer counts.
+    let late = app
+        .state
+        .store
+        .finish_delivery(
+            &claimed[0].id,
+            "wrk_dead",
+            app.clock.now(),
+            &sportello_store::AttemptOutcome::GiveUp {
+                error: "late".into(),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!late);
+    assert_eq!(deliveries(&app, &id).await[0]["stato"], json!("delivered"));
+}
