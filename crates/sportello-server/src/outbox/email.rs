@@ -143,15 +143,26 @@ pub async fn send(
     }
     .map_err(|e| permanent(format!("the message could not be built: {e}")))?;
     let transport = transport(settings).map_err(|e| MailError {
-        message: format!("SMTP: {e}"),
+        message: smtp_error(&e),
         permanent: false,
     })?;
     transport.send(message).await.map_err(|e| MailError {
         // A permanent (5xx) answer names a refused address or message; retrying repeats it.
         permanent: e.is_permanent(),
-        message: format!("SMTP: {e}"),
+        message: smtp_error(&e),
     })?;
     Ok(())
+}
+
+/// The failure in our words: the server's own text often quotes the address, which is personal
+/// data and must not reach the delivery log.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("SMTP: the server answered {code}"),
+        None if e.is_timeout() => "SMTP: timed out".to_string(),
+        None if e.is_tls() => "SMTP: the TLS handshake failed".to_string(),
+        None => "SMTP: could not connect to or talk with the server".to_string(),
+    }
 }
 
 fn transport(
