@@ -6,5 +6,6 @@
 pub mod catalog;
 pub mod expression;
 pub mod fields;
+pub mod form_schema;
 pub mod status;
 pub mod submission;

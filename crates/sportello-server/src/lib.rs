@@ -27,7 +27,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
@@ -39,9 +38,11 @@ use error::ApiError;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.limits.request_timeout_secs.max(1));
     let limiter = Arc::new(ratelimit::RateLimiter::new(&state.limits));
+    let openapi = api::docs::document(&state.catalog, &state.limits);
     Router::new()
         .route("/visure", get(visure::list))
         .route("/visure/{hash}", get(visure::get))
+        .route("/visure/{hash}/schema", get(visure::schema))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
         .route(
             "/richiesta/{id}",
@@ -89,7 +90,7 @@ pub fn router(state: AppState) -> Router {
             post(admin_outbox::rotate_secret),
         )
         .route("/healthz", get(system::healthz))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api::docs::ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .with_state(state)

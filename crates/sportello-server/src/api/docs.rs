@@ -4,7 +4,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use sportello_domain::catalog::Catalog;
+
 use super::{admin, admin_outbox, consegne, documento, operator, richiesta, system, visure};
+use crate::state::Limits;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +17,7 @@ use super::{admin, admin_outbox, consegne, documento, operator, richiesta, syste
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
-        visure::list, visure::get,
+        visure::list, visure::get, visure::schema,
         richiesta::create, richiesta::list, richiesta::get, richiesta::update, richiesta::cancel,
         richiesta::add_search, richiesta::choose_search,
         documento::get, documento::download,
@@ -51,4 +54,22 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The OpenAPI document with each service's form schema added to its components, as
+/// `json_visura_<hash_visura>` (the catalog is data, so these are added at start-up).
+pub fn document(catalog: &Catalog, limits: &Limits) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for service in catalog.services() {
+            schemas.insert(
+                format!("json_visura_{}", service.hash_visura),
+                visure::form_schema(service, limits),
+            );
+        }
+    }
+    doc
 }

@@ -1,12 +1,15 @@
-//! `GET /visure`, `GET /visure/{hash_visura}`.
+//! `GET /visure`, `GET /visure/{hash_visura}`, `GET /visure/{hash_visura}/schema`.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use sportello_domain::catalog::Service;
+use sportello_domain::form_schema::SchemaLimits;
 
 use super::ok;
 use crate::auth::ClientCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::state::{AppState, Limits};
 use crate::wire::{Visura, VisuraSummary};
 
 /// The catalog.
@@ -41,4 +44,42 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let service = state.catalog.get(&hash).ok_or_else(ApiError::wrong_hash)?;
     Ok(ok(Visura::from_service(service, &hash)))
+}
+
+/// A service's form (`json_visura`) as a JSON Schema 2020-12 document: the `$n` fields with
+/// their types and patterns, and `validazione` as `anyOf` of `required` sets. A client can check
+/// its input with any JSON Schema validator before sending it. The server checks more (check
+/// characters, that a comune exists, a file's content): each field lists those under
+/// `x-server-checks`.
+#[utoipa::path(get, path = "/visure/{hash_visura}/schema", tag = "catalogo",
+    params(("hash_visura" = String, Path, description = "The service's hash (or an alias)")),
+    responses(
+        (status = 200, description = "The JSON Schema of the service's `json_visura` (also in this document's components, as `json_visura_<hash_visura>`)",
+            content_type = "application/schema+json", body = Object),
+        (status = 400, description = "wrong hash_visura (error 200)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn schema(
+    State(state): State<AppState>,
+    _caller: ClientCaller,
+    Path(hash): Path<String>,
+) -> ApiResult<Response> {
+    let service = state.catalog.get(&hash).ok_or_else(ApiError::wrong_hash)?;
+    let body = form_schema(service, &state.limits);
+    Ok((
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+/// The schema of `service`'s form as this installation's limits make it.
+pub fn form_schema(service: &Service, limits: &Limits) -> serde_json::Value {
+    sportello_domain::form_schema::form_schema(
+        service,
+        SchemaLimits {
+            max_text_chars: limits.max_text_chars,
+            max_file_bytes: limits.max_file_bytes,
+        },
+        &format!("urn:sportello:json_visura:{}", service.hash_visura),
+    )
 }

@@ -8,6 +8,7 @@ mod client_api;
 mod client_api_flows;
 mod common;
 mod field_types;
+mod form_schema;
 mod limits;
 mod operator_api;
 mod outbox;

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod config;
 mod durability;
+mod examples;
 mod help;
 mod master_key;
 mod purge;
