@@ -22,6 +22,8 @@
 //! fornitori = []                                     # optional, default []
 //! retention_days = 365                               # optional, default 365, > 0
 //! email_attachment = false                           # optional: e-mail the result as a file
+//! aliquota_iva = "22"                                # optional, default 22: VAT percent, 0–100
+//! esenzione_iva = "Esente art. 10 DPR 633/72"        # required with a zero rate, else refused
 //!
 //! [turnaround]                                       # required: exactly one of
 //! working_hours = 48                                 #   working_hours = n  (n > 0)
@@ -46,6 +48,7 @@
 
 use crate::expression::{self, Expr};
 use crate::fields::FieldType;
+use crate::pricing::Vat;
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -128,6 +131,8 @@ pub struct Service {
     /// Whether the result may travel as an e-mail attachment to `email_target` (otherwise the
     /// e-mail only says it is ready to download).
     pub email_attachment: bool,
+    /// The VAT rate of its lines (options included), or its exemption.
+    pub iva: Vat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +305,10 @@ struct ServiceFile {
     retention_days: u32,
     #[serde(default)]
     email_attachment: bool,
+    #[serde(default, deserialize_with = "optional_price")]
+    aliquota_iva: Option<Decimal>,
+    #[serde(default)]
+    esenzione_iva: Option<String>,
     turnaround: TurnaroundFile,
     #[serde(default)]
     opzioni: Vec<OpzioneFile>,
@@ -369,6 +378,32 @@ fn price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error
     deserializer.deserialize_any(PriceVisitor)
 }
 
+fn optional_price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+    price(deserializer).map(Some)
+}
+
+/// The VAT of a service file: the ordinary rate unless stated; a zero rate must say why (the
+/// invoice prints the legal ground of the exemption), and only a zero rate may.
+fn vat(rate: Option<Decimal>, esenzione: Option<String>) -> Result<Vat, String> {
+    let aliquota = rate.unwrap_or(crate::pricing::DEFAULT_VAT_PERCENT);
+    if aliquota.is_sign_negative() && !aliquota.is_zero() || aliquota > Decimal::ONE_HUNDRED {
+        return Err(format!(
+            "aliquota_iva must be between 0 and 100, not {aliquota}"
+        ));
+    }
+    let esenzione = esenzione.filter(|e| !e.trim().is_empty());
+    match (aliquota.is_zero(), &esenzione) {
+        (true, None) => Err(
+            "aliquota_iva 0 needs esenzione_iva: the legal ground printed on the invoice".into(),
+        ),
+        (false, Some(_)) => Err("esenzione_iva is only for aliquota_iva 0".into()),
+        _ => Ok(Vat {
+            aliquota,
+            esenzione,
+        }),
+    }
+}
+
 fn load_service(text: &str) -> Result<Service, String> {
     let raw: ServiceFile = toml::from_str(text).map_err(|e| toml_problem(text, &e))?;
 
@@ -380,6 +415,7 @@ fn load_service(text: &str) -> Result<Service, String> {
     non_empty("nome_categoria", &raw.nome_categoria)?;
     non_negative("prezzo_visura", raw.prezzo_visura)?;
     non_negative("prezzo_ricerca", raw.prezzo_ricerca)?;
+    let iva = vat(raw.aliquota_iva, raw.esenzione_iva)?;
     if raw.retention_days == 0 {
         // Zero would destroy the result before the client could download it.
         return Err("retention_days must be greater than zero".to_string());
@@ -485,6 +521,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         turnaround,
         retention_days: raw.retention_days,
         email_attachment: raw.email_attachment,
+        iva,
     })
 }
 

@@ -7,5 +7,6 @@ pub mod catalog;
 pub mod expression;
 pub mod fields;
 pub mod form_schema;
+pub mod pricing;
 pub mod status;
 pub mod submission;

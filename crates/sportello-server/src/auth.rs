@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The scopes a client token gets unless told otherwise.
-pub const CLIENT_SCOPES: [&str; 8] = [
+pub const CLIENT_SCOPES: [&str; 9] = [
     "GET:/visure",
     "GET:/richiesta",
     "POST:/richiesta",
@@ -22,6 +22,7 @@ pub const CLIENT_SCOPES: [&str; 8] = [
     "GET:/documento",
     "GET:/consegne",
     "POST:/consegne",
+    "GET:/conto",
 ];
 
 pub const OPERATOR_SCOPES: [&str; 1] = ["*:/operator"];
@@ -154,6 +155,12 @@ impl FromRequestParts<AppState> for ClientCaller {
             .get_client(&client_id)
             .await?
             .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?;
+        if token.live {
+            // Every authenticated call of a live token is billed (€0.001 + VAT), counted here.
+            state
+                .meter
+                .record(&client.id, &state.clock.today().to_string());
+        }
         Ok(ClientCaller {
             token,
             client,

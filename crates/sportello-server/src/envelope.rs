@@ -34,6 +34,17 @@ pub struct ErrorEnvelope {
     pub error: u16,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
+    /// With 402/211: the wallet's balance, what the request costs and what is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credito: Option<Credito>,
+}
+
+/// Why a debit was refused, in euro.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Credito {
+    pub saldo: crate::wire::Money,
+    pub richiesto: crate::wire::Money,
+    pub mancante: crate::wire::Money,
 }
 
 /// One problem with one input: `campo` is `$n`, `opzioni.opzione_3`, `email_target`, …

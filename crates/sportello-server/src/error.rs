@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sportello_store::StoreError;
 
-use crate::envelope::{Detail, ErrorEnvelope};
+use crate::envelope::{Credito, Detail, ErrorEnvelope};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -16,6 +16,7 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<Detail>,
     pub retry_after: Option<u64>,
+    pub credito: Option<Credito>,
 }
 
 impl ApiError {
@@ -26,6 +27,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            credito: None,
         }
     }
 
@@ -108,6 +110,37 @@ impl ApiError {
             247,
             "document not yet available",
         )
+    }
+
+    /// 402/211, the commercial API's "Insufficient Credit in Wallet: <balance>"; amounts in
+    /// cents. Nothing was created or changed.
+    pub fn insufficient_credit(balance: i64, required: i64) -> ApiError {
+        use sportello_domain::pricing::from_cents;
+        // A negative balance (fees already owed) must be made good too.
+        let missing = required - balance;
+        let euro = |c: i64| format!("{:.2}", from_cents(c));
+        ApiError {
+            credito: Some(Credito {
+                saldo: crate::wire::money(from_cents(balance)),
+                richiesto: crate::wire::money(from_cents(required)),
+                mancante: crate::wire::money(from_cents(missing)),
+            }),
+            ..ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                211,
+                format!("Insufficient Credit in Wallet: {}", euro(balance)),
+            )
+            .with_details(vec![Detail {
+                campo: "wallet".into(),
+                codice: "insufficient_credit".into(),
+                messaggio: format!(
+                    "{} EUR missing: the request costs {} EUR, the wallet holds {} EUR",
+                    euro(missing),
+                    euro(required),
+                    euro(balance)
+                ),
+            }])
+        }
     }
 
     pub fn no_search() -> ApiError {
@@ -249,6 +282,9 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
+        if let StoreError::InsufficientCredit { balance, required } = e {
+            return ApiError::insufficient_credit(balance, required);
+        }
         // Store errors carry ids and database messages, never field values.
         tracing::error!(error = %e, "store failure");
         ApiError::internal()
@@ -263,6 +299,7 @@ impl IntoResponse for ApiError {
             message: self.message,
             error: self.code,
             details: self.details,
+            credito: self.credito,
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {

@@ -31,7 +31,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
-use api::{admin, admin_outbox, consegne, documento, operator, richiesta, system, visure};
+use api::{
+    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
+    visure,
+};
 use error::ApiError;
 
 /// Every route of the server.
@@ -43,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .route("/visure", get(visure::list))
         .route("/visure/{hash}", get(visure::get))
         .route("/visure/{hash}/schema", get(visure::schema))
+        .route("/visure/{hash}/preventivo", get(conto::quote))
+        .route("/conto", get(conto::conto))
+        .route("/conto/estratti/{mese}", get(conto::estratto))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
         .route(
             "/richiesta/{id}",
@@ -89,6 +95,21 @@ pub fn router(state: AppState) -> Router {
             "/admin/clients/{id}/webhook/secret",
             post(admin_outbox::rotate_secret),
         )
+        .route("/admin/clients/{id}/wallet", get(admin_conti::wallet))
+        .route("/admin/clients/{id}/topup", post(admin_conti::topup))
+        .route(
+            "/admin/clients/{id}/adjustment",
+            post(admin_conti::adjustment),
+        )
+        .route(
+            "/admin/clients/{id}/statements/{mese}",
+            get(admin_conti::statement),
+        )
+        .route(
+            "/admin/providers/{id}/settlements/{mese}",
+            get(admin_conti::settlement),
+        )
+        .route("/admin/ledger/verify", get(admin_conti::verify))
         .route("/healthz", get(system::healthz))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)

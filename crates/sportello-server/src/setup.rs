@@ -114,13 +114,29 @@ pub struct Demo {
     pub operator_token: IssuedToken,
 }
 
-/// On an empty database: a demo client with a test token, and a demo provider working every
-/// service with one operator, so a newcomer can walk a request end to end at once.
+/// What the demo client finds in its wallet, so a live token made for it can submit at once.
+pub const DEMO_CREDIT_CENTS: i64 = 10_000;
+
+/// On an empty database: a demo client with a test token and €100 of credit, and a demo
+/// provider working every service with one operator, so a newcomer can walk a request end to end
+/// at once.
 pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError> {
     if !state.store.list_clients().await?.is_empty() {
         return Ok(None);
     }
     let client = create_client(state, "Demo", "demo@example.invalid").await?;
+    let credit = sportello_store::ledger::Transaction::funding(
+        sportello_store::ledger::Kind::Topup,
+        &client.id,
+        DEMO_CREDIT_CENTS,
+        "credito iniziale della demo",
+        state.clock.now(),
+        "system:bootstrap",
+    );
+    state
+        .store
+        .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
+        .await?;
     let client_token = issue_token(
         state,
         TokenSpec {

@@ -102,4 +102,6 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// API calls of live tokens counted in memory until the next flush (per-call fees).
+    pub meter: Arc<crate::service::fees::Meter>,
 }

@@ -213,8 +213,11 @@ pub struct Richiesta {
     #[schema(value_type = Vec<Object>)]
     pub ricerche: Vec<Value>,
     pub esito: Esito,
-    /// Extension: the service price plus the chosen options.
+    /// Extension: the service price plus the chosen options, before VAT (`prezzo.imponibile`).
     pub prezzo_totale: Money,
+    /// Extension: the price lines with their VAT, as debited from a live wallet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prezzo: Option<Prezzo>,
     /// Extension: false for requests made with a test token.
     pub live: bool,
     /// Extension: when its personal data will be destroyed (Unix seconds; null while open).
@@ -225,6 +228,63 @@ pub struct Richiesta {
     pub motivo_annullamento: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrazione: Option<Integrazione>,
+}
+
+/// Extension: one invoice line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Riga {
+    /// `servizio`, `ricerca`, `opzione`, `chiamate`.
+    pub tipo: String,
+    /// The option's name (`opzione_0`), the service's hash, or `api`.
+    pub codice: String,
+    pub descrizione: String,
+    pub imponibile: Money,
+    /// Percent.
+    pub aliquota_iva: Money,
+    pub iva: Money,
+    pub totale: Money,
+    /// The legal ground of a VAT exemption, when the rate is zero.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub esenzione_iva: Option<String>,
+}
+
+impl Riga {
+    pub fn from_line(l: &sportello_domain::pricing::Line) -> Riga {
+        Riga {
+            tipo: serde_json::to_value(l.tipo)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            codice: l.codice.clone(),
+            descrizione: l.descrizione.clone(),
+            imponibile: money(l.imponibile),
+            aliquota_iva: money(l.aliquota_iva),
+            iva: money(l.iva),
+            totale: money(l.totale()),
+            esenzione_iva: l.esenzione_iva.clone(),
+        }
+    }
+}
+
+/// Extension: a price as lines and totals (each line's VAT rounded to the cent; the totals are
+/// the sums of the lines).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Prezzo {
+    pub righe: Vec<Riga>,
+    pub imponibile: Money,
+    pub iva: Money,
+    pub totale: Money,
+}
+
+impl Prezzo {
+    pub fn from_quote(q: &sportello_domain::pricing::Quote) -> Prezzo {
+        Prezzo {
+            righe: q.righe.iter().map(Riga::from_line).collect(),
+            imponibile: money(q.imponibile()),
+            iva: money(q.iva()),
+            totale: money(q.totale()),
+        }
+    }
 }
 
 /// An item of `GET /richiesta`: the commercial API's shorter shape.
@@ -306,6 +366,11 @@ impl Richiesta {
                 info: r.esito_info.clone(),
             },
             prezzo_totale: money(parse_money(&r.prezzo_totale)),
+            prezzo: r
+                .price
+                .clone()
+                .or_else(|| sportello_domain::pricing::quote(service, &r.opzioni).ok())
+                .map(|q| Prezzo::from_quote(&q)),
             live: r.live,
             delete_after: r
                 .closed_at

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// The request's data key was destroyed: its personal data no longer exists.
     #[error("request {0} has been purged")]
     Purged(String),
+    /// The client's wallet holds `balance` cents; the debit needs `required`.
+    #[error("insufficient credit: {balance} cents held, {required} required")]
+    InsufficientCredit { balance: i64, required: i64 },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

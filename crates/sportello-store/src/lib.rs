@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod model;
 pub mod outbox;
 pub mod sqlite;
@@ -43,7 +44,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new request with its input files and first history entry; its personal columns
     /// are sealed with `key`, which is stored wrapped by the master key. With an idempotency
     /// record, both are written in the same transaction; a key already taken gives
-    /// [`StoreError::Conflict`].
+    /// [`StoreError::Conflict`]. With a `debit`, it is posted in the same transaction, funds
+    /// required: without enough credit nothing is written ([`StoreError::InsufficientCredit`]).
     async fn insert_request(
         &self,
         request: &RequestRecord,
@@ -51,17 +53,21 @@ pub trait Store: Send + Sync + 'static {
         files: &[FileRecord],
         history: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
+        debit: Option<&ledger::Transaction>,
     ) -> Result<(), StoreError>;
     async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError>;
     async fn list_requests(&self, filter: &RequestFilter)
         -> Result<Vec<RequestRecord>, StoreError>;
     /// Writes `request` only if its stored version is still `request.version - 1`; returns false
-    /// when someone else changed it first (optimistic concurrency).
+    /// when someone else changed it first (optimistic concurrency). A `ledger` transaction (the
+    /// debit of a submitted draft, the refund of a cancellation) is posted in the same
+    /// transaction; a debit needs the funds, or nothing is written.
     async fn update_request(
         &self,
         request: &RequestRecord,
         files: &[FileRecord],
         history: Option<&HistoryEntry>,
+        ledger: Option<&ledger::Transaction>,
     ) -> Result<bool, StoreError>;
     /// The request's data key (None once purged).
     async fn data_key(&self, request_id: &str) -> Result<Option<crypto::DataKey>, StoreError>;
@@ -151,4 +157,44 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         previous_until: Option<i64>,
     ) -> Result<crypto::DataKey, StoreError>;
+
+    // --- the books (see `ledger`) ---
+
+    /// Posts a ledger transaction on its own (a top-up, an adjustment), with its audit entry in
+    /// the same transaction. Returns its id.
+    async fn post(
+        &self,
+        transaction: &ledger::Transaction,
+        funds: ledger::Funds,
+        audit: Option<&audit::AuditEvent>,
+    ) -> Result<i64, StoreError>;
+    /// A client's balance in cents: the sum of its wallet's legs (before `before`, if given).
+    async fn balance(&self, client_id: &str, before: Option<i64>) -> Result<i64, StoreError>;
+    /// Ledger transactions with their legs, oldest first, with `from <= at < to`, of one client
+    /// or of all.
+    async fn transactions(
+        &self,
+        client_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ledger::Transaction>, StoreError>;
+    /// Adds metered calls `(client_id, day, calls)` to their counters and bills every counted
+    /// day before `today` (one fees transaction per client and day). Returns what it billed.
+    async fn record_calls(
+        &self,
+        calls: &[(String, String, u64)],
+        today: &str,
+        at: i64,
+    ) -> Result<Vec<ledger::Transaction>, StoreError>;
+    /// Calls counted for a client and not yet billed, per day.
+    async fn unbilled_calls(&self, client_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Checks that the books balance.
+    async fn check_ledger(&self) -> Result<ledger::Check, StoreError>;
+    /// Live requests a provider processed (closed as evasa) with `from <= closed_at < to`.
+    async fn processed(
+        &self,
+        provider_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ProcessedRequest>, StoreError>;
 }

@@ -116,6 +116,9 @@ pub struct RequestRecord {
     pub opzioni: Vec<String>,
     pub prezzo_visura: String,
     pub prezzo_totale: String,
+    /// The price lines as priced at creation (None on requests older than billing). Never
+    /// changed by an update: it is what the debit charged and a refund gives back.
+    pub price: Option<sportello_domain::pricing::Quote>,
     pub email_target: Option<String>,
     pub callback_data: Option<serde_json::Value>,
     pub esito_codice: String,
@@ -220,4 +223,15 @@ pub struct ProviderQueue {
 pub struct Purged {
     pub request_id: String,
     pub blob_keys: Vec<String>,
+}
+
+/// A processed request, for the provider's settlement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessedRequest {
+    pub id: String,
+    pub client_id: String,
+    pub hash_visura: String,
+    pub closed_at: i64,
+    pub price: Option<sportello_domain::pricing::Quote>,
+    pub prezzo_totale: String,
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use sportello_domain::catalog::Catalog;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, SystemClock};
+use sportello_store::ledger::Kind;
 use sportello_store::{BlobStore, Role, SqliteStore};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,16 @@ pub enum Command {
     /// Master keys: generate one, rotate to it.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The books: check that the ledger balances.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Check every transaction balances, every debit and refund belongs to a live request, and
+    /// no submitted live request lacks its debit; exits non-zero on a problem.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +128,39 @@ pub enum ClientCmd {
     },
     /// Issue a new webhook signing secret (shown once); the old one still signs for 24 hours.
     RotateSecret { id: String },
+    /// Record money received from a client (recorded in the ledger and the audit trail).
+    Topup {
+        #[arg(long)]
+        client: String,
+        /// Euro, at most two decimals (`50`, `12.30`).
+        #[arg(long)]
+        amount: String,
+        /// Why (a bank transfer's reference…); required.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Correct a client's balance, either way (`--amount=-5`).
+    Adjust {
+        #[arg(long)]
+        client: String,
+        /// Euro, either sign, at most two decimals.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a client's balance and the API calls not yet billed.
+    Balance { client: String },
+    /// Print a client's statement for a month (JSON, or CSV with --csv).
+    Statement {
+        #[arg(long)]
+        client: String,
+        /// YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +273,7 @@ async fn open_state(settings: &Settings) -> Result<AppState> {
         catalog: Arc::new(catalog),
         clock: Arc::new(SystemClock),
         limits: settings.limits(),
+        meter: Default::default(),
     })
 }
 
@@ -321,6 +366,25 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Ledger(LedgerCmd::Verify) => {
+            let state = open_state(&settings).await?;
+            let c = state.store.check_ledger().await?;
+            for p in &c.problems {
+                println!("problem: {p}");
+            }
+            if !c.balanced() {
+                bail!(
+                    "the ledger does not balance: {} problem(s), legs sum to {} cents",
+                    c.problems.len(),
+                    c.total
+                );
+            }
+            println!(
+                "ledger balanced: {} transactions, {} entries",
+                c.transactions, c.entries
+            );
+            Ok(())
+        }
         Command::Keys(KeysCmd::Rotate) => {
             let state = open_state(&settings).await?;
             let n = state.store.rewrap_keys().await?;
@@ -396,8 +460,19 @@ async fn serve(settings: Settings) -> Result<()> {
         "outbox worker starting"
     );
     sportello_server::outbox::Outbox::new(state.clone(), outbox).spawn();
+    sportello_server::service::fees::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(settings.fee_flush_interval_secs.max(1)),
+    );
     tracing::info!(%address, "listening");
-    sportello_server::serve(listener, state, shutdown_signal()).await?;
+    sportello_server::serve(listener, state.clone(), shutdown_signal()).await?;
+    // The calls counted since the last flush are billed too.
+    if let Err(e) = sportello_server::service::fees::flush(&state).await {
+        tracing::error!(
+            code = e.code,
+            "flushing API call counters at shutdown failed"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -523,7 +598,75 @@ async fn client(state: &AppState, cmd: ClientCmd) -> Result<()> {
                 println!("{}\t{}\t{}", c.id, c.name, c.owner_email);
             }
         }
+        ClientCmd::Topup {
+            client,
+            amount,
+            reason,
+        } => fund(state, Kind::Topup, &client, &amount, &reason).await?,
+        ClientCmd::Adjust {
+            client,
+            amount,
+            reason,
+        } => fund(state, Kind::Adjustment, &client, &amount, &reason).await?,
+        ClientCmd::Balance { client } => {
+            let conto = sportello_server::api::conto::conto_of(state, &client)
+                .await
+                .map_err(api_error)?;
+            println!("balance: {:.2} EUR", conto.saldo.0);
+            for d in conto.chiamate_da_fatturare {
+                println!("unbilled calls on {}: {}", d.giorno, d.chiamate);
+            }
+        }
+        ClientCmd::Statement { client, month, csv } => {
+            use sportello_server::service::statements;
+            let month = statements::Month::parse(&month).map_err(api_error)?;
+            let s = statements::statement(state, &client, month)
+                .await
+                .map_err(api_error)?;
+            if csv {
+                print!("{}", statements::statement_csv(&s));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            }
+        }
     }
+    Ok(())
+}
+
+fn api_error(e: sportello_server::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
+/// A top-up or an adjustment by the administrator at the command line.
+async fn fund(
+    state: &AppState,
+    kind: Kind,
+    client: &str,
+    amount: &str,
+    reason: &str,
+) -> Result<()> {
+    let t = sportello_server::service::wallet::fund(
+        state,
+        kind,
+        client,
+        amount,
+        reason,
+        "admin:cli",
+        None,
+    )
+    .await
+    .map_err(|e| match e.details.first() {
+        Some(d) => anyhow::anyhow!("{}: {}", d.campo, d.messaggio),
+        None => api_error(e),
+    })?;
+    let balance = state.store.balance(client, None).await?;
+    println!(
+        "{} {} of {:.2} EUR recorded; balance {:.2} EUR",
+        kind.as_db(),
+        t.id,
+        sportello_domain::pricing::from_cents(t.wallet_effect()),
+        sportello_domain::pricing::from_cents(balance)
+    );
     Ok(())
 }
 

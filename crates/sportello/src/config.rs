@@ -66,6 +66,8 @@ pub struct Settings {
     pub smtp_password_file: Option<PathBuf>,
     /// The sender of the e-mails.
     pub smtp_from: String,
+    /// Seconds between two flushes of the API call counters (per-call fees) to the database.
+    pub fee_flush_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -104,6 +106,7 @@ impl Default for Settings {
             smtp_password: None,
             smtp_password_file: None,
             smtp_from: "Sportello <noreply@localhost>".into(),
+            fee_flush_interval_secs: 60,
         }
     }
 }

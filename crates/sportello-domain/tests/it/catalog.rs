@@ -566,3 +566,48 @@ fn refuses_an_empty_catalog() {
     let e = refuse(&[]);
     assert!(e.problem.contains("no services"), "{e}");
 }
+
+// ---- VAT ------------------------------------------------------------------------------------
+
+#[test]
+fn vat_is_22_percent_unless_the_file_says_otherwise() {
+    let ok = |text: &str| Catalog::from_files(&files(&[("a.toml", text)])).unwrap();
+    let default = ok(VALID);
+    assert_eq!(default.services()[0].iva.aliquota, Decimal::from(22));
+    assert_eq!(default.services()[0].iva.esenzione, None);
+    let reduced = ok(&with("nome_visura", "aliquota_iva = \"10\"\nnome_visura"));
+    assert_eq!(reduced.services()[0].iva.aliquota, Decimal::from(10));
+    let exempt = ok(&with(
+        "nome_visura",
+        "aliquota_iva = 0\nesenzione_iva = \"Esente art. 10 DPR 633/72\"\nnome_visura",
+    ));
+    assert!(exempt.services()[0].iva.aliquota.is_zero());
+    assert_eq!(
+        exempt.services()[0].iva.esenzione.as_deref(),
+        Some("Esente art. 10 DPR 633/72")
+    );
+}
+
+#[test]
+fn refuses_a_vat_rate_out_of_range_or_an_unexplained_exemption() {
+    let e = refuse(&[(
+        "a.toml",
+        &with("nome_visura", "aliquota_iva = \"122\"\nnome_visura"),
+    )]);
+    assert_refused(&e, "a.toml", &["aliquota_iva", "between 0 and 100"]);
+    let e = refuse(&[(
+        "a.toml",
+        &with("nome_visura", "aliquota_iva = \"-1\"\nnome_visura"),
+    )]);
+    assert_refused(&e, "a.toml", &["aliquota_iva"]);
+    let e = refuse(&[(
+        "a.toml",
+        &with("nome_visura", "aliquota_iva = \"0\"\nnome_visura"),
+    )]);
+    assert_refused(&e, "a.toml", &["esenzione_iva"]);
+    let e = refuse(&[(
+        "a.toml",
+        &with("nome_visura", "esenzione_iva = \"art. 10\"\nnome_visura"),
+    )]);
+    assert_refused(&e, "a.toml", &["only for aliquota_iva 0"]);
+}

@@ -6,7 +6,10 @@ use utoipa::{Modify, OpenApi};
 
 use sportello_domain::catalog::Catalog;
 
-use super::{admin, admin_outbox, consegne, documento, operator, richiesta, system, visure};
+use super::{
+    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
+    visure,
+};
 use crate::state::Limits;
 
 #[derive(OpenApi)]
@@ -28,9 +31,12 @@ use crate::state::Limits;
         consegne::list, consegne::replay,
         admin_outbox::list, admin_outbox::replay, admin_outbox::webhook, admin_outbox::set_webhook,
         admin_outbox::rotate_secret,
+        conto::quote, conto::conto, conto::estratto,
+        admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
+        admin_conti::settlement, admin_conti::verify,
         system::healthz,
     ),
-    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail)),
+    components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),
     tags(
         (name = "catalogo", description = "The services"),
@@ -38,7 +44,8 @@ use crate::state::Limits;
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
         (name = "consegne", description = "Deliveries of callbacks, webhooks and e-mails"),
-        (name = "admin", description = "Administrators: the audit trail"),
+        (name = "conto", description = "Prices, the wallet, statements"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books, deliveries"),
         (name = "sistema", description = "Operations"),
     )
 )]

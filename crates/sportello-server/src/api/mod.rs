@@ -1,8 +1,10 @@
 //! HTTP handlers: parse, call one service function, wrap the answer. No rules here.
 
 pub mod admin;
+pub mod admin_conti;
 pub mod admin_outbox;
 pub mod consegne;
+pub mod conto;
 pub mod docs;
 pub mod documento;
 pub mod operator;

@@ -5,9 +5,12 @@ pub mod audit;
 pub mod body;
 pub mod deliveries;
 pub mod documents;
+pub mod fees;
 pub mod operator;
 pub mod requests;
 pub mod retention;
+pub mod statements;
+pub mod wallet;
 
 use sportello_domain::fields::Context;
 use sportello_domain::status::{self, Action, Outcome, Situation, Status};
@@ -80,7 +83,9 @@ impl Change {
 
 /// Reads the request, lets `f` change it, and writes it back only if nobody changed it in the
 /// meantime; on a lost race it reads again and lets `f` decide anew (so the loser of two
-/// operators claiming at once is told "already taken", not "busy").
+/// operators claiming at once is told "already taken", not "busy"). Money follows the state in
+/// the same transaction (see [`wallet::follows`]): a submitted draft is debited, a cancelled
+/// request refunded.
 pub async fn mutate<F>(state: &AppState, id: &str, mut f: F) -> ApiResult<RequestRecord>
 where
     F: FnMut(&mut RequestRecord) -> ApiResult<Change>,
@@ -91,11 +96,13 @@ where
             .get_request(id)
             .await?
             .ok_or_else(|| ApiError::not_found("no such request"))?;
+        let before = r.status;
         let change = f(&mut r)?;
         r.version += 1;
+        let money = wallet::follows(before, &r, change.history.as_ref());
         if state
             .store
-            .update_request(&r, &change.files, change.history.as_ref())
+            .update_request(&r, &change.files, change.history.as_ref(), money.as_ref())
             .await?
         {
             return Ok(r);

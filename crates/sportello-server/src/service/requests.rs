@@ -1,13 +1,14 @@
 //! The client's use cases: create, read, list, update, cancel a request.
 
-use rust_decimal::Decimal;
 use sportello_domain::catalog::Service;
 use sportello_domain::fields::codice_fiscale::CodiceFiscale;
 use sportello_domain::fields::{self, FieldType, FieldValue};
+use sportello_domain::pricing;
 use sportello_domain::status::{Action, Status};
 use sportello_domain::submission::{self, Submission, SubmissionError};
 use sportello_store::crypto::DataKey;
 use sportello_store::ids;
+use sportello_store::ledger::Transaction;
 use sportello_store::{
     FileKind, FileRecord, HistoryEntry, IdempotencyRecord, RequestFilter, RequestRecord,
     StoreError, StoredValue,
@@ -47,27 +48,6 @@ pub fn submission_details(e: SubmissionError) -> Vec<Detail> {
         messaggio: "not a field of this service".into(),
     }));
     out
-}
-
-/// Prices the chosen options; an option the service does not offer is refused.
-fn price(service: &Service, opzioni: &[String]) -> ApiResult<Decimal> {
-    let mut total = service.prezzo_visura;
-    let mut unknown = Vec::new();
-    for name in opzioni {
-        match service.option(name) {
-            Some(o) => total += o.prezzo,
-            None => unknown.push(Detail {
-                campo: format!("opzioni.{name}"),
-                codice: "unknown_option".into(),
-                messaggio: "this service offers no such option".into(),
-            }),
-        }
-    }
-    if unknown.is_empty() {
-        Ok(total)
-    } else {
-        Err(ApiError::validation(250, unknown))
-    }
 }
 
 /// Writes the files of a valid submission to blob storage and returns the stored values.
@@ -176,7 +156,8 @@ pub async fn create(
         }
     }
     let service = service(state, &body.hash_visura)?;
-    let total = price(service, &body.opzioni)?;
+    let quote = pricing::quote(service, &body.opzioni)
+        .map_err(|u| ApiError::validation(250, super::wallet::unknown_options(u)))?;
     let now = state.clock.now();
     let id = ids::request_id(now);
     let data_key = DataKey::generate();
@@ -199,7 +180,8 @@ pub async fn create(
         fields: BTreeMap::new(),
         opzioni: body.opzioni.clone(),
         prezzo_visura: service.prezzo_visura.to_string(),
-        prezzo_totale: total.to_string(),
+        prezzo_totale: quote.imponibile().to_string(),
+        price: Some(quote.clone()),
         email_target: body.email_target.clone(),
         callback_data: body.callback_data.clone(),
         esito_codice: "0".into(),
@@ -222,6 +204,12 @@ pub async fn create(
         let mut rendered = Richiesta::render(&record, service, &caller.client.owner_email);
         rendered.id = None;
         return Ok(serde_json::to_string(&Envelope::ok(rendered)).unwrap_or_default());
+    }
+    // Live submissions are paid from the wallet; test ones and drafts are not (a draft is
+    // debited when submitted).
+    let charged = caller.token.live && body.submit;
+    if charged {
+        super::wallet::precheck(state, &caller.client.id, &quote).await?;
     }
     let who = submission
         .as_ref()
@@ -258,14 +246,30 @@ pub async fn create(
         response: response.clone(),
         created_at: now,
     });
+    let debit =
+        charged.then(|| Transaction::debit(&id, &caller.client.id, quote, now, &caller.actor()));
     match state
         .store
-        .insert_request(&record, &data_key, &files, &history, key_record.as_ref())
+        .insert_request(
+            &record,
+            &data_key,
+            &files,
+            &history,
+            key_record.as_ref(),
+            debit.as_ref(),
+        )
         .await
     {
         Ok(()) => {
             state.store.index_subjects(&id, &who).await?;
             Ok(response)
+        }
+        Err(e @ StoreError::InsufficientCredit { .. }) => {
+            // Nothing was created: these files belong to no request.
+            for f in &files {
+                let _ = state.blobs.delete(&f.blob_key).await;
+            }
+            Err(e.into())
         }
         Err(StoreError::Conflict(_)) => {
             // Another attempt with the same key won the race: answer what it answered.

@@ -184,8 +184,12 @@ struct Prepared {
     /// Closed with a result: its document and its result file.
     done: String,
     done_file: String,
-    /// A's client id, and a (webhook) delivery of `done`.
-    client: String,
+    /// A's client id and the demo CAF's provider id, for the admin's money routes.
+    client_a: String,
+    provider: String,
+    /// This month, `YYYY-MM`.
+    month: String,
+    /// A (webhook) delivery of `done`.
     delivery: String,
 }
 
@@ -228,6 +232,22 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             Method::GET,
             "/visure/{hash_visura}/schema",
             format!("/visure/{SERVICE}/schema"),
+            None,
+            client(OK, OK),
+        ),
+        row(
+            Method::GET,
+            "/visure/{hash_visura}/preventivo",
+            format!("/visure/{SERVICE}/preventivo"),
+            None,
+            client(OK, OK),
+        ),
+        // Each client's own wallet and statement.
+        row(Method::GET, "/conto", "/conto".into(), None, client(OK, OK)),
+        row(
+            Method::GET,
+            "/conto/estratti/{mese}",
+            format!("/conto/estratti/{}", p.month),
             None,
             client(OK, OK),
         ),
@@ -418,6 +438,48 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/admin/clients/{id}/wallet",
+            format!("/admin/clients/{}/wallet", p.client_a),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/topup",
+            format!("/admin/clients/{}/topup", p.client_a),
+            Some(json!({"importo": "10", "motivo": "bonifico di prova"})),
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/adjustment",
+            format!("/admin/clients/{}/adjustment", p.client_a),
+            Some(json!({"importo": "-1.50", "motivo": "rettifica di prova"})),
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/clients/{id}/statements/{mese}",
+            format!("/admin/clients/{}/statements/{}", p.client_a, p.month),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/providers/{id}/settlements/{mese}",
+            format!("/admin/providers/{}/settlements/{}", p.provider, p.month),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/ledger/verify",
+            "/admin/ledger/verify".into(),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
             "/admin/deliveries",
             "/admin/deliveries".into(),
             None,
@@ -433,21 +495,21 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         row(
             Method::GET,
             "/admin/clients/{id}/webhook",
-            format!("/admin/clients/{}/webhook", p.client),
+            format!("/admin/clients/{}/webhook", p.client_a),
             None,
             admin(OK),
         ),
         row(
             Method::PUT,
             "/admin/clients/{id}/webhook",
-            format!("/admin/clients/{}/webhook", p.client),
+            format!("/admin/clients/{}/webhook", p.client_a),
             Some(json!({"url": "https://hooks.example.com/a"})),
             admin(OK),
         ),
         row(
             Method::POST,
             "/admin/clients/{id}/webhook/secret",
-            format!("/admin/clients/{}/webhook/secret", p.client),
+            format!("/admin/clients/{}/webhook/secret", p.client_a),
             None,
             admin(OK),
         ),
@@ -592,10 +654,12 @@ async fn claimed(app: &TestApp) -> String {
 
 async fn prepare(app: &TestApp) -> Prepared {
     // A webhook endpoint, so A's requests have deliveries to list and replay.
-    let client = demo_client_id(app).await;
     app.state
         .store
-        .set_webhook_url(&client, Some("https://hooks.example.com/a"))
+        .set_webhook_url(
+            &demo_client_id(app).await,
+            Some("https://hooks.example.com/a"),
+        )
         .await
         .unwrap();
     let draft = app
@@ -636,8 +700,12 @@ async fn prepare(app: &TestApp) -> Prepared {
         .id
         .clone();
     Prepared {
-        client,
         delivery,
+        client_a: demo_client_id(app).await,
+        provider: app.state.store.list_providers().await.unwrap()[0]
+            .id
+            .clone(),
+        month: app.state.clock.today().format("%Y-%m").to_string(),
         open: app.submit_valid(SERVICE).await,
         draft,
         client_cancel: app.submit_valid(SERVICE).await,

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod authorization;
+mod billing;
 mod client_api;
 mod client_api_flows;
 mod common;

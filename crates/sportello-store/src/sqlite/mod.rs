@@ -9,6 +9,7 @@ mod audit;
 mod files;
 mod history;
 mod keys;
+mod ledger;
 mod outbox;
 mod providers;
 mod requests;
@@ -163,8 +164,9 @@ impl Store for SqliteStore {
         files: &[FileRecord],
         history: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
+        debit: Option<&crate::ledger::Transaction>,
     ) -> Result<(), StoreError> {
-        requests::insert_request(self, r, key, files, history, idempotency).await
+        requests::insert_request(self, r, key, files, history, idempotency, debit).await
     }
 
     async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
@@ -180,8 +182,9 @@ impl Store for SqliteStore {
         r: &RequestRecord,
         files: &[FileRecord],
         history: Option<&HistoryEntry>,
+        ledger: Option<&crate::ledger::Transaction>,
     ) -> Result<bool, StoreError> {
-        requests::update_request(self, r, files, history).await
+        requests::update_request(self, r, files, history, ledger).await
     }
 
     async fn expired(
@@ -305,5 +308,53 @@ impl Store for SqliteStore {
         previous_until: Option<i64>,
     ) -> Result<DataKey, StoreError> {
         outbox::rotate_webhook_secret(self, client_id, previous_until).await
+    }
+
+    async fn post(
+        &self,
+        t: &crate::ledger::Transaction,
+        funds: crate::ledger::Funds,
+        audit: Option<&AuditEvent>,
+    ) -> Result<i64, StoreError> {
+        ledger::post(self, t, funds, audit).await
+    }
+
+    async fn balance(&self, client_id: &str, before: Option<i64>) -> Result<i64, StoreError> {
+        ledger::balance(self, client_id, before).await
+    }
+
+    async fn transactions(
+        &self,
+        client_id: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<crate::ledger::Transaction>, StoreError> {
+        ledger::transactions(self, client_id, from, to).await
+    }
+
+    async fn record_calls(
+        &self,
+        calls: &[(String, String, u64)],
+        today: &str,
+        at: i64,
+    ) -> Result<Vec<crate::ledger::Transaction>, StoreError> {
+        ledger::record_calls(self, calls, today, at).await
+    }
+
+    async fn unbilled_calls(&self, client_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        ledger::unbilled_calls(self, client_id).await
+    }
+
+    async fn check_ledger(&self) -> Result<crate::ledger::Check, StoreError> {
+        ledger::check(self).await
+    }
+
+    async fn processed(
+        &self,
+        provider_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ProcessedRequest>, StoreError> {
+        ledger::processed(self, provider_id, from, to).await
     }
 }

@@ -52,16 +52,18 @@ pub(super) async fn insert_request(
     files: &[FileRecord],
     history: &HistoryEntry,
     idempotency: Option<&IdempotencyRecord>,
+    debit: Option<&crate::ledger::Transaction>,
 ) -> Result<(), StoreError> {
     let sealed = seal_request(key, r)?;
+    let price = r.price.as_ref().map(serde_json::to_string).transpose()?;
     let wrapped = store.keyring.wrap(key, &r.id);
     let mut tx = store.pool.begin().await?;
     let insert = sqlx::query(
         "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
             status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
             email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-            integrazione, timestamp_stati, document, updated_at, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            integrazione, timestamp_stati, document, updated_at, version, price)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&r.id)
     .bind(&r.client_id)
@@ -70,8 +72,13 @@ pub(super) async fn insert_request(
     .bind(r.live)
     .bind(r.created_at);
     bind_changeable(insert, r, &sealed)?
+        .bind(&price)
         .execute(&mut *tx)
         .await?;
+    // After the first write: the debit's balance check runs under the write lock.
+    if let Some(t) = debit {
+        super::ledger::post_in(&mut tx, t, crate::ledger::Funds::Required).await?;
+    }
     sqlx::query("INSERT INTO request_keys (request_id, key_id, wrapped) VALUES (?, ?, ?)")
         .bind(&r.id)
         .bind(&wrapped.key_id)
@@ -179,6 +186,7 @@ pub(super) async fn update_request(
     r: &RequestRecord,
     files: &[FileRecord],
     history: Option<&HistoryEntry>,
+    ledger: Option<&crate::ledger::Transaction>,
 ) -> Result<bool, StoreError> {
     // Read before the transaction, which must start with its write (SQLite cannot upgrade a
     // read transaction once another writer committed). The data key of a request never
@@ -206,6 +214,14 @@ pub(super) async fn update_request(
     if done.rows_affected() == 0 {
         tx.rollback().await?;
         return Ok(false);
+    }
+    if let Some(t) = ledger {
+        let funds = if t.wallet_effect() < 0 {
+            crate::ledger::Funds::Required
+        } else {
+            crate::ledger::Funds::NotRequired
+        };
+        super::ledger::post_in(&mut tx, t, funds).await?;
     }
     insert_files(&mut tx, &key, files).await?;
     if let Some(h) = history {

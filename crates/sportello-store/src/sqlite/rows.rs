@@ -89,6 +89,10 @@ pub(super) fn request_from(
         opzioni: json_req(row, "opzioni")?,
         prezzo_visura: row.try_get("prezzo_visura")?,
         prezzo_totale: row.try_get("prezzo_totale")?,
+        price: row
+            .try_get::<Option<String>, _>("price")?
+            .map(|p| serde_json::from_str(&p))
+            .transpose()?,
         email_target: open(key, &id, "email_target", row.try_get("email_target")?)?,
         callback_data,
         esito_codice: row.try_get("esito_codice")?,

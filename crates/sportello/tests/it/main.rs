@@ -9,4 +9,5 @@ mod durability;
 mod examples;
 mod help;
 mod master_key;
+mod money;
 mod purge;

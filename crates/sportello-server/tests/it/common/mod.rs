@@ -116,6 +116,7 @@ impl TestApp {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             clock,
             limits,
+            meter: Default::default(),
         }
     }
 
