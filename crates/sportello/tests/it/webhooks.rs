@@ -124,6 +124,22 @@ async fn the_endpoint_and_secret_given_on_the_command_line_receive_a_signed_call
         &call.body,
         call.header("webhook-signature"),
     ));
+    // The published client library, written apart from the server, agrees.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    sportello_client::webhook::verify(
+        &secret,
+        &sportello_client::webhook::Headers {
+            id: call.header("webhook-id"),
+            timestamp: call.header("webhook-timestamp"),
+            signature: call.header("webhook-signature"),
+        },
+        &call.body,
+        now,
+    )
+    .unwrap();
     let envelope: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
     assert_eq!(envelope["data"]["_id"], json!(id));
 
