@@ -75,6 +75,8 @@ pub struct Limits {
     pub max_image_pixels: u64,
     /// Most pages in an uploaded PDF.
     pub max_pdf_pages: u32,
+    /// Accept plain `http://` callback and webhook URLs (the outbox's guard is told the same).
+    pub allow_http_callbacks: bool,
 }
 
 impl Default for Limits {
@@ -91,6 +93,7 @@ impl Default for Limits {
             max_json_depth: 32,
             max_image_pixels: 40_000_000,
             max_pdf_pages: 500,
+            allow_http_callbacks: false,
         }
     }
 }

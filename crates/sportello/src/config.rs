@@ -234,6 +234,7 @@ impl Settings {
             max_json_depth: self.max_json_depth,
             max_image_pixels: self.max_image_pixels,
             max_pdf_pages: self.max_pdf_pages,
+            allow_http_callbacks: self.webhook_allow_http,
         }
     }
 }

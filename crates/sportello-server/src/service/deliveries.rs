@@ -143,6 +143,22 @@ pub struct NewSecret {
     pub segreto_precedente_fino: Option<i64>,
 }
 
+/// Callback and webhook URLs are `https` unless the server allows plain `http`; refused when
+/// given, so the client learns it at once rather than from a failed delivery.
+pub fn check_scheme(state: &AppState, url: &str, campo: &str) -> ApiResult<()> {
+    let plain = url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    if plain && !state.limits.allow_http_callbacks {
+        return Err(ApiError::invalid_member(
+            campo,
+            "callback_url_insecure",
+            "the URL must be https (this server does not call plain http)",
+        ));
+    }
+    Ok(())
+}
+
 async fn existing_client(state: &AppState, client_id: &str) -> ApiResult<()> {
     state
         .store
@@ -181,6 +197,7 @@ pub async fn set_webhook(
                 "url must be an absolute http(s) URL of at most 2048 characters",
             ));
         }
+        check_scheme(state, u, "url")?;
     }
     state.store.set_webhook_url(client_id, url).await?;
     webhook(state, client_id).await

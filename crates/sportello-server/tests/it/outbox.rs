@@ -136,6 +136,15 @@ impl Receiver {
     }
 }
 
+/// A server that accepts the receiver's plain-http URLs, as its configuration would say.
+async fn spawn_app() -> TestApp {
+    TestApp::spawn_with(sportello_server::Limits {
+        allow_http_callbacks: true,
+        ..Default::default()
+    })
+    .await
+}
+
 /// The worker as the tests run it: the receiver's 127.0.0.1 allowed, plain http allowed.
 fn worker(app: &TestApp) -> Outbox {
     worker_with(app, None)
@@ -220,7 +229,7 @@ async fn deliveries(app: &TestApp, request: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn each_change_writes_its_event_and_reads_and_claims_write_none() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let id = app.submit_valid(FAMIGLIA).await;
     app.get(&format!("/richiesta/{id}")).await.assert_ok();
     app.op(Method::GET, &format!("/operator/requests/{id}"), None)
@@ -249,7 +258,7 @@ async fn each_change_writes_its_event_and_reads_and_claims_write_none() {
 
 #[tokio::test]
 async fn a_request_taken_to_visura_evasa_makes_exactly_one_signed_callback() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let secret = rotate_secret(&app).await;
     let outbox = worker(&app);
@@ -314,7 +323,7 @@ async fn a_request_taken_to_visura_evasa_makes_exactly_one_signed_callback() {
 
 #[tokio::test]
 async fn a_form_callback_carries_the_envelope_in_the_named_field() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let secret = rotate_secret(&app).await;
     let id = submit_with(
@@ -337,7 +346,7 @@ async fn a_form_callback_carries_the_envelope_in_the_named_field() {
 
 #[tokio::test]
 async fn a_restart_while_the_receiver_fails_still_ends_in_one_delivery() {
-    let mut app = TestApp::spawn().await;
+    let mut app = spawn_app().await;
     let receiver = Receiver::start().await;
     let secret = rotate_secret(&app).await;
     receiver.fail_next(2);
@@ -380,7 +389,7 @@ async fn a_restart_while_the_receiver_fails_still_ends_in_one_delivery() {
 
 #[tokio::test]
 async fn attempts_run_out_after_about_three_days_and_a_replay_still_delivers() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     receiver.fail_always(true);
     let client = demo_client_id(&app).await;
@@ -498,7 +507,7 @@ async fn attempts_run_out_after_about_three_days_and_a_replay_still_delivers() {
 
 #[tokio::test]
 async fn during_a_rotation_both_secrets_sign() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let old = rotate_secret(&app).await;
     let new = rotate_secret(&app).await;
@@ -532,7 +541,7 @@ async fn during_a_rotation_both_secrets_sign() {
 
 #[tokio::test]
 async fn the_webhook_endpoint_is_an_admin_setting_checked_for_shape() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let admin = admin_token(&app).await;
     let client = demo_client_id(&app).await;
     let path = format!("/admin/clients/{client}/webhook");
@@ -626,7 +635,7 @@ async fn the_ssrf_guard_refuses_every_internal_target() {
 
 #[tokio::test]
 async fn refused_targets_and_redirects_fail_with_a_clear_error() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let loopback = submit_with(
         &app,
@@ -732,7 +741,7 @@ impl Drop for Smtp {
 
 #[tokio::test]
 async fn the_email_arrives_in_italian_with_the_result_only_where_the_service_allows_it() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let smtp = Smtp::start().await;
     let outbox = worker_with(&app, Some(smtp.settings()));
     // Assegno unico: the mail says the result is ready to download.
@@ -783,7 +792,7 @@ async fn the_email_arrives_in_italian_with_the_result_only_where_the_service_all
 
 #[tokio::test]
 async fn a_mail_server_that_is_down_is_retried_like_a_callback() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -816,7 +825,7 @@ async fn a_mail_server_that_is_down_is_retried_like_a_callback() {
 
 #[tokio::test]
 async fn two_workers_at_once_never_send_the_same_delivery_twice() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let mut ids = Vec::new();
     for _ in 0..6 {
@@ -839,7 +848,7 @@ async fn two_workers_at_once_never_send_the_same_delivery_twice() {
 
 #[tokio::test]
 async fn a_worker_that_dies_mid_call_leaves_its_lease_to_expire_then_another_delivers() {
-    let app = TestApp::spawn().await;
+    let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let id = submit_with(
         &app,
@@ -878,4 +887,32 @@ async fn a_worker_that_dies_mid_call_leaves_its_lease_to_expire_then_another_del
         .unwrap();
     assert!(!late);
     assert_eq!(deliveries(&app, &id).await[0]["stato"], json!("delivered"));
+}
+
+#[tokio::test]
+async fn a_plain_http_callback_is_refused_when_given_unless_the_server_allows_it() {
+    let app = TestApp::spawn().await;
+    let service = app.get(&format!("/visure/{FAMIGLIA}")).await;
+    let answer = app
+        .post(
+            "/richiesta",
+            json!({"hash_visura": FAMIGLIA, "json_visura": valid_json_visura(service.assert_ok()),
+                "callback_data": {"url": "http://crm.example.com/hook"}}),
+        )
+        .await;
+    assert_eq!(answer.status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(answer.error_code(), 915);
+    assert_eq!(answer.failing_fields(), ["callback_data.url"]);
+    let admin = admin_token(&app).await;
+    let client = demo_client_id(&app).await;
+    let webhook = app
+        .call(
+            Method::PUT,
+            &format!("/admin/clients/{client}/webhook"),
+            &admin,
+            Some(json!({"url": "http://hooks.example.com/x"})),
+        )
+        .await;
+    assert_eq!(webhook.status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(webhook.failing_fields(), ["url"]);
 }
