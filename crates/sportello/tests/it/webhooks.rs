@@ -99,7 +99,13 @@ async fn the_endpoint_and_secret_given_on_the_command_line_receive_a_signed_call
         .to_string();
     let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", receiver.local_addr().unwrap());
-    let set = install.run(&["client", "webhook", &client, "--url", &url]);
+    // Plain http is refused unless the configuration allows it, on the command line too.
+    let refused = install.run(&["client", "webhook", &client, "--url", &url]);
+    assert!(refused.failed().contains("https"), "{refused:#?}");
+    let mut cmd = install.command();
+    cmd.args(["client", "webhook", &client, "--url", &url])
+        .env("SPORTELLO_WEBHOOK_ALLOW_HTTP", "true");
+    let set = install.run_command(cmd);
     assert!(set.ok().contains(&url), "{set:#?}");
 
     let created = server
