@@ -28,6 +28,9 @@
 //! [turnaround]                                       # required: exactly one of
 //! working_hours = 48                                 #   working_hours = n  (n > 0)
 //!                                                    #   working_days = n   (n > 0)
+//! [turnaround.urgent]                                # exactly when an option is `urgenza`:
+//! working_hours = 24                                 #   the same shape, a shorter target
+//!
 //! [[opzioni]]                                        # zero or more, in wire order
 //! nome = "opzione_0"                                 # `opzione_<n>`, unique in the service
 //! tipo = "urgenza"                                   # non-empty
@@ -126,6 +129,9 @@ pub struct Service {
     pub sincrona: bool,
     pub fornitori: Vec<String>,
     pub turnaround: Turnaround,
+    /// The shorter target of a request with the `urgenza` option; present exactly when the
+    /// service offers that option.
+    pub urgent_turnaround: Option<Turnaround>,
     /// Days personal data is kept after the request is closed.
     pub retention_days: u32,
     /// Whether the result may travel as an e-mail attachment to `email_target` (otherwise the
@@ -165,6 +171,37 @@ pub struct Opzione {
 pub enum Turnaround {
     WorkingHours(u32),
     WorkingDays(u32),
+}
+
+/// The option `tipo` that asks for the urgent turnaround.
+pub const URGENZA: &str = "urgenza";
+
+impl Turnaround {
+    /// Working hours, a working day counting 24 (the calendar's rule): only to compare targets.
+    fn hours(self) -> u64 {
+        match self {
+            Turnaround::WorkingHours(h) => u64::from(h),
+            Turnaround::WorkingDays(d) => u64::from(d) * 24,
+        }
+    }
+}
+
+impl Service {
+    /// The target for a request, urgent when it chose the `urgenza` option.
+    pub fn turnaround_for(&self, urgent: bool) -> Turnaround {
+        match self.urgent_turnaround {
+            Some(t) if urgent => t,
+            _ => self.turnaround,
+        }
+    }
+
+    /// The option name (`opzione_n`) of the `urgenza` option, if the service has one.
+    pub fn urgent_option(&self) -> Option<&str> {
+        self.opzioni
+            .iter()
+            .find(|o| o.tipo == URGENZA)
+            .map(|o| o.nome.as_str())
+    }
 }
 
 impl fmt::Display for Turnaround {
@@ -325,6 +362,25 @@ fn default_retention_days() -> u32 {
 struct TurnaroundFile {
     working_hours: Option<u32>,
     working_days: Option<u32>,
+    urgent: Option<TargetFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    working_hours: Option<u32>,
+    working_days: Option<u32>,
+}
+
+fn target(what: &str, hours: Option<u32>, days: Option<u32>) -> Result<Turnaround, String> {
+    match (hours, days) {
+        (Some(0), None) | (None, Some(0)) => Err(format!("{what} must be greater than zero")),
+        (Some(h), None) => Ok(Turnaround::WorkingHours(h)),
+        (None, Some(d)) => Ok(Turnaround::WorkingDays(d)),
+        _ => Err(format!(
+            "{what} must give exactly one of `working_hours` or `working_days`"
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -420,17 +476,18 @@ fn load_service(text: &str) -> Result<Service, String> {
         // Zero would destroy the result before the client could download it.
         return Err("retention_days must be greater than zero".to_string());
     }
-    let turnaround = match (raw.turnaround.working_hours, raw.turnaround.working_days) {
-        (Some(0), None) | (None, Some(0)) => {
-            return Err("turnaround must be greater than zero".to_string())
-        }
-        (Some(h), None) => Turnaround::WorkingHours(h),
-        (None, Some(d)) => Turnaround::WorkingDays(d),
-        _ => {
-            return Err(
-                "turnaround must give exactly one of `working_hours` or `working_days`".to_string(),
-            )
-        }
+    let turnaround = target(
+        "turnaround",
+        raw.turnaround.working_hours,
+        raw.turnaround.working_days,
+    )?;
+    let urgent_turnaround = match &raw.turnaround.urgent {
+        Some(u) => Some(target(
+            "turnaround.urgent",
+            u.working_hours,
+            u.working_days,
+        )?),
+        None => None,
     };
 
     let mut fields = Vec::with_capacity(raw.campi.len());
@@ -502,6 +559,27 @@ fn load_service(text: &str) -> Result<Service, String> {
         });
     }
 
+    let offers_urgenza = opzioni.iter().any(|o| o.tipo == URGENZA);
+    match urgent_turnaround {
+        None if offers_urgenza => {
+            return Err(
+                "the service offers `urgenza`: [turnaround.urgent] must say its shorter target"
+                    .to_string(),
+            )
+        }
+        Some(_) if !offers_urgenza => {
+            return Err(
+                "[turnaround.urgent] is set but the service offers no `urgenza` option".to_string(),
+            )
+        }
+        Some(u) if u.hours() >= turnaround.hours() => {
+            return Err(format!(
+                "turnaround.urgent ({u}) must be shorter than the turnaround ({turnaround})"
+            ))
+        }
+        _ => {}
+    }
+
     Ok(Service {
         hash_visura: raw.hash_visura,
         aliases: raw.aliases,
@@ -519,6 +597,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         sincrona: raw.sincrona,
         fornitori: raw.fornitori,
         turnaround,
+        urgent_turnaround,
         retention_days: raw.retention_days,
         email_attachment: raw.email_attachment,
         iva,

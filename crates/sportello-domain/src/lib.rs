@@ -3,6 +3,7 @@
 //! Invariant: this crate knows nothing of HTTP, SQL, files on disk or the clock. Time comes in
 //! as arguments; data files are embedded at compile time.
 
+pub mod calendar;
 pub mod catalog;
 pub mod expression;
 pub mod fields;

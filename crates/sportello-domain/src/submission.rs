@@ -213,6 +213,7 @@ mod tests {
             sincrona: false,
             fornitori: Vec::new(),
             turnaround: Turnaround::WorkingDays(5),
+            urgent_turnaround: None,
             retention_days: 30,
             email_attachment: false,
             iva: crate::pricing::Vat::default(),

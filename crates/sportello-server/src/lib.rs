@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/documento/{id}", get(documento::get))
         .route("/documento/{id}/download", get(documento::download))
         .route("/operator/requests", get(operator::queue))
+        .route("/operator/counts", get(operator::counts))
         .route("/operator/requests/{id}", get(operator::detail))
         .route("/operator/requests/{id}/claim", post(operator::claim))
         .route("/operator/requests/{id}/release", post(operator::release))
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/clients/{id}/webhook/secret",
             post(admin_outbox::rotate_secret),
         )
+        .route("/admin/sla", get(admin::sla_dashboard))
         .route("/admin/clients/{id}/wallet", get(admin_conti::wallet))
         .route("/admin/clients/{id}/topup", post(admin_conti::topup))
         .route(

@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the blobs, the catalog, the clock, the limits.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sportello_domain::calendar::Calendars;
 use sportello_domain::catalog::Catalog;
 use sportello_store::{BlobStore, Store};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -105,6 +106,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// Each provider's working calendar (national holidays plus its closures), by name.
+    pub calendars: Arc<Calendars>,
     /// API calls of live tokens counted in memory until the next flush (per-call fees).
     pub meter: Arc<crate::service::fees::Meter>,
 }

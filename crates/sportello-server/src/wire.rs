@@ -60,6 +60,9 @@ pub struct Visura {
     pub fornitori: Vec<String>,
     /// Extension: the stated turnaround, in working hours or working days.
     pub tempi_lavorazione: TempiLavorazione,
+    /// Extension: the shorter turnaround of a request with the `urgenza` option.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tempi_lavorazione_urgenza: Option<TempiLavorazione>,
     /// Extension: days personal data is kept after the request is closed.
     pub conservazione_giorni: u32,
 }
@@ -165,6 +168,16 @@ impl Visura {
                 ore_lavorative: ore,
                 giorni_lavorativi: giorni,
             },
+            tempi_lavorazione_urgenza: service.urgent_turnaround.map(|t| match t {
+                Turnaround::WorkingHours(h) => TempiLavorazione {
+                    ore_lavorative: Some(h),
+                    giorni_lavorativi: None,
+                },
+                Turnaround::WorkingDays(d) => TempiLavorazione {
+                    ore_lavorative: None,
+                    giorni_lavorativi: Some(d),
+                },
+            }),
             conservazione_giorni: service.retention_days,
         }
     }
@@ -224,6 +237,12 @@ pub struct Richiesta {
     pub delete_after: Option<i64>,
     /// Extension: true once its personal data has been destroyed.
     pub purged: bool,
+    /// Extension: when the work is due (Unix seconds), fixed at submission on the provider's
+    /// working calendar; it moves later by the working time spent waiting for the client's
+    /// integration. Null for a draft.
+    pub scadenza: Option<i64>,
+    /// Extension: true once the request went past `scadenza` while open.
+    pub scaduta: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub motivo_annullamento: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -376,6 +395,8 @@ impl Richiesta {
                 .closed_at
                 .map(|c| crate::service::retention::delete_after(c, service.retention_days)),
             purged: r.purged_at.is_some(),
+            scadenza: r.due_at,
+            scaduta: r.overdue_at.is_some(),
             motivo_annullamento: r.motivo_annullamento.clone(),
             integrazione: r.integrazione.as_ref().map(|i| Integrazione {
                 messaggio: i.messaggio.clone(),

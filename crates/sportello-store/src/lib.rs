@@ -158,8 +158,14 @@ pub trait Store: Send + Sync + 'static {
         previous_until: Option<i64>,
     ) -> Result<crypto::DataKey, StoreError>;
 
-    // --- the books (see `ledger`) ---
-
+    /// Open requests whose running SLA clock passed `due_at` before `now` and that are not
+    /// marked overdue yet, most overdue first.
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
+    /// The SLA facts of every open request and of those closed since `closed_since`, for the
+    /// dashboard.
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError>;
     /// Posts a ledger transaction on its own (a top-up, an adjustment), with its audit entry in
     /// the same transaction. Returns its id.
     async fn post(

@@ -135,6 +135,12 @@ pub struct RequestRecord {
     pub purged_at: Option<i64>,
     /// Bumped on every update; see [`crate::Store::update_request`].
     pub version: i64,
+    /// SLA: when the work is due (fixed at submission, moved while waiting for the client).
+    pub due_at: Option<i64>,
+    /// SLA: when the clock stopped to wait for the client's integration; None while it runs.
+    pub sla_paused_at: Option<i64>,
+    /// SLA: when the escalation job marked it overdue (once).
+    pub overdue_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +214,10 @@ pub struct RequestFilter {
     pub operator_id: Option<String>,
     pub unassigned: bool,
     pub oldest_first: bool,
+    /// Only requests the escalation job marked overdue (true) or not marked (false).
+    pub overdue: Option<bool>,
+    /// The operators' order: overdue first, then by due time (then oldest first).
+    pub by_due: bool,
     pub limit: u32,
     pub offset: u32,
 }
@@ -216,6 +226,29 @@ pub struct RequestFilter {
 pub struct ProviderQueue {
     pub provider_id: String,
     pub services: Vec<String>,
+}
+
+/// One submitted request as the SLA dashboard counts it: ids and times, nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaFact {
+    pub provider_id: Option<String>,
+    pub hash_visura: String,
+    pub status: Status,
+    pub live: bool,
+    pub due_at: Option<i64>,
+    pub sla_paused_at: Option<i64>,
+    pub overdue_at: Option<i64>,
+    /// When it left draft (`timestamp_stati.in_erogazione`).
+    pub submitted_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// How many requests of a queue are in one state, and how many of them are overdue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCount {
+    pub status: Status,
+    pub total: u64,
+    pub overdue: u64,
 }
 
 /// What a purge leaves to delete outside the database: the request's blobs.

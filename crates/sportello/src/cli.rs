@@ -1,6 +1,7 @@
 //! The command line: one verb per role.
 
 use anyhow::{bail, Context, Result};
+use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use sportello_domain::catalog::Catalog;
 use sportello_server::setup::{self, TokenSpec};
@@ -69,9 +70,28 @@ pub enum Command {
     /// Master keys: generate one, rotate to it.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Print a year of the working calendar, one line per day: the national one, or a
+    /// provider's with its configured closures.
+    Calendar {
+        /// The year (Gregorian), e.g. 2026.
+        #[arg(value_parser = clap::value_parser!(i32).range(1583..=9999))]
+        year: i32,
+        /// A provider name configured under `[calendars."NAME"]`.
+        #[arg(long)]
+        provider: Option<String>,
+        /// `tsv`: date, `true`/`false` (working day), the reason when closed; `text`: for people.
+        #[arg(long, value_enum, default_value_t = CalendarFormat::Text)]
+        format: CalendarFormat,
+    },
     /// The books: check that the ledger balances.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalendarFormat {
+    Text,
+    Tsv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +293,7 @@ async fn open_state(settings: &Settings) -> Result<AppState> {
         catalog: Arc::new(catalog),
         clock: Arc::new(SystemClock),
         limits: settings.limits(),
+        calendars: Arc::new(settings.calendars().map_err(anyhow::Error::msg)?),
         meter: Default::default(),
     })
 }
@@ -391,6 +412,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("re-wrapped {n} data keys under the current master key");
             Ok(())
         }
+        Command::Calendar {
+            year,
+            provider,
+            format,
+        } => print_calendar(&settings, year, provider.as_deref(), format),
         Command::Catalog(CatalogCmd::Check) => {
             let catalog = load_catalog(settings.catalog_dir.as_deref())?;
             for s in catalog.services() {
@@ -406,6 +432,72 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
 }
+
+fn print_calendar(
+    settings: &Settings,
+    year: i32,
+    provider: Option<&str>,
+    format: CalendarFormat,
+) -> Result<()> {
+    use std::io::Write;
+    let calendars = settings.calendars().map_err(anyhow::Error::msg)?;
+    let calendar = match provider {
+        None => calendars.national(),
+        Some(name) if calendars.names().any(|n| n == name) => calendars.for_provider(name),
+        Some(name) => {
+            let known: Vec<&str> = calendars.names().collect();
+            bail!(
+                "no calendar configured for provider {name:?} (configured: {}); \
+                 add [calendars.\"{name}\"] to the configuration",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for day in calendar.year(year) {
+        let line = match format {
+            CalendarFormat::Tsv => match &day.reason {
+                None => writeln!(out, "{}\ttrue", day.date),
+                Some(reason) => writeln!(out, "{}\tfalse\t{reason}", day.date),
+            },
+            CalendarFormat::Text => {
+                let weekday = WEEKDAYS[day.date.weekday().num_days_from_monday() as usize];
+                match &day.reason {
+                    None => writeln!(out, "{}  {weekday}  lavorativo", day.date),
+                    Some(reason) => writeln!(out, "{}  {weekday}  chiuso      {reason}", day.date),
+                }
+            }
+        };
+        match line {
+            Ok(()) => {}
+            // `sportello calendar 2026 | head` is a normal use, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// A calendar under a name no provider has would silently leave that provider on the national
+/// calendar: a typo must be seen.
+async fn warn_unknown_calendars(state: &AppState) -> Result<()> {
+    let providers = state.store.list_providers().await?;
+    for name in state.calendars.names() {
+        if !providers.iter().any(|p| p.name == name) {
+            tracing::warn!(calendar = %name, "closures configured for a provider that does not exist");
+        }
+    }
+    Ok(())
+}
+
+const WEEKDAYS: [&str; 7] = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"];
 
 async fn serve(settings: Settings) -> Result<()> {
     if !matches!(settings.log_format.as_str(), "text" | "json") {
@@ -448,6 +540,7 @@ async fn serve(settings: Settings) -> Result<()> {
         );
         println!();
     }
+    warn_unknown_calendars(&state).await?;
     sportello_server::service::retention::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
@@ -460,6 +553,10 @@ async fn serve(settings: Settings) -> Result<()> {
         "outbox worker starting"
     );
     sportello_server::outbox::Outbox::new(state.clone(), outbox).spawn();
+    sportello_server::service::sla::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
+    );
     sportello_server::service::fees::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.fee_flush_interval_secs.max(1)),

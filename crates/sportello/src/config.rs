@@ -4,10 +4,12 @@
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use sportello_domain::calendar::{Calendar, Calendars, Closure};
 use sportello_server::outbox::email::{SmtpSettings, SmtpTls};
 use sportello_server::outbox::guard::GuardPolicy;
 use sportello_server::outbox::OutboxConfig;
 use sportello_server::Limits;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -66,8 +68,32 @@ pub struct Settings {
     pub smtp_password_file: Option<PathBuf>,
     /// The sender of the e-mails.
     pub smtp_from: String,
+    /// Seconds between two passes of the SLA escalation job (marks requests overdue).
+    pub escalation_interval_secs: u64,
+    /// Each provider's own closures, by provider name (`[calendars."CAF Roma"]`).
+    pub calendars: BTreeMap<String, ProviderCalendar>,
     /// Seconds between two flushes of the API call counters (per-call fees) to the database.
     pub fee_flush_interval_secs: u64,
+}
+
+/// One provider's closures, on top of weekends and national holidays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCalendar {
+    #[serde(default)]
+    pub closures: Vec<ClosureSetting>,
+}
+
+/// `{ yearly = "06-29", reason = "…" }`, `{ yearly = "08-10..08-21", … }` or
+/// `{ dates = "2026-08-10..2026-08-21", … }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureSetting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dates: Option<String>,
+    pub reason: String,
 }
 
 impl Default for Settings {
@@ -106,6 +132,8 @@ impl Default for Settings {
             smtp_password: None,
             smtp_password_file: None,
             smtp_from: "Sportello <noreply@localhost>".into(),
+            escalation_interval_secs: 60,
+            calendars: BTreeMap::new(),
             fee_flush_interval_secs: 60,
         }
     }
@@ -219,6 +247,25 @@ impl Settings {
             smtp,
             ..OutboxConfig::default()
         })
+    }
+
+    /// The providers' calendars, each closure checked: a bad one names its provider and entry.
+    pub fn calendars(&self) -> Result<Calendars, String> {
+        let mut by_provider = BTreeMap::new();
+        for (name, cal) in &self.calendars {
+            let mut closures = Vec::with_capacity(cal.closures.len());
+            for (i, c) in cal.closures.iter().enumerate() {
+                let closure = match (&c.yearly, &c.dates) {
+                    (Some(spec), None) => Closure::yearly(spec, &c.reason),
+                    (None, Some(spec)) => Closure::dates(spec, &c.reason),
+                    _ => Err(sportello_domain::calendar::ClosureError::Ambiguous),
+                };
+                closures
+                    .push(closure.map_err(|e| format!("calendars.\"{name}\".closures[{i}]: {e}"))?);
+            }
+            by_provider.insert(name.clone(), Calendar::with_closures(closures));
+        }
+        Ok(Calendars::new(by_provider))
     }
 
     pub fn limits(&self) -> Limits {

@@ -40,6 +40,7 @@ async fn start_with(limits: Limits) -> Server {
         clock: Arc::new(ManualClock::new(chrono_now())),
         limits,
         meter: Default::default(),
+        calendars: Default::default(),
     };
     let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

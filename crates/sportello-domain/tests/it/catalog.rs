@@ -28,6 +28,9 @@ prezzo_visura = "10.50"
 [turnaround]
 working_days = 3
 
+[turnaround.urgent]
+working_days = 1
+
 [[opzioni]]
 nome = "opzione_0"
 tipo = "urgenza"
@@ -282,6 +285,56 @@ fn turnarounds_are_those_the_pages_state() {
 }
 
 #[test]
+fn urgent_requests_have_a_shorter_target_on_every_service() {
+    let catalog = embedded();
+    let urgent = |h: &str| catalog.get(h).unwrap().turnaround_for(true);
+    assert_eq!(
+        urgent("224fcc49770edad354cdd9c480a7e50e"),
+        Turnaround::WorkingHours(24)
+    );
+    assert_eq!(
+        urgent("8a7c8386fff43d28182cfa2ad24a3532"),
+        Turnaround::WorkingDays(1)
+    );
+    assert_eq!(
+        urgent("38934ffe45179c4d5b88e2a6b849799a"),
+        Turnaround::WorkingDays(4)
+    );
+    assert_eq!(
+        urgent("4c84e22bbabd5f25b0102bb3bfe82790"),
+        Turnaround::WorkingDays(10)
+    );
+    for s in catalog.services() {
+        assert!(s.urgent_option().is_some(), "{}", s.nome_visura);
+        assert_ne!(s.turnaround_for(true), s.turnaround_for(false));
+    }
+}
+
+#[test]
+fn refuses_a_missing_useless_or_not_shorter_urgent_target() {
+    let without = with("\n[turnaround.urgent]\nworking_days = 1\n", "");
+    let e = refuse(&[("a.toml", &without)]);
+    assert_refused(&e, "a.toml", &["offers `urgenza`", "[turnaround.urgent]"]);
+
+    let no_option = with(r#"tipo = "urgenza""#, r#"tipo = "assistenza_dedicata""#);
+    let e = refuse(&[("a.toml", &no_option)]);
+    assert_refused(&e, "a.toml", &["no `urgenza` option"]);
+
+    let e = refuse(&[("a.toml", &with("working_days = 1", "working_hours = 72"))]);
+    assert_refused(
+        &e,
+        "a.toml",
+        &["turnaround.urgent (72 working hours) must be shorter than the turnaround (3 working days)"],
+    );
+    let e = refuse(&[("a.toml", &with("working_days = 1", "working_days = 0"))]);
+    assert_refused(
+        &e,
+        "a.toml",
+        &["turnaround.urgent must be greater than zero"],
+    );
+}
+
+#[test]
 fn aliases_resolve_to_the_canonical_service() {
     let catalog = embedded();
     let isee = catalog.get("6aa0789f5ba34684b2bc5ccf364f8929").unwrap();
@@ -502,7 +555,10 @@ fn refuses_unknown_and_missing_keys() {
     let e = refuse(&[("a.toml", &text)]);
     assert_refused(&e, "a.toml", &["invalid TOML", "prezo_visura"]);
 
-    let text = with("[turnaround]\nworking_days = 3\n", "");
+    let text = with(
+        "[turnaround]\nworking_days = 3\n\n[turnaround.urgent]\nworking_days = 1\n",
+        "",
+    );
     let e = refuse(&[("a.toml", &text)]);
     assert_refused(&e, "a.toml", &["invalid TOML", "turnaround"]);
 }

@@ -1,4 +1,5 @@
 //! The integration tests of `sportello-domain`, linked into one binary: each file is a module.
 
+mod calendar;
 mod catalog;
 mod codice_fiscale_oracle;

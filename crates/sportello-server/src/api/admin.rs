@@ -1,4 +1,4 @@
-//! The admin API, under `/admin`: reading the audit trail.
+//! The admin API, under `/admin`: reading the audit trail, the SLA dashboard.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -10,6 +10,7 @@ use crate::auth::AdminCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::service::audit;
+use crate::service::sla::{self, Dashboard};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -98,4 +99,16 @@ pub async fn verify(State(state): State<AppState>, _admin: AdminCaller) -> ApiRe
         },
     };
     Ok(ok(check))
+}
+
+/// The SLA dashboard: per provider and service, open requests, those due today, the overdue
+/// ones, and the median time from submission to "Visura evasa".
+#[utoipa::path(get, path = "/admin/sla", tag = "admin",
+    responses((status = 200, description = "The dashboard", body = inline(crate::envelope::Envelope<Dashboard>))),
+    security(("bearer" = [])))]
+pub async fn sla_dashboard(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+) -> ApiResult<Response> {
+    Ok(ok(sla::dashboard(&state).await?))
 }

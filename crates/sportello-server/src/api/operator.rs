@@ -11,7 +11,7 @@ use super::{ok, paging, parse_statuses};
 use crate::auth::OperatorCaller;
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, Query};
-use crate::service::operator::{self, OperatorRequest, QueueItem};
+use crate::service::operator::{self, OperatorRequest, QueueItem, StateCount};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -23,9 +23,11 @@ pub struct QueueParams {
     pub hash_visura: Option<String>,
     /// `me` (taken by me) or `none` (not taken yet).
     pub assigned: Option<String>,
+    /// `true`: only requests the escalation job marked overdue; `false`: only the others.
+    pub overdue: Option<bool>,
 }
 
-/// The provider's queue, oldest first.
+/// The provider's queue: overdue first, then by due time (then oldest first).
 #[utoipa::path(get, path = "/operator/requests", tag = "operatore", params(QueueParams),
     responses((status = 200, description = "The queue", body = inline(crate::envelope::Envelope<Vec<QueueItem>>))),
     security(("bearer" = [])))]
@@ -42,12 +44,21 @@ pub async fn queue(
             statuses: parse_statuses(p.stato.as_deref())?,
             hash_visura: p.hash_visura,
             assigned: p.assigned,
+            overdue: p.overdue,
             page,
             per_page,
         },
     )
     .await?;
     Ok(ok(items))
+}
+
+/// The provider's queue counted per state, with how many are overdue.
+#[utoipa::path(get, path = "/operator/counts", tag = "operatore",
+    responses((status = 200, description = "Per state", body = inline(crate::envelope::Envelope<Vec<StateCount>>))),
+    security(("bearer" = [])))]
+pub async fn counts(State(state): State<AppState>, op: OperatorCaller) -> ApiResult<Response> {
+    Ok(ok(operator::counts(&state, &op).await?))
 }
 
 /// One request with its inputs, results and history.

@@ -9,6 +9,7 @@ pub mod fees;
 pub mod operator;
 pub mod requests;
 pub mod retention;
+pub mod sla;
 pub mod statements;
 pub mod wallet;
 

@@ -12,7 +12,7 @@ use sportello_store::{
 };
 use utoipa::ToSchema;
 
-use super::{documents, enter, field_context, mutate, transition, Change};
+use super::{documents, enter, field_context, mutate, sla, transition, Change};
 use crate::auth::OperatorCaller;
 use crate::envelope::Detail;
 use crate::error::{ApiError, ApiResult};
@@ -32,6 +32,23 @@ pub struct QueueItem {
     pub timestamp_creation: i64,
     pub timestamp_last_update: i64,
     pub live: bool,
+    /// The SLA due time (Unix seconds); it moves while the client is asked for more.
+    pub scadenza: Option<i64>,
+    /// Marked overdue by the escalation job while open (listed first).
+    pub scaduta: bool,
+    /// The client chose the `urgenza` option (a shorter target).
+    pub urgente: bool,
+}
+
+/// How many requests of the provider's queue are in one state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateCount {
+    /// `in_erogazione`, `in_attesa_integrazione`, …
+    pub stato: String,
+    pub stato_richiesta: String,
+    pub totale: u64,
+    /// Of which marked overdue by the escalation job.
+    pub scadute: u64,
 }
 
 /// One request as an operator sees it: the client's view plus the inputs.
@@ -45,6 +62,8 @@ pub struct OperatorRequest {
     pub campi: Vec<CampoValore>,
     pub risultati: Vec<FileInfo>,
     pub storia: Vec<Passaggio>,
+    /// Due time, time left in working seconds, whether the clock is stopped.
+    pub sla: sla::SlaView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,6 +155,8 @@ pub struct QueueQuery {
     pub hash_visura: Option<String>,
     /// `me`, `none` or everything.
     pub assigned: Option<String>,
+    /// Only overdue requests (true) or only the others (false).
+    pub overdue: Option<bool>,
     pub page: u32,
     pub per_page: u32,
 }
@@ -186,7 +207,8 @@ pub async fn queue(
         hash_visura,
         operator_id: (q.assigned.as_deref() == Some("me")).then(|| op.operator.id.clone()),
         unassigned: q.assigned.as_deref() == Some("none"),
-        oldest_first: true,
+        overdue: q.overdue,
+        by_due: true,
         limit: q.per_page,
         offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
         ..RequestFilter::default()
@@ -226,9 +248,37 @@ pub async fn queue(
             timestamp_creation: r.created_at,
             timestamp_last_update: r.updated_at,
             live: r.live,
+            scadenza: r.due_at,
+            // The escalation job's mark, as the order and the `overdue` filter use it.
+            scaduta: r.overdue_at.is_some() && !r.status.is_final(),
+            urgente: sla::is_urgent(service, &r),
         });
     }
     Ok(out)
+}
+
+/// The provider's queue counted per state (every state but drafts), with the overdue ones.
+pub async fn counts(state: &AppState, op: &OperatorCaller) -> ApiResult<Vec<StateCount>> {
+    let counts = state
+        .store
+        .queue_counts(&ProviderQueue {
+            provider_id: op.provider.id.clone(),
+            services: op.provider.services.clone(),
+        })
+        .await?;
+    Ok(Status::ALL
+        .into_iter()
+        .filter(|s| *s != Status::Draft)
+        .map(|s| {
+            let c = counts.iter().find(|c| c.status == s);
+            StateCount {
+                stato: s.as_db().to_string(),
+                stato_richiesta: s.stato_richiesta().to_string(),
+                totale: c.map_or(0, |c| c.total),
+                scadute: c.map_or(0, |c| c.overdue),
+            }
+        })
+        .collect())
 }
 
 pub async fn detail(state: &AppState, op: &OperatorCaller, id: &str) -> ApiResult<OperatorRequest> {
@@ -311,6 +361,7 @@ async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorReques
             .map(file_info)
             .collect(),
         storia,
+        sla: sla::view(state, r, service).await?,
     })
 }
 
@@ -409,6 +460,7 @@ pub async fn ask_integration(
     let r = mutate(state, id, |r| {
         mine(op, r)?;
         let outcome = transition(r, false, Action::AskIntegration)?;
+        sla::stop_clock(r, now);
         r.integrazione = Some(Integration {
             messaggio: messaggio.clone(),
             campi: campi.clone(),

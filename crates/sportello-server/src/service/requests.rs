@@ -16,7 +16,7 @@ use sportello_store::{
 use std::collections::BTreeMap;
 
 use super::body::{CreateBody, UpdateBody};
-use super::{enter, field_context, mutate, transition, Change};
+use super::{enter, field_context, mutate, sla, transition, Change};
 use crate::auth::ClientCaller;
 use crate::envelope::{Detail, Envelope};
 use crate::error::{ApiError, ApiResult};
@@ -203,6 +203,9 @@ pub async fn create(
         closed_at: None,
         purged_at: None,
         version: 1,
+        due_at: None,
+        sla_paused_at: None,
+        overdue_at: None,
     };
     if body.submit {
         enter(&mut record, Status::InErogazione, now);
@@ -228,6 +231,8 @@ pub async fn create(
             let (values, files) = store_values(state, &data_key, &id, sub, now).await?;
             record.fields = values;
             record.provider_id = state.store.route(&service.hash_visura).await?;
+            let calendar = sla::calendar_for(state, record.provider_id.as_deref()).await?;
+            sla::start_clock(&mut record, service, &calendar, now);
             files
         }
         None => {
@@ -409,12 +414,14 @@ pub async fn update(
                 let who = subjects(&service, &sub);
                 let (stored, files) = store_values(state, &key, id, sub, now).await?;
                 let provider = state.store.route(&service.hash_visura).await?;
+                let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {
                     still_draft(r)?;
                     let outcome = transition(r, false, Action::Submit)?;
                     r.fields = stored.clone();
                     r.provider_id = provider.clone();
+                    sla::start_clock(r, &service, &calendar, now);
                     if let Some(e) = &email {
                         r.email_target = e.clone();
                     }
@@ -533,8 +540,10 @@ async fn supply_integration(
     let who = subjects(service, &supplied_values);
     let (stored, files) = store_values(state, &key, &current.id, supplied_values, now).await?;
     let email = body.email_target.clone();
+    let calendar = sla::calendar_for(state, current.provider_id.as_deref()).await?;
     let supplied = mutate(state, &current.id, |r| {
         let outcome = transition(r, false, Action::SupplyIntegration)?;
+        sla::restart_clock(r, &calendar, now);
         for (k, v) in &stored {
             r.fields.insert(k.clone(), v.clone());
         }

@@ -343,6 +343,13 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/operator/counts",
+            "/operator/counts".into(),
+            None,
+            operator(OK, OK),
+        ),
+        row(
+            Method::GET,
             "/operator/requests/{id}",
             format!("/operator/requests/{}", p.open),
             None,
@@ -433,6 +440,13 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             Method::GET,
             "/admin/audit/verify",
             "/admin/audit/verify".into(),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/sla",
+            "/admin/sla".into(),
             None,
             admin(OK),
         ),

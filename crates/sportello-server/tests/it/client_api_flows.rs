@@ -15,7 +15,15 @@ use std::collections::BTreeSet;
 const NO_SUCH_ID: &str = "5f2829ce065afc21cc60ad0e";
 
 /// Our documented extensions, always present.
-const EXTENSIONS: [&str; 5] = ["prezzo_totale", "prezzo", "live", "delete_after", "purged"];
+const EXTENSIONS: [&str; 7] = [
+    "prezzo_totale",
+    "prezzo",
+    "live",
+    "delete_after",
+    "purged",
+    "scadenza",
+    "scaduta",
+];
 
 fn expected_members(extra: &[&str]) -> BTreeSet<String> {
     SEED_MEMBERS

@@ -16,4 +16,5 @@ mod outbox;
 mod privacy;
 mod retention;
 mod seed_flows;
+mod sla;
 mod snapshots;

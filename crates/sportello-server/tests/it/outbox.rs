@@ -916,3 +916,31 @@ async fn a_plain_http_callback_is_refused_when_given_unless_the_server_allows_it
     assert_eq!(webhook.status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(webhook.failing_fields(), ["url"]);
 }
+
+#[tokio::test]
+async fn the_escalation_job_marking_a_request_overdue_sends_a_signed_overdue_call() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let secret = rotate_secret(&app).await;
+    let id = submit_with(
+        &app,
+        FAMIGLIA,
+        json!({"callback_data": {"url": format!("{}/cb", receiver.base)}}),
+    )
+    .await;
+    // Far past any due time: the job marks it, and the mark is an event.
+    app.clock.advance(120 * 24 * HOUR);
+    let marked = sportello_server::service::sla::escalate(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(marked, vec![id.clone()]);
+    worker(&app).tick().await.unwrap();
+    let overdue: Vec<Call> = receiver
+        .successes()
+        .into_iter()
+        .filter(|c| c.event == "request.overdue")
+        .collect();
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].verifies_with(&secret));
+    assert_eq!(overdue[0].envelope("")["data"]["_id"], json!(id));
+}

@@ -17,6 +17,7 @@ mod retention;
 mod rows;
 mod sealing;
 mod secrets;
+mod sla;
 mod subjects;
 
 use async_trait::async_trait;
@@ -308,6 +309,18 @@ impl Store for SqliteStore {
         previous_until: Option<i64>,
     ) -> Result<DataKey, StoreError> {
         outbox::rotate_webhook_secret(self, client_id, previous_until).await
+    }
+
+    async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        sla::overdue_candidates(self, now, limit).await
+    }
+
+    async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError> {
+        sla::queue_counts(self, queue).await
+    }
+
+    async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError> {
+        sla::sla_facts(self, closed_since).await
     }
 
     async fn post(

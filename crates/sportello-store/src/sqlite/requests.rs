@@ -20,7 +20,7 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Binds, in this order, the columns a request may change over its life, from `status` to
-/// `version`: the INSERT and the UPDATE list them the same way.
+/// `version`, then the SLA's: the INSERT and the UPDATE list them the same way.
 fn bind_changeable<'q>(
     q: Statement<'q>,
     r: &'q RequestRecord,
@@ -42,7 +42,10 @@ fn bind_changeable<'q>(
         .bind(to_json(&r.timestamp_stati)?)
         .bind(&sealed.document)
         .bind(r.updated_at)
-        .bind(r.version))
+        .bind(r.version)
+        .bind(r.due_at)
+        .bind(r.sla_paused_at)
+        .bind(r.overdue_at))
 }
 
 pub(super) async fn insert_request(
@@ -62,8 +65,9 @@ pub(super) async fn insert_request(
         "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
             status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
             email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-            integrazione, timestamp_stati, document, updated_at, version, price)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            integrazione, timestamp_stati, document, updated_at, version,
+            due_at, sla_paused_at, overdue_at, price)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&r.id)
     .bind(&r.client_id)
@@ -165,7 +169,23 @@ pub(super) async fn list_requests(
     if f.unassigned {
         q.push(" AND r.operator_id IS NULL");
     }
-    if f.oldest_first {
+    match f.overdue {
+        Some(true) => {
+            q.push(" AND r.overdue_at IS NOT NULL");
+        }
+        Some(false) => {
+            q.push(" AND r.overdue_at IS NULL");
+        }
+        None => {}
+    }
+    if f.by_due {
+        // Overdue first, then the nearest due time; requests without one (submitted before SLA
+        // existed) after those that have one.
+        q.push(
+            " ORDER BY (r.overdue_at IS NULL) ASC, (r.due_at IS NULL) ASC, r.due_at ASC,
+              r.created_at ASC, r.rowid ASC",
+        );
+    } else if f.oldest_first {
         // `id` is a second plus random bytes: within one second, insertion order is `rowid`.
         q.push(" ORDER BY r.created_at ASC, r.rowid ASC");
     } else {
@@ -200,7 +220,7 @@ pub(super) async fn update_request(
         "UPDATE requests SET status = ?, provider_id = ?, operator_id = ?, fields = ?, opzioni = ?,
             prezzo_visura = ?, prezzo_totale = ?, email_target = ?, callback_data = ?, esito_codice = ?,
             esito_info = ?, motivo_annullamento = ?, integrazione = ?, timestamp_stati = ?, document = ?,
-            updated_at = ?, version = ?,
+            updated_at = ?, version = ?, due_at = ?, sla_paused_at = ?, overdue_at = ?,
             closed_at = CASE WHEN ? THEN COALESCE(closed_at, ?) ELSE NULL END
          WHERE id = ? AND version = ? AND purged_at IS NULL",
     );

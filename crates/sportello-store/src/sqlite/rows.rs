@@ -112,6 +112,9 @@ pub(super) fn request_from(
         updated_at: row.try_get("updated_at")?,
         closed_at: row.try_get("closed_at")?,
         purged_at: row.try_get("purged_at")?,
+        due_at: row.try_get("due_at")?,
+        sla_paused_at: row.try_get("sla_paused_at")?,
+        overdue_at: row.try_get("overdue_at")?,
         version: row.try_get("version")?,
         id,
     })

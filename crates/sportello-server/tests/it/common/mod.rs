@@ -5,6 +5,7 @@
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use sportello_domain::calendar::Calendars;
 use sportello_domain::catalog::Catalog;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, Limits, ManualClock};
@@ -80,10 +81,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(limits: Limits) -> TestApp {
+        TestApp::spawn_configured(limits, Calendars::default()).await
+    }
+
+    /// With providers' calendars (closures), by provider name.
+    pub async fn spawn_with_calendars(calendars: Calendars) -> TestApp {
+        TestApp::spawn_configured(Limits::default(), calendars).await
+    }
+
+    pub async fn spawn_configured(limits: Limits, calendars: Calendars) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (key, key_text) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
-        let state = Self::open(&dir, key, clock.clone(), limits).await;
+        let state = Self::open(&dir, key, clock.clone(), limits, Arc::new(calendars)).await;
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
         let (base, tx) = Self::listen(state.clone()).await;
         TestApp {
@@ -104,6 +114,7 @@ impl TestApp {
         key: MasterKey,
         clock: Arc<ManualClock>,
         limits: Limits,
+        calendars: Arc<Calendars>,
     ) -> AppState {
         let keyring = Arc::new(Keyring::new(key, Vec::new()));
         let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
@@ -116,6 +127,7 @@ impl TestApp {
             catalog: Arc::new(Catalog::embedded().unwrap()),
             clock,
             limits,
+            calendars,
             meter: Default::default(),
         }
     }
@@ -146,6 +158,7 @@ impl TestApp {
             key,
             self.clock.clone(),
             self.state.limits.clone(),
+            self.state.calendars.clone(),
         )
         .await;
         let (base, tx) = Self::listen(self.state.clone()).await;
