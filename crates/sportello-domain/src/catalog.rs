@@ -21,6 +21,7 @@
 //! sincrona = false                                   # optional, default false
 //! fornitori = []                                     # optional, default []
 //! retention_days = 365                               # optional, default 365, > 0
+//! email_attachment = false                           # optional: e-mail the result as a file
 //! aliquota_iva = "22"                                # optional, default 22: VAT percent, 0–100
 //! esenzione_iva = "Esente art. 10 DPR 633/72"        # required with a zero rate, else refused
 //!
@@ -133,6 +134,9 @@ pub struct Service {
     pub urgent_turnaround: Option<Turnaround>,
     /// Days personal data is kept after the request is closed.
     pub retention_days: u32,
+    /// Whether the result may travel as an e-mail attachment to `email_target` (otherwise the
+    /// e-mail only says it is ready to download).
+    pub email_attachment: bool,
     /// The VAT rate of its lines (options included), or its exemption.
     pub iva: Vat,
 }
@@ -336,6 +340,8 @@ struct ServiceFile {
     fornitori: Vec<String>,
     #[serde(default = "default_retention_days")]
     retention_days: u32,
+    #[serde(default)]
+    email_attachment: bool,
     #[serde(default, deserialize_with = "optional_price")]
     aliquota_iva: Option<Decimal>,
     #[serde(default)]
@@ -593,6 +599,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         turnaround,
         urgent_turnaround,
         retention_days: raw.retention_days,
+        email_attachment: raw.email_attachment,
         iva,
     })
 }

@@ -215,6 +215,7 @@ mod tests {
             turnaround: Turnaround::WorkingDays(5),
             urgent_turnaround: None,
             retention_days: 30,
+            email_attachment: false,
             iva: crate::pricing::Vat::default(),
         }
     }

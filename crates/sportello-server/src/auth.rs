@@ -13,13 +13,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The scopes a client token gets unless told otherwise.
-pub const CLIENT_SCOPES: [&str; 7] = [
+pub const CLIENT_SCOPES: [&str; 9] = [
     "GET:/visure",
     "GET:/richiesta",
     "POST:/richiesta",
     "PUT:/richiesta",
     "DELETE:/richiesta",
     "GET:/documento",
+    "GET:/consegne",
+    "POST:/consegne",
     "GET:/conto",
 ];
 

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod outbox;
 pub mod ratelimit;
 pub mod service;
 pub mod setup;
@@ -31,7 +32,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
-use api::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
+use api::{
+    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
+    visure,
+};
 use error::ApiError;
 
 /// Every route of the server.
@@ -81,6 +85,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::list))
         .route("/admin/audit/verify", get(admin::verify))
+        .route("/consegne", get(consegne::list))
+        .route("/consegne/{id}/ripeti", post(consegne::replay))
+        .route("/admin/deliveries", get(admin_outbox::list))
+        .route("/admin/deliveries/{id}/replay", post(admin_outbox::replay))
+        .route(
+            "/admin/clients/{id}/webhook",
+            get(admin_outbox::webhook).put(admin_outbox::set_webhook),
+        )
+        .route(
+            "/admin/clients/{id}/webhook/secret",
+            post(admin_outbox::rotate_secret),
+        )
         .route("/admin/sla", get(admin::sla_dashboard))
         .route("/admin/clients/{id}/wallet", get(admin_conti::wallet))
         .route("/admin/clients/{id}/topup", post(admin_conti::topup))

@@ -78,6 +78,8 @@ pub struct Limits {
     pub max_pdf_pages: u32,
     /// Back-office cookies are `Secure` (and `__Host-` named) even without TLS at a proxy.
     pub secure_cookies: bool,
+    /// Accept plain `http://` callback and webhook URLs (the outbox's guard is told the same).
+    pub allow_http_callbacks: bool,
 }
 
 impl Default for Limits {
@@ -95,6 +97,7 @@ impl Default for Limits {
             max_image_pixels: 40_000_000,
             max_pdf_pages: 500,
             secure_cookies: false,
+            allow_http_callbacks: false,
         }
     }
 }

@@ -197,6 +197,12 @@ impl DataKey {
         DataKey(Zeroizing::new(random::<KEY_LEN>()))
     }
 
+    /// The raw key, for the one use that needs it outside sealing: a webhook signing secret
+    /// is shown to its client (once) and keys an HMAC.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         // The key is always 32 bytes.
         XChaCha20Poly1305::new(self.0.as_slice().into())

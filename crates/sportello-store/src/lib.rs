@@ -11,12 +11,14 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod model;
+pub mod outbox;
 pub mod sqlite;
 
 pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
 pub use blobs::BlobStore;
 pub use error::StoreError;
 pub use model::*;
+pub use outbox::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -164,6 +166,44 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         services: &[String],
     ) -> Result<bool, StoreError>;
+    // --- the outbox (see `outbox`) ---
+
+    /// Leases up to `limit` due deliveries to `owner` until `now + lease_secs`.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Records an attempt made under `owner`'s lease; false when the lease was lost. Giving up
+    /// writes a `delivery.failed` event in the same transaction.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        owner: &str,
+        now: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, StoreError>;
+    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// Makes the delivery due now with a fresh retry window; false if there is no such delivery.
+    async fn replay_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// A request's events, in order.
+    async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError>;
+    /// The client's webhook endpoint and signing secrets (a first secret is created if none).
+    async fn webhook_settings(&self, client_id: &str) -> Result<WebhookSettings, StoreError>;
+    async fn set_webhook_url(&self, client_id: &str, url: Option<&str>) -> Result<(), StoreError>;
+    /// A new signing secret; the old one still signs until `previous_until` (None: not at all).
+    async fn rotate_webhook_secret(
+        &self,
+        client_id: &str,
+        previous_until: Option<i64>,
+    ) -> Result<crypto::DataKey, StoreError>;
+
     /// Open requests whose running SLA clock passed `due_at` before `now` and that are not
     /// marked overdue yet, most overdue first.
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;

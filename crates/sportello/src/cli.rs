@@ -144,6 +144,14 @@ pub enum ClientCmd {
     },
     /// List clients.
     List,
+    /// Set (or with no --url, remove) the client's default webhook endpoint.
+    Webhook {
+        id: String,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Issue a new webhook signing secret (shown once); the old one still signs for 24 hours.
+    RotateSecret { id: String },
     /// Record money received from a client (recorded in the ledger and the audit trail).
     Topup {
         #[arg(long)]
@@ -584,6 +592,14 @@ async fn serve(settings: Settings) -> Result<()> {
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
     );
+    let outbox = settings.outbox().map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        smtp = ?outbox.smtp,
+        allow_http = outbox.guard.allow_http,
+        allow_hosts = ?outbox.guard.allow_hosts,
+        "outbox worker starting"
+    );
+    sportello_server::outbox::Outbox::new(state.clone(), outbox).spawn();
     sportello_server::service::sla::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
@@ -695,10 +711,31 @@ async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result<()>
 }
 
 async fn client(state: &AppState, cmd: ClientCmd) -> Result<()> {
+    use sportello_server::service::deliveries;
     match cmd {
         ClientCmd::Create { name, email } => {
             let c = setup::create_client(state, &name, &email).await?;
+            let secret = deliveries::rotate_secret(state, &c.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("{}", c.id);
+            eprintln!("webhook signing secret (shown once): {}", secret.segreto);
+        }
+        ClientCmd::Webhook { id, url } => {
+            let info = deliveries::set_webhook(state, &id, url.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "{}\t{}",
+                info.client,
+                info.url.unwrap_or_else(|| "-".into())
+            );
+        }
+        ClientCmd::RotateSecret { id } => {
+            let secret = deliveries::rotate_secret(state, &id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("{}", secret.segreto);
         }
         ClientCmd::List => {
             for c in state.store.list_clients().await? {

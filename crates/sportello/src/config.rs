@@ -5,6 +5,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use sportello_domain::calendar::{Calendar, Calendars, Closure};
+use sportello_server::outbox::email::{SmtpSettings, SmtpTls};
+use sportello_server::outbox::guard::GuardPolicy;
+use sportello_server::outbox::OutboxConfig;
 use sportello_server::Limits;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,28 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
     pub secure_cookies: bool,
+    /// Seconds between two passes of the outbox (callbacks, webhooks, e-mails).
+    pub outbox_interval_secs: u64,
+    /// Retries of a delivery stop this long after its first attempt (default three days).
+    pub outbox_max_age_secs: i64,
+    /// Permit plain `http://` callback and webhook URLs (default: https only).
+    pub webhook_allow_http: bool,
+    /// Hosts (`host` or `host:port`) whose addresses the SSRF guard does not check; for tests
+    /// and trusted internal receivers only. Empty by default.
+    pub webhook_allow_hosts: Vec<String>,
+    /// Whole-call timeout of a callback or webhook, seconds.
+    pub webhook_timeout_secs: u64,
+    /// The SMTP server for e-mails to `email_target`; none: e-mails are not sent.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` (SMTPS) or `none`.
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// A file holding the SMTP password (preferred over `smtp_password`).
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender of the e-mails.
+    pub smtp_from: String,
     /// Seconds between two passes of the SLA escalation job (marks requests overdue).
     pub escalation_interval_secs: u64,
     /// Each provider's own closures, by provider name (`[calendars."CAF Roma"]`).
@@ -98,6 +123,18 @@ impl Default for Settings {
             log_format: "text".into(),
             purge_interval_secs: 3600,
             secure_cookies: limits.secure_cookies,
+            outbox_interval_secs: 5,
+            outbox_max_age_secs: 3 * 24 * 3600,
+            webhook_allow_http: false,
+            webhook_allow_hosts: Vec::new(),
+            webhook_timeout_secs: 30,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_password_file: None,
+            smtp_from: "Sportello <noreply@localhost>".into(),
             escalation_interval_secs: 60,
             calendars: BTreeMap::new(),
             fee_flush_interval_secs: 60,
@@ -120,6 +157,11 @@ impl std::fmt::Debug for Settings {
                 &self.master_key.as_ref().map(|_| "<redacted>"),
             )
             .field("master_key_file", &self.master_key_file)
+            .field("smtp_host", &self.smtp_host)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +207,51 @@ impl Settings {
             .collect()
     }
 
+    /// The outbox worker's settings; a wrong `smtp_tls` or an unreadable password file is an
+    /// error at start-up, not at the first e-mail.
+    pub fn outbox(&self) -> Result<OutboxConfig, String> {
+        let smtp = match &self.smtp_host {
+            None => None,
+            Some(host) => {
+                let tls = SmtpTls::parse(&self.smtp_tls).ok_or_else(|| {
+                    format!(
+                        "smtp_tls must be `starttls`, `tls` or `none`, not {:?}",
+                        self.smtp_tls
+                    )
+                })?;
+                let password = match &self.smtp_password_file {
+                    Some(file) => Some(
+                        std::fs::read_to_string(file)
+                            .map_err(|e| format!("reading {}: {e}", file.display()))?
+                            .trim()
+                            .to_string(),
+                    ),
+                    None => self.smtp_password.clone(),
+                };
+                Some(SmtpSettings {
+                    host: host.clone(),
+                    port: self.smtp_port,
+                    tls,
+                    username: self.smtp_username.clone(),
+                    password,
+                    from: self.smtp_from.clone(),
+                    timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
+                })
+            }
+        };
+        Ok(OutboxConfig {
+            interval: std::time::Duration::from_secs(self.outbox_interval_secs.max(1)),
+            max_age_secs: self.outbox_max_age_secs.max(60),
+            guard: GuardPolicy {
+                allow_http: self.webhook_allow_http,
+                allow_hosts: self.webhook_allow_hosts.clone(),
+            },
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            smtp,
+            ..OutboxConfig::default()
+        })
+    }
+
     /// The providers' calendars, each closure checked: a bad one names its provider and entry.
     pub fn calendars(&self) -> Result<Calendars, String> {
         let mut by_provider = BTreeMap::new();
@@ -198,6 +285,7 @@ impl Settings {
             max_image_pixels: self.max_image_pixels,
             max_pdf_pages: self.max_pdf_pages,
             secure_cookies: self.secure_cookies,
+            allow_http_callbacks: self.webhook_allow_http,
         }
     }
 }

@@ -6,7 +6,10 @@ use utoipa::{Modify, OpenApi};
 
 use sportello_domain::catalog::Catalog;
 
-use super::{admin, admin_conti, conto, documento, operator, richiesta, system, visure};
+use super::{
+    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
+    visure,
+};
 use crate::state::Limits;
 
 #[derive(OpenApi)]
@@ -25,6 +28,9 @@ use crate::state::Limits;
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,
         operator::file, operator::counts,
         admin::list, admin::verify, admin::sla_dashboard,
+        consegne::list, consegne::replay,
+        admin_outbox::list, admin_outbox::replay, admin_outbox::webhook, admin_outbox::set_webhook,
+        admin_outbox::rotate_secret,
         conto::quote, conto::conto, conto::estratto,
         admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
         admin_conti::settlement, admin_conti::verify,
@@ -37,8 +43,9 @@ use crate::state::Limits;
         (name = "richieste", description = "Requests"),
         (name = "documenti", description = "Results"),
         (name = "operatore", description = "Operators of a CAF or Patronato"),
+        (name = "consegne", description = "Deliveries of callbacks, webhooks and e-mails"),
         (name = "conto", description = "Prices, the wallet, statements"),
-        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books, deliveries"),
         (name = "sistema", description = "Operations"),
     )
 )]

@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod admin_conti;
+pub mod admin_outbox;
+pub mod consegne;
 pub mod conto;
 pub mod docs;
 pub mod documento;

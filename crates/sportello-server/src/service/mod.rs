@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod body;
+pub mod deliveries;
 pub mod documents;
 pub mod fees;
 pub mod notes;

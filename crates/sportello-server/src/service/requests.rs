@@ -155,6 +155,14 @@ pub async fn create(
             return replay(found, body_sha);
         }
     }
+    if let Some(url) = body
+        .callback_data
+        .as_ref()
+        .and_then(|c| c.get("url"))
+        .and_then(|u| u.as_str())
+    {
+        super::deliveries::check_scheme(state, url, "callback_data.url")?;
+    }
     let service = service(state, &body.hash_visura)?;
     let quote = pricing::quote(service, &body.opzioni)
         .map_err(|u| ApiError::validation(250, super::wallet::unknown_options(u)))?;

@@ -189,6 +189,8 @@ struct Prepared {
     provider: String,
     /// This month, `YYYY-MM`.
     month: String,
+    /// A (webhook) delivery of `done`.
+    delivery: String,
 }
 
 impl Prepared {
@@ -490,6 +492,63 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             admin(OK),
         ),
+        row(
+            Method::GET,
+            "/admin/deliveries",
+            "/admin/deliveries".into(),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/deliveries/{id}/replay",
+            format!("/admin/deliveries/{}/replay", p.delivery),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/clients/{id}/webhook",
+            format!("/admin/clients/{}/webhook", p.client_a),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::PUT,
+            "/admin/clients/{id}/webhook",
+            format!("/admin/clients/{}/webhook", p.client_a),
+            Some(json!({"url": "https://hooks.example.com/a"})),
+            admin(OK),
+        ),
+        row(
+            Method::POST,
+            "/admin/clients/{id}/webhook/secret",
+            format!("/admin/clients/{}/webhook/secret", p.client_a),
+            None,
+            admin(OK),
+        ),
+        // --- Deliveries (client API extension): another client's do not exist for it.
+        row(
+            Method::GET,
+            "/consegne",
+            "/consegne".into(),
+            None,
+            client(OK, OK),
+        ),
+        row(
+            Method::GET,
+            "/consegne",
+            format!("/consegne?richiesta={}", p.done),
+            None,
+            client(OK, E(404, 914)),
+        ),
+        row(
+            Method::POST,
+            "/consegne/{id}/ripeti",
+            format!("/consegne/{}/ripeti", p.delivery),
+            None,
+            client(OK, E(404, 914)),
+        ),
         // --- Operations.
         row(Method::GET, "/healthz", "/healthz".into(), None, public()),
     ]
@@ -497,6 +556,8 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
 
 /// Does `path` fill in `route`'s template (`{name}` is one non-empty segment)?
 fn fills(route: &str, path: &str) -> bool {
+    // A query string narrows the operation; it is not part of the template.
+    let path = path.split('?').next().unwrap_or(path);
     let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
     r.len() == p.len()
         && r.iter().zip(&p).all(|(r, p)| {
@@ -606,6 +667,15 @@ async fn claimed(app: &TestApp) -> String {
 }
 
 async fn prepare(app: &TestApp) -> Prepared {
+    // A webhook endpoint, so A's requests have deliveries to list and replay.
+    app.state
+        .store
+        .set_webhook_url(
+            &demo_client_id(app).await,
+            Some("https://hooks.example.com/a"),
+        )
+        .await
+        .unwrap();
     let draft = app
         .post("/richiesta", json!({"hash_visura": SERVICE, "state": 0}))
         .await
@@ -631,7 +701,20 @@ async fn prepare(app: &TestApp) -> Prepared {
         .as_str()
         .unwrap()
         .to_string();
+    let delivery = app
+        .state
+        .store
+        .list_deliveries(&sportello_store::DeliveryFilter {
+            request_id: Some(done.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
     Prepared {
+        delivery,
         client_a: demo_client_id(app).await,
         provider: app.state.store.list_providers().await.unwrap()[0]
             .id

@@ -14,6 +14,7 @@ mod field_types;
 mod form_schema;
 mod limits;
 mod operator_api;
+mod outbox;
 mod privacy;
 mod retention;
 mod seed_flows;

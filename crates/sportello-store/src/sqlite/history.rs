@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::audit::append_audit;
 use super::keys::data_key;
+use super::outbox::record_event;
 use super::rows::status_of;
 use super::sealing::{open, seal};
 use super::SqliteStore;
@@ -41,6 +42,8 @@ pub(super) async fn insert_history(
         },
     )
     .await?;
+    // The event this change makes (and its deliveries), in the same transaction.
+    record_event(tx, h).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod files;
 mod history;
 mod keys;
 mod ledger;
+mod outbox;
 mod providers;
 mod requests;
 mod retention;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::crypto::{DataKey, Keyring};
 use crate::model::*;
+use crate::outbox::*;
 use crate::{AdminRecord, NoteRecord, SessionRecord};
 use crate::{Store, StoreError};
 use secrets::load_or_create_secret;
@@ -356,6 +358,58 @@ impl Store for SqliteStore {
         services: &[String],
     ) -> Result<bool, StoreError> {
         backoffice::set_provider_services(self, id, services).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::claim_deliveries(self, owner, now, lease_secs, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        owner: &str,
+        now: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        outbox::finish_delivery(self, id, owner, now, outcome).await
+    }
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
+        outbox::get_delivery(self, id).await
+    }
+
+    async fn list_deliveries(&self, f: &DeliveryFilter) -> Result<Vec<DeliveryRecord>, StoreError> {
+        outbox::list_deliveries(self, f).await
+    }
+
+    async fn replay_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        outbox::replay_delivery(self, id, now).await
+    }
+
+    async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        outbox::events(self, request_id).await
+    }
+
+    async fn webhook_settings(&self, client_id: &str) -> Result<WebhookSettings, StoreError> {
+        outbox::webhook_settings(self, client_id).await
+    }
+
+    async fn set_webhook_url(&self, client_id: &str, url: Option<&str>) -> Result<(), StoreError> {
+        outbox::set_webhook_url(self, client_id, url).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        client_id: &str,
+        previous_until: Option<i64>,
+    ) -> Result<DataKey, StoreError> {
+        outbox::rotate_webhook_secret(self, client_id, previous_until).await
     }
 
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError> {

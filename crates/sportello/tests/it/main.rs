@@ -12,3 +12,4 @@ mod help;
 mod master_key;
 mod money;
 mod purge;
+mod webhooks;

@@ -24,6 +24,8 @@ pub struct TestApp {
     /// The demo CAF's operator token.
     pub operator_token: String,
     pub dir: TempDir,
+    /// The master key (base64), so [`TestApp::restart`] can reopen the same database.
+    master_key: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -89,33 +91,11 @@ impl TestApp {
 
     pub async fn spawn_configured(limits: Limits, calendars: Calendars) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let keyring = Arc::new(Keyring::new(MasterKey::generate().0, Vec::new()));
-        let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
-            .await
-            .unwrap();
-        let blobs = BlobStore::local(&dir.path().join("files")).unwrap();
+        let (key, key_text) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
-        let state = AppState {
-            store: Arc::new(store),
-            blobs,
-            catalog: Arc::new(Catalog::embedded().unwrap()),
-            clock: clock.clone(),
-            limits,
-            calendars: Arc::new(calendars),
-            meter: Default::default(),
-        };
+        let state = Self::open(&dir, key, clock.clone(), limits, Arc::new(calendars)).await;
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let served = state.clone();
-        tokio::spawn(async move {
-            sportello_server::serve(listener, served, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (base, tx) = Self::listen(state.clone()).await;
         TestApp {
             base,
             http: reqwest::Client::new(),
@@ -124,8 +104,66 @@ impl TestApp {
             client_token: demo.client_token.secret,
             operator_token: demo.operator_token.secret,
             dir,
+            master_key: key_text.to_string(),
             shutdown: Some(tx),
         }
+    }
+
+    async fn open(
+        dir: &TempDir,
+        key: MasterKey,
+        clock: Arc<ManualClock>,
+        limits: Limits,
+        calendars: Arc<Calendars>,
+    ) -> AppState {
+        let keyring = Arc::new(Keyring::new(key, Vec::new()));
+        let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
+            .await
+            .unwrap();
+        let blobs = BlobStore::local(&dir.path().join("files")).unwrap();
+        AppState {
+            store: Arc::new(store),
+            blobs,
+            catalog: Arc::new(Catalog::embedded().unwrap()),
+            clock,
+            limits,
+            calendars,
+            meter: Default::default(),
+        }
+    }
+
+    async fn listen(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            sportello_server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        (base, tx)
+    }
+
+    /// Stops the server and starts a new one on the same database and files (a restart: what
+    /// was committed survives, what was in memory does not). Tokens stay valid; time goes on.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let key = MasterKey::from_base64(&self.master_key).unwrap();
+        self.state = Self::open(
+            &self.dir,
+            key,
+            self.clock.clone(),
+            self.state.limits.clone(),
+            self.state.calendars.clone(),
+        )
+        .await;
+        let (base, tx) = Self::listen(self.state.clone()).await;
+        self.base = base;
+        self.shutdown = Some(tx);
     }
 
     /// A new client (tenant) and a test token for it.

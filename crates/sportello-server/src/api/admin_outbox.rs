@@ -1,0 +1,119 @@
+//! The admin API of the outbox: every delivery, replays, and the clients' webhook endpoints
+//! and signing secrets.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+use sportello_store::DeliveryFilter;
+
+use super::{ok, paging};
+use crate::auth::AdminCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use crate::service::deliveries::{self, Consegna, NewSecret, WebhookInfo};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeliveriesParams {
+    pub client: Option<String>,
+    pub richiesta: Option<String>,
+    /// `pending`, `delivered` or `failed`.
+    pub stato: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Every delivery, newest first.
+#[utoipa::path(get, path = "/admin/deliveries", tag = "admin", params(DeliveriesParams),
+    responses((status = 200, description = "A page of deliveries", body = inline(crate::envelope::Envelope<Vec<Consegna>>))),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Query(p): Query<DeliveriesParams>,
+) -> ApiResult<Response> {
+    let (page, per_page) = paging(p.page, p.per_page, state.limits.max_page_size);
+    let filter = DeliveryFilter {
+        client_id: p.client,
+        live: None,
+        request_id: p.richiesta,
+        status: deliveries::parse_status(p.stato.as_deref())?,
+        limit: per_page,
+        offset: (page - 1).saturating_mul(per_page),
+    };
+    Ok(ok(deliveries::list(&state, filter).await?))
+}
+
+/// Sends any delivery again now.
+#[utoipa::path(post, path = "/admin/deliveries/{id}/replay", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The delivery, due now", body = inline(crate::envelope::Envelope<Consegna>)),
+        (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn replay(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(deliveries::replay(&state, &id, None).await?))
+}
+
+/// A client's default webhook endpoint (the secret is never shown again).
+#[utoipa::path(get, path = "/admin/clients/{id}/webhook", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The settings", body = inline(crate::envelope::Envelope<WebhookInfo>)),
+        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(deliveries::webhook(&state, &id).await?))
+}
+
+/// Sets the client's default webhook endpoint: `{"url": "https://…"}`, or `{"url": null}` to
+/// remove it.
+#[utoipa::path(put, path = "/admin/clients/{id}/webhook", tag = "admin",
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "{\"url\": \"https://…\" | null}"),
+    responses((status = 200, description = "The settings", body = inline(crate::envelope::Envelope<WebhookInfo>)),
+        (status = 400, description = "invalid url (915)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn set_webhook(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let url = match body.get("url") {
+        Some(Value::String(u)) => Some(u.trim().to_string()),
+        Some(Value::Null) => None,
+        _ => {
+            return Err(ApiError::invalid_member(
+                "url",
+                "webhook_url_required",
+                "url is required: a URL, or null to remove the endpoint",
+            ))
+        }
+    };
+    Ok(ok(
+        deliveries::set_webhook(&state, &id, url.as_deref()).await?
+    ))
+}
+
+/// A new signing secret, shown once; the previous one still signs for 24 hours.
+#[utoipa::path(post, path = "/admin/clients/{id}/webhook/secret", tag = "admin",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The new secret", body = inline(crate::envelope::Envelope<NewSecret>)),
+        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(deliveries::rotate_secret(&state, &id).await?))
+}

@@ -1,0 +1,181 @@
+//! E-mail to a request's `email_target` over SMTP (lettre): Italian text, and nothing personal
+//! but the address the client itself gave. The result archive travels as an attachment only
+//! when the service's catalog entry says `email_attachment = true`; otherwise the text says it
+//! is ready to download.
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sportello_domain::catalog::Service;
+use sportello_store::{EventType, RequestRecord};
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host, or tests).
+    None,
+    /// Plain, upgraded with STARTTLS (required).
+    StartTls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    pub fn parse(s: &str) -> Option<SmtpTls> {
+        match s {
+            "none" => Some(SmtpTls::None),
+            "starttls" => Some(SmtpTls::StartTls),
+            "tls" => Some(SmtpTls::Tls),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender, `Sportello <noreply@example.org>` or a bare address.
+    pub from: String,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// Why a message was not sent. `permanent` failures are not retried.
+#[derive(Debug)]
+pub struct MailError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+/// The text of the message for `event` (None: this event is not mailed).
+pub fn compose_text(
+    event: EventType,
+    r: &RequestRecord,
+    service: &Service,
+    attached: bool,
+) -> Option<(String, String)> {
+    let date = DateTime::from_timestamp(r.updated_at, 0)
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_default();
+    let footer = "Questo messaggio è stato inviato automaticamente da Sportello: non rispondere.\n\
+                  Hai ricevuto questa e-mail perché il tuo indirizzo è stato indicato per la \
+                  richiesta qui sopra.";
+    match event {
+        EventType::Processed => {
+            let result = if attached {
+                "Il risultato è allegato a questo messaggio (archivio zip).".to_string()
+            } else {
+                format!(
+                    "Il risultato è pronto e si può scaricare tramite il servizio con cui è stata \
+                     inviata la richiesta (documento {}).",
+                    r.id
+                )
+            };
+            Some((
+                format!("Richiesta {} evasa: {}", r.id, service.nome_visura),
+                format!(
+                    "Gentile cliente,\n\nla richiesta {} ({}) è stata evasa il {date}.\n{result}\n\n{footer}\n",
+                    r.id, service.nome_visura
+                ),
+            ))
+        }
+        EventType::Cancelled => Some((
+            format!("Richiesta {} annullata: {}", r.id, service.nome_visura),
+            format!(
+                "Gentile cliente,\n\nla richiesta {} ({}) è stata annullata il {date}. \
+                 Per i dettagli rivolgiti al servizio con cui è stata inviata.\n\n{footer}\n",
+                r.id, service.nome_visura
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Sends one message; `attachment` is the result archive's name and bytes.
+pub async fn send(
+    settings: &SmtpSettings,
+    to: &str,
+    subject: String,
+    text: String,
+    attachment: Option<(String, Vec<u8>)>,
+) -> Result<(), MailError> {
+    let permanent = |message: String| MailError {
+        message,
+        permanent: true,
+    };
+    let from: Mailbox = settings.from.parse().map_err(|_| {
+        permanent("the configured sender (smtp_from) is not a valid address".into())
+    })?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|_| permanent("email_target is not a valid address".into()))?;
+    let builder = Message::builder().from(from).to(to).subject(subject);
+    let message = match attachment {
+        None => builder.singlepart(SinglePart::plain(text)),
+        Some((name, bytes)) => builder.multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(text))
+                .singlepart(Attachment::new(name).body(
+                    bytes,
+                    ContentType::parse("application/zip").unwrap_or(ContentType::TEXT_PLAIN),
+                )),
+        ),
+    }
+    .map_err(|e| permanent(format!("the message could not be built: {e}")))?;
+    let transport = transport(settings).map_err(|e| MailError {
+        message: smtp_error(&e),
+        permanent: false,
+    })?;
+    transport.send(message).await.map_err(|e| MailError {
+        // A permanent (5xx) answer names a refused address or message; retrying repeats it.
+        permanent: e.is_permanent(),
+        message: smtp_error(&e),
+    })?;
+    Ok(())
+}
+
+/// The failure in our words: the server's own text often quotes the address, which is personal
+/// data and must not reach the delivery log.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("SMTP: the server answered {code}"),
+        None if e.is_timeout() => "SMTP: timed out".to_string(),
+        None if e.is_tls() => "SMTP: the TLS handshake failed".to_string(),
+        None => "SMTP: could not connect to or talk with the server".to_string(),
+    }
+}
+
+fn transport(
+    s: &SmtpSettings,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+    let builder = match s.tls {
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+        SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)?,
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)?,
+    };
+    let mut builder = builder.port(s.port).timeout(Some(s.timeout));
+    if let (Some(u), Some(p)) = (&s.username, &s.password) {
+        builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    Ok(builder.build())
+}
