@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 
 use super::page::{see_other, FormData, PageError, PageResult};
-use super::session::{self, Staff};
+use super::session::{self, Source, Staff};
 use crate::service::accounts::{self, LoginError};
 use crate::state::AppState;
 
@@ -48,6 +48,7 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> PageResu
 
 pub async fn submit(
     State(state): State<AppState>,
+    Source(source): Source,
     headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
@@ -65,7 +66,7 @@ pub async fn submit(
     let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     let code = form.text("codice");
-    match accounts::login(&state, email, password, code.as_deref()).await {
+    match accounts::login(&state, email, password, code.as_deref(), source).await {
         Ok((new, _account)) => {
             let secure = session::secure(&state, &headers);
             let mut response = see_other("/backoffice");
@@ -102,7 +103,7 @@ pub async fn logout(
     form: FormData,
 ) -> PageResult {
     staff.check_csrf(form.get("csrf"))?;
-    accounts::logout(&state, &staff.session).await?;
+    accounts::logout(&state, &staff.session, staff.source.clone()).await?;
     let mut response = see_other("/backoffice/login");
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -173,3 +173,19 @@ impl FromRequestParts<AppState> for Staff {
         })
     }
 }
+
+/// The caller's address, for the audit trail (absent when served without connection info).
+pub struct Source(pub Option<String>);
+
+impl FromRequestParts<AppState> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Source(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        ))
+    }
+}

@@ -187,6 +187,7 @@ pub async fn login(
     email: &str,
     password: &str,
     code: Option<&str>,
+    source: Option<String>,
 ) -> Result<(NewSession, Account), LoginError> {
     let now = state.clock.now();
     let lock = email_hash(email);
@@ -228,6 +229,7 @@ pub async fn login(
         last_seen_at: now,
     };
     state.store.create_session(&record).await?;
+    record_event(state, &account.key(), "login", source).await?;
     Ok((NewSession { id, record }, account))
 }
 
@@ -271,8 +273,34 @@ pub async fn resume(
     Ok(Some((session, account)))
 }
 
-pub async fn logout(state: &AppState, session: &SessionRecord) -> Result<(), StoreError> {
-    state.store.delete_session(&session.id_hash).await
+pub async fn logout(
+    state: &AppState,
+    session: &SessionRecord,
+    source: Option<String>,
+) -> Result<(), StoreError> {
+    state.store.delete_session(&session.id_hash).await?;
+    record_event(state, &session.account, "logout", source).await
+}
+
+/// Logins and logouts go into the audit trail (no request, no address typed: only the account).
+async fn record_event(
+    state: &AppState,
+    account: &str,
+    action: &str,
+    source: Option<String>,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .audit(&sportello_store::audit::AuditEvent {
+            at: state.clock.now(),
+            actor: account.to_string(),
+            action: action.to_string(),
+            request_id: None,
+            detail: String::new(),
+            source,
+        })
+        .await
+        .map(|_| ())
 }
 
 /// Compares two secrets in time independent of where they differ.

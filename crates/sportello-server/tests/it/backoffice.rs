@@ -975,3 +975,29 @@ async fn the_queue_shows_due_times_and_puts_overdue_requests_first() {
     dash.assert_shows(StatusCode::OK, "Domanda Assegno Unico");
     assert!(dash.text.contains("class=\"overdue\">1<"), "{}", dash.text);
 }
+
+#[tokio::test]
+async fn logins_and_logouts_are_in_the_audit_trail() {
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    let csrf = b.get("/backoffice/coda").await.csrf();
+    b.post("/backoffice/logout", &[("csrf", &csrf)]).await;
+    let entries = app.state.store.audit_entries(0, 100, None).await.unwrap();
+    let op = app.state.store.list_operators().await.unwrap()[0]
+        .id
+        .clone();
+    let mine: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.event.actor == format!("operator:{op}"))
+        .map(|e| e.event.action.as_str())
+        .collect();
+    assert_eq!(mine, ["login", "logout"]);
+    assert!(entries.iter().all(|e| !e.event.detail.contains('@')));
+    assert_eq!(
+        sportello_server::service::audit::verify(&app.state)
+            .await
+            .unwrap()
+            .map_err(|b| b.seq),
+        Ok(entries.len() as u64)
+    );
+}
