@@ -12,6 +12,7 @@ pub mod page;
 pub mod queue;
 pub mod request;
 pub mod session;
+pub mod statement;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
@@ -81,6 +82,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(request::file),
         )
         .merge(admin::routes())
+        .merge(statement::routes())
         .merge(account::routes())
         // Uploads are bounded by the same body limit as the API (axum's default is 2 MB).
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))

@@ -314,3 +314,41 @@ async fn operators_cannot_use_admin_forms_and_admin_forms_need_the_token() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.state.store.list_clients().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_admin_prints_a_clients_monthly_statement() {
+    let app = TestApp::spawn().await;
+    let client =
+        sportello_server::setup::create_client(&app.state, "Paghe Srl", "paghe@example.com")
+            .await
+            .unwrap();
+    sportello_server::service::wallet::fund(
+        &app.state,
+        sportello_store::ledger::Kind::Topup,
+        &client.id,
+        "1234.50",
+        "bonifico di novembre",
+        "admin:test",
+        None,
+    )
+    .await
+    .unwrap();
+    let mut a = logged_in_admin(&app).await;
+    let clients = a.get("/backoffice/admin/clienti").await;
+    let link = format!("/backoffice/admin/clienti/{}/estratto", client.id);
+    assert!(
+        clients.text.contains(&link),
+        "the clients page links the statement"
+    );
+    let page = a.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Estratto conto di Paghe Srl"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("ricarica: bonifico di novembre"));
+    assert!(page.text.contains("1.234,50"));
+    let bad = a.get(&format!("{link}?mese=2026-13")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
