@@ -271,6 +271,15 @@ impl ApiError {
         }
     }
 
+    /// `/readyz`: a dependency does not answer; `what` names it (never a path or a secret).
+    pub fn not_ready(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            919,
+            format!("not ready: {what} does not answer"),
+        )
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/ledger/verify", get(admin_conti::verify))
         .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
         .merge(backoffice::routes(&state))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)

@@ -1,5 +1,5 @@
 //! Rate limits: a token bucket per bearer token and one per client address, refused with 429/918
-//! and `Retry-After` before any handler, extractor or database is reached. `/healthz` is exempt
+//! and `Retry-After` before any handler, extractor or database is reached. `/healthz` and `/readyz` are exempt
 //! (load balancers poll it).
 //!
 //! Invariant: the buckets never hold a bearer token, only its SHA-256 (as the store does), so a
@@ -64,7 +64,7 @@ pub async fn enforce(
     req: Request,
     next: Next,
 ) -> Response {
-    if req.uri().path() == "/healthz" {
+    if matches!(req.uri().path(), "/healthz" | "/readyz") {
         return next.run(req).await;
     }
     // Absent when the router is served without connection info (some tests): then only the

@@ -57,6 +57,14 @@ impl BlobStore {
             .boxed())
     }
 
+    /// Writes and removes a small object: the store is reachable and accepts writes. Several
+    /// processes may probe at once; each uses its own key.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let key = format!("readyz/{}", crate::ids::short_id("probe"));
+        self.put(&key, Bytes::from_static(b"ok")).await?;
+        self.delete(&key).await
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(&ObjectPath::from(key)).await?;
         Ok(())

@@ -34,7 +34,7 @@ use crate::state::Limits;
         conto::quote, conto::conto, conto::estratto,
         admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
         admin_conti::settlement, admin_conti::verify,
-        system::healthz,
+        system::healthz, system::readyz,
     ),
     components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),

@@ -17,6 +17,23 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Readiness: the database answers and the file store takes a write. A load balancer sends
+/// traffic only to a process that answers 200 here.
+#[utoipa::path(get, path = "/readyz", tag = "sistema",
+    responses((status = 200, description = "Ready: database and file store answer"),
+              (status = 503, description = "Not ready (919): `message` names what does not answer", body = crate::envelope::ErrorEnvelope)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if let Err(e) = state.store.list_providers().await {
+        tracing::warn!(error = %e, "readiness: database");
+        return ApiError::not_ready("the database").into_response();
+    }
+    if let Err(e) = state.blobs.probe().await {
+        tracing::warn!(error = %e, "readiness: file store");
+        return ApiError::not_ready("the file store").into_response();
+    }
+    ok(serde_json::json!({"database": "ok", "files": "ok"}))
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::route_not_found()
 }

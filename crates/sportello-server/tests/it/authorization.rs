@@ -551,6 +551,7 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         ),
         // --- Operations.
         row(Method::GET, "/healthz", "/healthz".into(), None, public()),
+        row(Method::GET, "/readyz", "/readyz".into(), None, public()),
     ]
 }
 

@@ -16,6 +16,7 @@ mod limits;
 mod operator_api;
 mod outbox;
 mod privacy;
+mod readiness;
 mod retention;
 mod seed_flows;
 mod sla;
