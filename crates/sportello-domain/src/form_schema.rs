@@ -20,7 +20,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::catalog::{Field, Service};
-use crate::fields::{date, territory, FieldType};
+use crate::fields::{date, territory, FieldType, NameHints};
 
 /// The JSON Schema dialect of the documents made here.
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -110,7 +110,7 @@ fn value_shape(field: &Field, limits: SchemaLimits) -> (Value, Vec<&'static str>
         ),
         FieldType::DataIso8601 => {
             let mut checks = vec!["the date exists in the calendar"];
-            if field.nome.to_lowercase().contains("nascita") {
+            if NameHints::of(&field.nome).birth {
                 checks.push("a birth date is not in the future");
             }
             (json!({ "pattern": trimmed(&date_pattern()) }), checks)
@@ -133,11 +133,11 @@ fn value_shape(field: &Field, limits: SchemaLimits) -> (Value, Vec<&'static str>
         FieldType::CodProvincia => (json!({ "pattern": trimmed(&province_pattern()) }), vec![]),
         FieldType::CodComune => {
             let mut checks = vec!["the Belfiore code is in the ANPR list of comuni"];
-            let nome = field.nome.to_lowercase();
-            if nome.contains("residenza") {
+            let hints = NameHints::of(&field.nome);
+            if hints.residence {
                 checks.push("a residence is a comune that still exists");
             }
-            if nome.contains("nascita") {
+            if hints.birth {
                 checks.push("a birth place may also be a foreign state (Z code)");
             }
             (json!({ "pattern": trimmed("[A-Za-z][0-9]{3}") }), checks)

@@ -210,15 +210,15 @@ pub fn validate(
 /// field, and its names are Italian prose ("Data di nascita del richiedente", "Comune di
 /// residenza"), so a case-insensitive look for the key word is the honest test.
 #[derive(Debug, Clone, Copy)]
-struct NameHints {
+pub struct NameHints {
     /// A birth date or birth place.
-    birth: bool,
+    pub birth: bool,
     /// A place of residence, which must exist today.
-    residence: bool,
+    pub residence: bool,
 }
 
 impl NameHints {
-    fn of(nome: &str) -> NameHints {
+    pub fn of(nome: &str) -> NameHints {
         let nome = nome.to_lowercase();
         NameHints {
             birth: nome.contains("nascita"),

@@ -271,6 +271,20 @@ async fn the_schema_describes_fields_and_validazione() {
         assert!(!alternative["required"].as_array().unwrap().is_empty());
     }
     // An alias answers with the canonical service's schema; an unknown hash is error 200.
+    let canonical: Vec<Value> = app
+        .get("/visure")
+        .await
+        .assert_ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["hash_visura"].clone())
+        .collect();
+    let alias = "6aa0789f5ba34684b2bc5ccf364f8929"; // the commercial catalogue's ISEE
+    let by_alias = app.get(&format!("/visure/{alias}/schema")).await;
+    assert_eq!(by_alias.status, 200);
+    assert_ne!(by_alias.body["x-hash-visura"], alias);
+    assert!(canonical.contains(&by_alias.body["x-hash-visura"]));
     let unknown = app
         .get("/visure/00000000000000000000000000000000/schema")
         .await;
