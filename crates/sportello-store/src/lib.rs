@@ -1,4 +1,5 @@
-//! Persistence for Sportello: the [`Store`] trait, its SQLite implementation, and blob storage.
+//! Persistence for Sportello: the [`Store`] trait, its SQLite and PostgreSQL implementations,
+//! and blob storage.
 //!
 //! Invariant: SQL lives here and nowhere else. The trait speaks in records; the rules about what
 //! may change when live in the domain crate and the server's service layer.
@@ -12,6 +13,9 @@ pub mod ids;
 pub mod ledger;
 pub mod model;
 pub mod outbox;
+pub mod postgres;
+mod rows;
+mod sealing;
 pub mod sqlite;
 
 pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
@@ -19,6 +23,7 @@ pub use blobs::BlobStore;
 pub use error::StoreError;
 pub use model::*;
 pub use outbox::*;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

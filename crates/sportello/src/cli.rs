@@ -8,7 +8,7 @@ use sportello_server::service::accounts;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, SystemClock};
 use sportello_store::ledger::Kind;
-use sportello_store::{BlobStore, Role, SqliteStore};
+use sportello_store::{BlobStore, PgStore, Role, SqliteStore, Store};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -313,15 +313,29 @@ async fn open_state(settings: &Settings) -> Result<AppState> {
     let catalog = load_catalog(settings.catalog_dir.as_deref())?;
     let keyring = Arc::new(crate::keys::load_keyring(settings)?);
     let store = match &settings.database_url {
-        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url, keyring).await,
-        Some(_) => bail!("unsupported database URL: only sqlite: is available in this version"),
-        None => SqliteStore::open(&settings.data_dir.join("sportello.db"), keyring).await,
-    }
-    .context("opening the database")?;
+        Some(url) if url.starts_with("sqlite:") => Arc::new(
+            SqliteStore::open_url(url, keyring)
+                .await
+                .context("opening the database")?,
+        ) as Arc<dyn Store>,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(
+                PgStore::open_url(url, settings.database_pool_size, keyring)
+                    .await
+                    .context("opening the database")?,
+            )
+        }
+        Some(_) => bail!("unsupported database URL: use sqlite:PATH or postgres://…"),
+        None => Arc::new(
+            SqliteStore::open(&settings.data_dir.join("sportello.db"), keyring)
+                .await
+                .context("opening the database")?,
+        ),
+    };
     let blobs =
         BlobStore::local(&settings.data_dir.join("files")).context("opening file storage")?;
     Ok(AppState {
-        store: Arc::new(store),
+        store,
         blobs,
         catalog: Arc::new(catalog),
         clock: Arc::new(SystemClock),
@@ -547,7 +561,12 @@ async fn serve(settings: Settings) -> Result<()> {
     tracing::info!(
         listen = %settings.listen,
         data_dir = %settings.data_dir.display(),
-        database = settings.database_url.as_deref().map(|_| "url").unwrap_or("embedded sqlite"),
+        // The kind only: a URL can carry a password.
+        database = match settings.database_url.as_deref() {
+            None => "embedded sqlite",
+            Some(url) if url.starts_with("sqlite:") => "sqlite",
+            Some(_) => "postgresql",
+        },
         catalog = settings.catalog_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_else(|| "embedded".into()),
         max_body_bytes = settings.max_body_bytes,
         max_file_bytes = settings.max_file_bytes,

@@ -19,8 +19,10 @@ pub struct Settings {
     pub listen: String,
     /// Where the database and the files live (embedded mode).
     pub data_dir: PathBuf,
-    /// A database URL (`sqlite:…`); default: `<data_dir>/sportello.db`.
+    /// A database URL (`sqlite:…`, `postgres://…`); default: `<data_dir>/sportello.db`.
     pub database_url: Option<String>,
+    /// Connections to a PostgreSQL database, per process.
+    pub database_pool_size: u32,
     /// A directory of catalog files replacing the embedded catalog.
     pub catalog_dir: Option<PathBuf>,
     /// The master key, base64 (prefer `master_key_file`; environment: `SPORTELLO_MASTER_KEY`).
@@ -105,6 +107,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./sportello-data"),
             database_url: None,
+            database_pool_size: sportello_store::postgres::DEFAULT_POOL_SIZE,
             catalog_dir: None,
             master_key: None,
             master_key_file: None,
@@ -301,7 +304,7 @@ pub struct Overrides {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (sqlite:PATH).
+    /// Database URL (sqlite:PATH or postgres://USER@HOST/DB).
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,

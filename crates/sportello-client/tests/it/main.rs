@@ -1,6 +1,6 @@
-//! The client against the real server: an in-process `sportello-server` on a fresh SQLite
-//! database, driven only through `sportello_client` (and, for the operator's side, the operator
-//! API over plain HTTP).
+//! The client against the real server: an in-process `sportello-server` on a fresh database
+//! (SQLite, or a PostgreSQL schema when `SPORTELLO_TEST_POSTGRES` names a server), driven only
+//! through `sportello_client` (and, for the operator's side, the operator API over plain HTTP).
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
@@ -8,7 +8,7 @@ use sportello_client::{Client, Error, NewRichiesta};
 use sportello_domain::catalog::Catalog;
 use sportello_server::{setup, AppState, Limits, ManualClock};
 use sportello_store::crypto::{Keyring, MasterKey};
-use sportello_store::{BlobStore, SqliteStore};
+use sportello_store::{BlobStore, PgStore, SqliteStore, Store};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
@@ -30,11 +30,21 @@ struct Server {
 async fn start_with(limits: Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let keyring = Arc::new(Keyring::new(MasterKey::generate().0, Vec::new()));
-    let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
-        .await
-        .unwrap();
+    let store: Arc<dyn Store> = match std::env::var("SPORTELLO_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => {
+            let url = sportello_store::postgres::scratch::fresh_schema_url(&server)
+                .await
+                .unwrap();
+            Arc::new(PgStore::open_url(&url, 4, keyring).await.unwrap())
+        }
+        _ => Arc::new(
+            SqliteStore::open(&dir.path().join("sportello.db"), keyring)
+                .await
+                .unwrap(),
+        ),
+    };
     let state = AppState {
-        store: Arc::new(store),
+        store,
         blobs: BlobStore::local(&dir.path().join("files")).unwrap(),
         catalog: Arc::new(Catalog::embedded().unwrap()),
         clock: Arc::new(ManualClock::new(chrono_now())),

@@ -88,17 +88,13 @@ async fn reads_downloads_and_changes_are_audited_and_tampering_is_pinpointed() {
     assert_eq!(check.data()["voci_verificate"], entries.len() as u64);
 
     // Someone with write access to the database rewrites who read the data.
-    let db = app.dir.path().join("sportello.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
     let seq = read["seq"].as_i64().unwrap();
-    sqlx::query("UPDATE audit_log SET actor = 'operator:nobody' WHERE seq = ?")
-        .bind(seq)
-        .execute(&pool)
+    app.db
+        .execute(&format!(
+            "UPDATE audit_log SET actor = 'operator:nobody' WHERE seq = {seq}"
+        ))
         .await
         .unwrap();
-    pool.close().await;
     let check = app
         .call(Method::GET, "/admin/audit/verify", &admin, None)
         .await;

@@ -745,28 +745,22 @@ async fn the_ledger_is_append_only_and_the_check_finds_a_forged_entry() {
     let (_, token) = funded(&app, "integro", "100").await;
     submit(&app, &token, FAMIGLIA, &[]).await.assert_ok();
     assert_books_balance(&app).await;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite:{}",
-        app.dir.path().join("sportello.db").display()
-    ))
-    .await
-    .unwrap();
     for sql in [
         "UPDATE ledger_entries SET amount = amount + 1",
         "DELETE FROM ledger_entries",
         "UPDATE ledger_transactions SET at = 0",
         "DELETE FROM ledger_transactions",
     ] {
-        let e = sqlx::query(sql).execute(&db).await.unwrap_err();
+        let e = app.db.execute(sql).await.unwrap_err();
         assert!(e.to_string().contains("append-only"), "{sql}: {e}");
     }
     // Someone bypasses the store and writes a leg of their own: the check says so.
-    sqlx::query(
-        "INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (1, 'wallet:x', 5)",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
+    app.db
+        .execute(
+            "INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (1, 'wallet:x', 5)",
+        )
+        .await
+        .unwrap();
     let check = app.state.store.check_ledger().await.unwrap();
     assert!(!check.balanced());
     assert_eq!(check.total, 5);

@@ -884,17 +884,13 @@ async fn a_service_only_one_provider_offers_is_routed_to_it() {
         .into_iter()
         .find(|p| p.name == "CAF Demo")
         .unwrap();
-    let db = app.dir.path().join("sportello.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+    app.db
+        .execute(&format!(
+            "DELETE FROM provider_services WHERE provider_id = '{}' AND hash_visura = '{FAMIGLIA}'",
+            demo.id
+        ))
         .await
         .unwrap();
-    sqlx::query("DELETE FROM provider_services WHERE provider_id = ? AND hash_visura = ?")
-        .bind(&demo.id)
-        .bind(FAMIGLIA)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
     // Give B more open work than the demo CAF: routing must still pick B, the only one offering it.
     for _ in 0..2 {
         app.clock.advance(1); // the queue is oldest first: keep the order unambiguous

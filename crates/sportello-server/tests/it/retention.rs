@@ -97,6 +97,11 @@ async fn a_closed_request_is_purged_once_its_retention_has_passed() {
 #[tokio::test]
 async fn a_purged_key_cannot_be_read_back_from_the_database_files() {
     let app = TestApp::spawn().await;
+    // SQLite only: this reads the database's own files, which a PostgreSQL server keeps out of
+    // our reach (there, free space is reclaimed by VACUUM, outside any request).
+    if !app.db.is_sqlite() {
+        return;
+    }
     let id = app.submit_valid(FAMIGLIA).await;
     app.work_to_the_end(&id, &[("certificato.pdf", pdf("x"))])
         .await;
@@ -203,8 +208,7 @@ async fn a_database_opened_with_another_master_key_refuses_to_start() {
     let app = TestApp::spawn().await;
     app.submit_valid(FAMIGLIA).await;
     let other = std::sync::Arc::new(Keyring::new(MasterKey::generate().0, Vec::new()));
-    let opened =
-        sportello_store::SqliteStore::open(&app.dir.path().join("sportello.db"), other).await;
+    let opened = app.db.open(other).await;
     let err = opened.err().expect("a foreign key ring must be refused");
     assert!(
         err.to_string().contains("no configured master key"),

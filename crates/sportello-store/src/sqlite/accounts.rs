@@ -1,6 +1,6 @@
 //! Clients, API tokens and operators.
 
-use super::rows::{client_from, operator_from, to_json, token_from};
+use crate::rows::{client_from, operator_from, to_json, token_from};
 use super::SqliteStore;
 use crate::model::*;
 use crate::StoreError;

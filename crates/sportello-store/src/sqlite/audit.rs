@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use crate::audit::{chain_hash, AuditEntry, AuditEvent};
+use crate::rows::audit_entry_from;
 use crate::StoreError;
 
 /// Appends to the audit chain inside the caller's transaction. Updating the head row first makes
@@ -77,22 +78,7 @@ pub(super) async fn audit_entries(
                 .await?
         }
     };
-    rows.iter()
-        .map(|row| {
-            Ok(AuditEntry {
-                seq: row.try_get("seq")?,
-                event: AuditEvent {
-                    at: row.try_get("at")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    request_id: row.try_get("request_id")?,
-                    detail: row.try_get("detail")?,
-                    source: row.try_get("source")?,
-                },
-                prev_hash: row.try_get("prev_hash")?,
-                hash: row.try_get("hash")?,
-            })
-        })
+    rows.iter().map(audit_entry_from)
         .collect()
 }
 

@@ -1,36 +1,15 @@
 //! The back office's tables: admins, passwords, sessions, failed logins, TOTP keys, notes,
 //! providers' services.
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::keys;
-use super::rows::operator_from;
-use super::sealing::context;
+use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
+use crate::sealing::context;
 use super::SqliteStore;
-use crate::crypto::{DataKey, WrappedKey};
+use crate::crypto::DataKey;
 use crate::model::*;
 use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
-
-fn admin_from(row: &SqliteRow) -> Result<AdminRecord, StoreError> {
-    Ok(AdminRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        disabled: row.try_get("disabled")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn session_from(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
-    Ok(SessionRecord {
-        id_hash: row.try_get("id_hash")?,
-        account: row.try_get("account")?,
-        csrf: row.try_get("csrf")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-    })
-}
 
 fn unique_violation(e: sqlx::Error) -> StoreError {
     match &e {
@@ -276,17 +255,7 @@ pub(super) async fn notes(
             .fetch_all(&store.pool)
             .await?;
     rows.iter()
-        .map(|row| {
-            let id: String = row.try_get("id")?;
-            let sealed: String = row.try_get("body")?;
-            Ok(NoteRecord {
-                body: key.open_text(&context(request_id, &format!("note:{id}")), &sealed)?,
-                id,
-                request_id: request_id.to_string(),
-                author: row.try_get("author")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
+        .map(|row| note_from(&key, request_id, row))
         .collect()
 }
 
@@ -373,10 +342,6 @@ pub(super) async fn totp_key(
     else {
         return Ok(None);
     };
-    let wrapped = WrappedKey {
-        key_id: row.try_get("key_id")?,
-        bytes: row.try_get("wrapped")?,
-    };
-    let key = store.keyring.unwrap(&wrapped, &format!("totp:{account}"))?;
+    let key = store.keyring.unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
     Ok(Some((key, row.try_get("enabled_at")?)))
 }

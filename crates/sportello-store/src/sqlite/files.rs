@@ -1,8 +1,8 @@
 //! A request's files: writing their rows (names sealed) and listing them.
 
 use super::keys::data_key;
-use super::rows::file_from;
-use super::sealing::seal;
+use crate::rows::file_from;
+use crate::sealing::seal;
 use super::SqliteStore;
 use crate::crypto::DataKey;
 use crate::model::*;

@@ -1,12 +1,10 @@
 //! A request's history: writing an entry (and its audit link) and reading them back.
 
-use sqlx::Row;
-
 use super::audit::append_audit;
 use super::keys::data_key;
 use super::outbox::record_event;
-use super::rows::status_of;
-use super::sealing::{open, seal};
+use crate::rows::history_from;
+use crate::sealing::seal;
 use super::SqliteStore;
 use crate::audit::AuditEvent;
 use crate::crypto::DataKey;
@@ -57,21 +55,6 @@ pub(super) async fn history(
         .fetch_all(&store.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(HistoryEntry {
-                request_id: row.try_get("request_id")?,
-                at: row.try_get("at")?,
-                status: status_of(row, "status")?,
-                action: row.try_get("action")?,
-                actor: row.try_get("actor")?,
-                note: open(
-                    key.as_ref(),
-                    request_id,
-                    "history_note",
-                    row.try_get("note")?,
-                )?,
-                source: None,
-            })
-        })
+        .map(|row| history_from(key.as_ref(), request_id, row))
         .collect()
 }

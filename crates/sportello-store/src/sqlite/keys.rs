@@ -4,7 +4,8 @@
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::crypto::{DataKey, WrappedKey};
+use crate::crypto::DataKey;
+use crate::rows::wrapped_from;
 use crate::StoreError;
 
 pub(super) async fn data_key(
@@ -17,13 +18,7 @@ pub(super) async fn data_key(
         .await?;
     match row {
         None => Ok(None),
-        Some(row) => Ok(Some(store.keyring.unwrap(
-            &WrappedKey {
-                key_id: row.try_get("key_id")?,
-                bytes: row.try_get("wrapped")?,
-            },
-            request_id,
-        )?)),
+        Some(row) => Ok(Some(store.keyring.unwrap(&wrapped_from(&row)?, request_id)?)),
     }
 }
 
@@ -44,10 +39,7 @@ pub(super) async fn rewrap_keys(store: &SqliteStore) -> Result<u64, StoreError> 
         let mut tx = store.pool.begin().await?;
         for row in &rows {
             let request_id: String = row.try_get("request_id")?;
-            let old = WrappedKey {
-                key_id: row.try_get("key_id")?,
-                bytes: row.try_get("wrapped")?,
-            };
+            let old = wrapped_from(row)?;
             let key = store.keyring.unwrap(&old, &request_id)?;
             let new = store.keyring.wrap(&key, &request_id);
             sqlx::query(
@@ -70,10 +62,7 @@ pub(super) async fn rewrap_keys(store: &SqliteStore) -> Result<u64, StoreError> 
     for row in &secrets {
         let name: String = row.try_get("name")?;
         let context = format!("secret:{name}");
-        let old = WrappedKey {
-            key_id: row.try_get("key_id")?,
-            bytes: row.try_get("wrapped")?,
-        };
+        let old = wrapped_from(row)?;
         let new = store
             .keyring
             .wrap(&store.keyring.unwrap(&old, &context)?, &context);

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use super::audit::append_audit;
 use super::SqliteStore;
 use crate::audit::AuditEvent;
-use crate::ledger::{wallet, Check, Entry, Funds, Kind, Transaction};
+use crate::ledger::{wallet, Check, Entry, Funds, Transaction};
 use crate::model::ProcessedRequest;
+use crate::rows::{processed_from, transaction_from};
 use crate::StoreError;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
@@ -126,25 +127,6 @@ pub(super) async fn balance(
     .bind(before)
     .fetch_one(&store.pool)
     .await?)
-}
-
-fn transaction_from(row: &sqlx::sqlite::SqliteRow) -> Result<Transaction, StoreError> {
-    let kind: String = row.try_get("kind")?;
-    let lines: String = row.try_get("lines")?;
-    Ok(Transaction {
-        id: row.try_get("id")?,
-        at: row.try_get("at")?,
-        kind: Kind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown ledger kind {kind}")))?,
-        client_id: row.try_get("client_id")?,
-        request_id: row.try_get("request_id")?,
-        day: row.try_get("day")?,
-        calls: row.try_get("calls")?,
-        actor: row.try_get("actor")?,
-        reason: row.try_get("reason")?,
-        lines: serde_json::from_str(&lines)?,
-        entries: Vec::new(),
-    })
 }
 
 /// Transactions with their legs, oldest first: of one client (or all) with `from <= at < to`.
@@ -373,16 +355,6 @@ pub(super) async fn processed(
     .fetch_all(&store.pool)
     .await?
     .iter()
-    .map(|row| {
-        let price: Option<String> = row.try_get("price")?;
-        Ok(ProcessedRequest {
-            id: row.try_get("id")?,
-            client_id: row.try_get("client_id")?,
-            hash_visura: row.try_get("hash_visura")?,
-            closed_at: row.try_get("closed_at")?,
-            price: price.map(|p| serde_json::from_str(&p)).transpose()?,
-            prezzo_totale: row.try_get("prezzo_totale")?,
-        })
-    })
+    .map(processed_from)
     .collect()
 }

@@ -15,8 +15,6 @@ mod outbox;
 mod providers;
 mod requests;
 mod retention;
-mod rows;
-mod sealing;
 mod secrets;
 mod sla;
 mod subjects;

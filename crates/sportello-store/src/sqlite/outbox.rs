@@ -2,13 +2,13 @@
 //! claiming due deliveries under a lease, recording attempts, the delivery log and replays, and
 //! the clients' webhook endpoints and signing secrets.
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::secrets::load_or_create_secret;
 use super::SqliteStore;
-use crate::crypto::{DataKey, WrappedKey};
+use crate::crypto::DataKey;
 use crate::ids;
+use crate::rows::{delivery_from, event_from, wrapped_from};
 use crate::model::HistoryEntry;
 use crate::outbox::*;
 use crate::StoreError;
@@ -83,30 +83,6 @@ async fn fan_out(
         .await?;
     }
     Ok(())
-}
-
-fn delivery_from(row: &SqliteRow) -> Result<DeliveryRecord, StoreError> {
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
-    Ok(DeliveryRecord {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        request_id: row.try_get("request_id")?,
-        client_id: row.try_get("client_id")?,
-        kind: DeliveryKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("delivery kind {kind}")))?,
-        status: DeliveryStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        window_start: row.try_get("window_start")?,
-        last_error: row.try_get("last_error")?,
-        last_status: row.try_get("last_status")?,
-        last_attempt_at: row.try_get("last_attempt_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 /// Leases up to `limit` due deliveries to `owner` until `now + lease_secs`, in one statement: two
@@ -310,17 +286,7 @@ pub(super) async fn events(
         .fetch_all(&store.pool)
         .await?
         .iter()
-        .map(|row| {
-            Ok(EventRecord {
-                seq: row.try_get("seq")?,
-                id: row.try_get("id")?,
-                request_id: row.try_get("request_id")?,
-                client_id: row.try_get("client_id")?,
-                event_type: row.try_get("type")?,
-                status: row.try_get("status")?,
-                at: row.try_get("at")?,
-            })
-        })
+        .map(event_from)
         .collect()
 }
 
@@ -340,13 +306,11 @@ async fn read_secret(store: &SqliteStore, name: &str) -> Result<Option<DataKey>,
     let Some(row) = row else {
         return Ok(None);
     };
-    Ok(Some(store.keyring.unwrap(
-        &WrappedKey {
-            key_id: row.try_get("key_id")?,
-            bytes: row.try_get("wrapped")?,
-        },
-        &format!("secret:{name}"),
-    )?))
+    Ok(Some(
+        store
+            .keyring
+            .unwrap(&wrapped_from(&row)?, &format!("secret:{name}"))?,
+    ))
 }
 
 /// The client's endpoint and secrets; a client without a secret yet gets one now.

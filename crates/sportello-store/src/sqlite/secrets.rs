@@ -1,8 +1,9 @@
 //! Installation secrets, kept wrapped by the master key in the `secrets` table.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
 
-use crate::crypto::{DataKey, Keyring, WrappedKey};
+use crate::crypto::{DataKey, Keyring};
+use crate::rows::wrapped_from;
 use crate::StoreError;
 
 /// An installation secret, created on first use and kept wrapped by the master key, so it
@@ -26,11 +27,5 @@ pub(super) async fn load_or_create_secret(
         .bind(name)
         .fetch_one(pool)
         .await?;
-    Ok(keyring.unwrap(
-        &WrappedKey {
-            key_id: row.try_get("key_id")?,
-            bytes: row.try_get("wrapped")?,
-        },
-        &context,
-    )?)
+    Ok(keyring.unwrap(&wrapped_from(&row)?, &context)?)
 }

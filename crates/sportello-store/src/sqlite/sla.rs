@@ -1,16 +1,10 @@
 //! SLA reads: what the escalation job must mark, the queue's counts, the dashboard's facts.
 //! None of them touches a personal column.
 
-use sportello_domain::status::Status;
-use sqlx::Row;
-
 use super::SqliteStore;
 use crate::model::{ProviderQueue, QueueCount, SlaFact};
+use crate::rows::{queue_count_from, sla_fact_from};
 use crate::StoreError;
-
-fn status(s: &str) -> Result<Status, StoreError> {
-    Status::from_db(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status {s}")))
-}
 
 pub(super) async fn overdue_candidates(
     store: &SqliteStore,
@@ -49,18 +43,7 @@ pub(super) async fn queue_counts(
     }
     q.push("))) GROUP BY status");
     let rows = q.build().fetch_all(&store.pool).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let s: String = row.try_get("status")?;
-        let total: i64 = row.try_get("total")?;
-        let overdue: i64 = row.try_get("overdue")?;
-        out.push(QueueCount {
-            status: status(&s)?,
-            total: u64::try_from(total).unwrap_or(0),
-            overdue: u64::try_from(overdue).unwrap_or(0),
-        });
-    }
-    Ok(out)
+    rows.iter().map(queue_count_from).collect()
 }
 
 pub(super) async fn sla_facts(
@@ -75,20 +58,5 @@ pub(super) async fn sla_facts(
     .bind(closed_since)
     .fetch_all(&store.pool)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let s: String = row.try_get("status")?;
-        out.push(SlaFact {
-            provider_id: row.try_get("provider_id")?,
-            hash_visura: row.try_get("hash_visura")?,
-            status: status(&s)?,
-            live: row.try_get("live")?,
-            due_at: row.try_get("due_at")?,
-            sla_paused_at: row.try_get("sla_paused_at")?,
-            overdue_at: row.try_get("overdue_at")?,
-            submitted_at: row.try_get("submitted_at")?,
-            closed_at: row.try_get("closed_at")?,
-        });
-    }
-    Ok(out)
+    rows.iter().map(sla_fact_from).collect()
 }

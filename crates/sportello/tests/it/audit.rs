@@ -37,16 +37,10 @@ async fn audit_verify_passes_after_normal_use_and_pinpoints_a_tampered_entry() {
     assert!(listed.ok().contains("read_personal_data"), "{listed:#?}");
     assert!(!listed.stdout.contains("RSSMRA85T10H501O"));
 
-    // Alter the second entry straight in the database file.
-    let db = install.data_dir().join("sportello.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit_log SET at = at + 1 WHERE seq = 2")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    // Alter the second entry straight in the database.
+    install
+        .execute_sql("UPDATE audit_log SET at = at + 1 WHERE seq = 2")
+        .await;
     let broken = install.run(&["audit", "verify"]);
     assert!(
         broken.failed().contains("audit trail broken at entry 2"),

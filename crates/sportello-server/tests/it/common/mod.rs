@@ -1,5 +1,7 @@
-//! The test harness: a real server on a fresh SQLite database and a temporary file store,
-//! listening on a random port, driven over HTTP.
+//! The test harness: a real server on a fresh database and a temporary file store, listening on
+//! a random port, driven over HTTP. The database is SQLite, or PostgreSQL when
+//! `SPORTELLO_TEST_POSTGRES` names a server (`postgres://postgres@127.0.0.1:5432`): the same
+//! suite runs on both.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use base64::Engine;
@@ -10,7 +12,7 @@ use sportello_domain::catalog::Catalog;
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::{AppState, Limits, ManualClock};
 use sportello_store::crypto::{Keyring, MasterKey};
-use sportello_store::{BlobStore, Role, SqliteStore};
+use sportello_store::{BlobStore, PgStore, Role, SqliteStore, Store, StoreError};
 use std::sync::Arc;
 use tempfile::TempDir;
 
@@ -24,6 +26,8 @@ pub struct TestApp {
     /// The demo CAF's operator token.
     pub operator_token: String,
     pub dir: TempDir,
+    /// Where the store lives.
+    pub db: TestDb,
     /// The master key (base64), so [`TestApp::restart`] can reopen the same database.
     master_key: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -75,6 +79,58 @@ impl Answer {
     }
 }
 
+/// The test app's database: a SQLite file in its directory, or a fresh PostgreSQL schema.
+#[derive(Clone, Debug)]
+pub enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl TestDb {
+    /// A new, empty database for a test app whose files are in `dir`.
+    pub async fn fresh(dir: &std::path::Path) -> TestDb {
+        match std::env::var("SPORTELLO_TEST_POSTGRES") {
+            Ok(server) if !server.is_empty() => TestDb::Postgres(
+                sportello_store::postgres::scratch::fresh_schema_url(&server)
+                    .await
+                    .unwrap(),
+            ),
+            _ => TestDb::Sqlite(dir.join("sportello.db")),
+        }
+    }
+
+    pub async fn open(&self, keyring: Arc<Keyring>) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            TestDb::Sqlite(path) => Arc::new(SqliteStore::open(path, keyring).await?),
+            // A few connections: hundreds of test apps share the server's connection limit.
+            TestDb::Postgres(url) => Arc::new(PgStore::open_url(url, 4, keyring).await?),
+        })
+    }
+
+    /// Runs SQL straight on the database, behind the store's back (as an intruder with write
+    /// access would). Written without parameters, it is the same text on both backends.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match self {
+            TestDb::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await?;
+                let done = sqlx::query(sql).execute(&pool).await;
+                pool.close().await;
+                Ok(done?.rows_affected())
+            }
+            TestDb::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(url).await?;
+                let done = sqlx::query(sql).execute(&pool).await;
+                pool.close().await;
+                Ok(done?.rows_affected())
+            }
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, TestDb::Sqlite(_))
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(Limits::default()).await
@@ -93,7 +149,8 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (key, key_text) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
-        let state = Self::open(&dir, key, clock.clone(), limits, Arc::new(calendars)).await;
+        let db = TestDb::fresh(dir.path()).await;
+        let state = Self::open(&dir, &db, key, clock.clone(), limits, Arc::new(calendars)).await;
         let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
         let (base, tx) = Self::listen(state.clone()).await;
         TestApp {
@@ -104,6 +161,7 @@ impl TestApp {
             client_token: demo.client_token.secret,
             operator_token: demo.operator_token.secret,
             dir,
+            db,
             master_key: key_text.to_string(),
             shutdown: Some(tx),
         }
@@ -111,18 +169,17 @@ impl TestApp {
 
     async fn open(
         dir: &TempDir,
+        db: &TestDb,
         key: MasterKey,
         clock: Arc<ManualClock>,
         limits: Limits,
         calendars: Arc<Calendars>,
     ) -> AppState {
         let keyring = Arc::new(Keyring::new(key, Vec::new()));
-        let store = SqliteStore::open(&dir.path().join("sportello.db"), keyring)
-            .await
-            .unwrap();
+        let store = db.open(keyring).await.unwrap();
         let blobs = BlobStore::local(&dir.path().join("files")).unwrap();
         AppState {
-            store: Arc::new(store),
+            store,
             blobs,
             catalog: Arc::new(Catalog::embedded().unwrap()),
             clock,
@@ -155,6 +212,7 @@ impl TestApp {
         let key = MasterKey::from_base64(&self.master_key).unwrap();
         self.state = Self::open(
             &self.dir,
+            &self.db,
             key,
             self.clock.clone(),
             self.state.limits.clone(),

@@ -1,6 +1,8 @@
 //! The harness for tests of the `sportello` binary as a user runs it: a temporary installation
 //! directory, the verbs run to completion with a deadline, and `serve` on a free local port,
-//! killed when the test ends whatever its outcome.
+//! killed when the test ends whatever its outcome. With `SPORTELLO_TEST_POSTGRES` naming a
+//! PostgreSQL server, each installation's database is a fresh schema there instead of the
+//! embedded SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use reqwest::StatusCode;
@@ -64,14 +66,60 @@ impl Run {
 pub struct Install {
     pub dir: TempDir,
     runs: std::cell::Cell<u32>,
+    /// The PostgreSQL database given to [`Install::command`] (None: the embedded SQLite).
+    pub database_url: Option<String>,
 }
 
 impl Install {
     pub fn new() -> Install {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match std::env::var("SPORTELLO_TEST_POSTGRES") {
+            Ok(server) if !server.is_empty() => {
+                // A database named by URL gets no key made on its behalf: the operator makes
+                // one first, as the README says.
+                let key = dir.path().join("data").join("master.key");
+                std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+                std::fs::write(
+                    &key,
+                    format!(
+                        "{}\n",
+                        sportello_store::crypto::MasterKey::generate().1.as_str()
+                    ),
+                )
+                .unwrap();
+                Some(fresh_schema(&server))
+            }
+            _ => None,
+        };
         Install {
-            dir: tempfile::tempdir().unwrap(),
+            dir,
             runs: std::cell::Cell::new(0),
+            database_url,
         }
+    }
+
+    /// Runs SQL straight on the installation's database, behind the server's back.
+    pub async fn execute_sql(&self, sql: &str) {
+        match &self.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            None => {
+                let db = self.data_dir().join("sportello.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    /// Whether the binary runs on its embedded SQLite database (no `SPORTELLO_TEST_POSTGRES`).
+    pub fn embedded(&self) -> bool {
+        self.database_url.is_none()
     }
 
     pub fn path(&self) -> &Path {
@@ -95,10 +143,13 @@ impl Install {
         cmd
     }
 
-    /// The binary with `--data-dir` set.
+    /// The binary with `--data-dir` set (and the database, on PostgreSQL).
     pub fn command(&self) -> Command {
         let mut cmd = self.bare_command();
         cmd.arg("--data-dir").arg(self.data_dir());
+        if let Some(url) = &self.database_url {
+            cmd.env("SPORTELLO_DATABASE_URL", url);
+        }
         cmd
     }
 
@@ -200,6 +251,24 @@ impl Install {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
+}
+
+/// A fresh schema on the PostgreSQL server `server`, made on a thread of its own: the callers
+/// may be inside a runtime, which cannot block on another.
+fn fresh_schema(server: &str) -> String {
+    let server = server.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(sportello_store::postgres::scratch::fresh_schema_url(
+                &server,
+            ))
+            .unwrap()
+    })
+    .join()
+    .unwrap()
 }
 
 /// Kills its child on drop, so a failing test leaves no server behind.

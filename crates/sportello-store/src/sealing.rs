@@ -1,21 +1,19 @@
 //! Sealing of the personal columns with the request's data key: the per-column context,
 //! seal/open, the key joined into request rows, and the sealed form of a request.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
-use super::rows::{to_json, to_json_opt};
+use crate::rows::{to_json, to_json_opt, Columns};
 use crate::crypto::{DataKey, Keyring, WrappedKey};
 use crate::model::*;
 use crate::StoreError;
 
 /// The columns that hold personal data, sealed with the request's data key. The context binds
 /// each value to its request and column.
-pub(super) fn context(request_id: &str, column: &str) -> String {
+pub(crate) fn context(request_id: &str, column: &str) -> String {
     format!("{request_id}:{column}")
 }
 
-pub(super) fn seal(
+pub(crate) fn seal(
     key: &DataKey,
     request_id: &str,
     column: &str,
@@ -24,7 +22,7 @@ pub(super) fn seal(
     plain.map(|p| key.seal_text(&context(request_id, column), &p))
 }
 
-pub(super) fn open(
+pub(crate) fn open(
     key: Option<&DataKey>,
     request_id: &str,
     column: &str,
@@ -38,13 +36,13 @@ pub(super) fn open(
 }
 
 /// The request's data key, from the `k_key_id`/`k_wrapped` columns joined in.
-pub(super) fn row_key(
+pub(crate) fn row_key(
     keyring: &Keyring,
-    row: &SqliteRow,
+    row: &impl Columns,
     request_id: &str,
 ) -> Result<Option<DataKey>, StoreError> {
-    let key_id: Option<String> = row.try_get("k_key_id")?;
-    let wrapped: Option<Vec<u8>> = row.try_get("k_wrapped")?;
+    let key_id: Option<String> = row.col("k_key_id")?;
+    let wrapped: Option<Vec<u8>> = row.col("k_wrapped")?;
     match (key_id, wrapped) {
         (Some(key_id), Some(bytes)) => Ok(Some(
             keyring.unwrap(&WrappedKey { key_id, bytes }, request_id)?,
@@ -53,20 +51,20 @@ pub(super) fn row_key(
     }
 }
 
-pub(super) const REQUEST_SELECT: &str = "SELECT r.*, k.key_id AS k_key_id, k.wrapped AS k_wrapped
+pub(crate) const REQUEST_SELECT: &str = "SELECT r.*, k.key_id AS k_key_id, k.wrapped AS k_wrapped
      FROM requests r LEFT JOIN request_keys k ON k.request_id = r.id";
 
 /// The personal columns of `r`, sealed.
-pub(super) struct Sealed {
-    pub(super) fields: Option<String>,
-    pub(super) email_target: Option<String>,
-    pub(super) callback_data: Option<String>,
-    pub(super) motivo_annullamento: Option<String>,
-    pub(super) integrazione: Option<String>,
-    pub(super) document: Option<String>,
+pub(crate) struct Sealed {
+    pub(crate) fields: Option<String>,
+    pub(crate) email_target: Option<String>,
+    pub(crate) callback_data: Option<String>,
+    pub(crate) motivo_annullamento: Option<String>,
+    pub(crate) integrazione: Option<String>,
+    pub(crate) document: Option<String>,
 }
 
-pub(super) fn seal_request(key: &DataKey, r: &RequestRecord) -> Result<Sealed, StoreError> {
+pub(crate) fn seal_request(key: &DataKey, r: &RequestRecord) -> Result<Sealed, StoreError> {
     Ok(Sealed {
         fields: seal(key, &r.id, "fields", Some(to_json(&r.fields)?)),
         email_target: seal(key, &r.id, "email_target", r.email_target.clone()),

@@ -1,0 +1,347 @@
+//! The back office's tables: admins, passwords, sessions, failed logins, TOTP keys, notes,
+//! providers' services.
+
+use sqlx::Row;
+
+use super::keys;
+use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
+use crate::sealing::context;
+use super::PgStore;
+use crate::crypto::DataKey;
+use crate::model::*;
+use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
+
+fn unique_violation(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict("already exists".into())
+        }
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(super) async fn create_admin(store: &PgStore, a: &AdminRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO admins (id, name, email, disabled, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&a.id)
+    .bind(&a.name)
+    .bind(&a.email)
+    .bind(a.disabled)
+    .bind(a.created_at)
+    .execute(&store.pool)
+    .await
+    .map_err(unique_violation)?;
+    Ok(())
+}
+
+pub(super) async fn get_admin(
+    store: &PgStore,
+    id: &str,
+) -> Result<Option<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(admin_from)
+        .transpose()
+}
+
+pub(super) async fn find_admin_by_email(
+    store: &PgStore,
+    email: &str,
+) -> Result<Option<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(admin_from)
+        .transpose()
+}
+
+pub(super) async fn list_admins(store: &PgStore) -> Result<Vec<AdminRecord>, StoreError> {
+    sqlx::query("SELECT * FROM admins ORDER BY created_at, id")
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(admin_from)
+        .collect()
+}
+
+pub(super) async fn find_operators_by_email(
+    store: &PgStore,
+    email: &str,
+) -> Result<Vec<OperatorRecord>, StoreError> {
+    sqlx::query("SELECT * FROM operators WHERE lower(email) = lower($1) ORDER BY created_at, id")
+        .bind(email)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(operator_from)
+        .collect()
+}
+
+pub(super) async fn set_operator_disabled(
+    store: &PgStore,
+    id: &str,
+    disabled: bool,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE operators SET disabled = $1 WHERE id = $2")
+        .bind(disabled)
+        .bind(id)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn set_password(
+    store: &PgStore,
+    account: &str,
+    phc: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO passwords (account, phc, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account) DO UPDATE SET phc = excluded.phc, updated_at = excluded.updated_at",
+    )
+    .bind(account)
+    .bind(phc)
+    .bind(at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn password(
+    store: &PgStore,
+    account: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT phc FROM passwords WHERE account = $1")
+            .bind(account)
+            .fetch_optional(&store.pool)
+            .await?,
+    )
+}
+
+pub(super) async fn create_session(
+    store: &PgStore,
+    s: &SessionRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, account, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&s.id_hash)
+    .bind(&s.account)
+    .bind(&s.csrf)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn session(
+    store: &PgStore,
+    id_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    sqlx::query("SELECT * FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .fetch_optional(&store.pool)
+        .await?
+        .as_ref()
+        .map(session_from)
+        .transpose()
+}
+
+pub(super) async fn touch_session(
+    store: &PgStore,
+    id_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id_hash = $2")
+        .bind(at)
+        .bind(id_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_session(store: &PgStore, id_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_sessions(store: &PgStore, account: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE account = $1")
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn record_login_failure(
+    store: &PgStore,
+    email_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO login_failures (email_hash, at) VALUES ($1, $2)")
+        .bind(email_hash)
+        .bind(at)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn login_failures(
+    store: &PgStore,
+    email_hash: &str,
+    since: i64,
+) -> Result<u32, StoreError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email_hash = $1 AND at >= $2")
+            .bind(email_hash)
+            .bind(since)
+            .fetch_one(&store.pool)
+            .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn clear_login_failures(
+    store: &PgStore,
+    email_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE email_hash = $1")
+        .bind(email_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn add_note(store: &PgStore, n: &NoteRecord) -> Result<(), StoreError> {
+    let key = keys::data_key(store, &n.request_id)
+        .await?
+        .ok_or_else(|| StoreError::Purged(n.request_id.clone()))?;
+    let sealed = key.seal_text(&context(&n.request_id, &format!("note:{}", n.id)), &n.body);
+    sqlx::query(
+        "INSERT INTO request_notes (id, request_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&n.id)
+    .bind(&n.request_id)
+    .bind(&n.author)
+    .bind(sealed)
+    .bind(n.created_at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn notes(
+    store: &PgStore,
+    request_id: &str,
+) -> Result<Vec<NoteRecord>, StoreError> {
+    // Without the data key the notes are unreadable by design (crypto-shredding).
+    let Some(key) = keys::data_key(store, request_id).await? else {
+        return Ok(Vec::new());
+    };
+    let rows =
+        sqlx::query("SELECT * FROM request_notes WHERE request_id = $1 ORDER BY created_at, seq")
+            .bind(request_id)
+            .fetch_all(&store.pool)
+            .await?;
+    rows.iter()
+        .map(|row| note_from(&key, request_id, row))
+        .collect()
+}
+
+pub(super) async fn set_provider_services(
+    store: &PgStore,
+    id: &str,
+    services: &[String],
+) -> Result<bool, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let known = sqlx::query("UPDATE providers SET name = name WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    if !known {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM provider_services WHERE provider_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for hash in services {
+        sqlx::query("INSERT INTO provider_services (provider_id, hash_visura) VALUES ($1, $2)")
+            .bind(id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The TOTP key of an account, wrapped by the master key (context: the account).
+pub(super) async fn put_totp_key(
+    store: &PgStore,
+    account: &str,
+    key: &DataKey,
+) -> Result<(), StoreError> {
+    let wrapped = store.keyring.wrap(key, &format!("totp:{account}"));
+    sqlx::query(
+        "INSERT INTO totp_keys (account, key_id, wrapped, enabled_at) VALUES ($1, $2, $3, NULL)
+         ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
+             enabled_at = NULL",
+    )
+    .bind(account)
+    .bind(&wrapped.key_id)
+    .bind(&wrapped.bytes)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn enable_totp(
+    store: &PgStore,
+    account: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE totp_keys SET enabled_at = $1 WHERE account = $2")
+        .bind(at)
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete_totp(store: &PgStore, account: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM totp_keys WHERE account = $1")
+        .bind(account)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn totp_key(
+    store: &PgStore,
+    account: &str,
+) -> Result<Option<(DataKey, Option<i64>)>, StoreError> {
+    let Some(row) = sqlx::query("SELECT * FROM totp_keys WHERE account = $1")
+        .bind(account)
+        .fetch_optional(&store.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let key = store.keyring.unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
+    Ok(Some((key, row.try_get("enabled_at")?)))
+}

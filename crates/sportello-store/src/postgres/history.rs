@@ -1,0 +1,60 @@
+//! A request's history: writing an entry (and its audit link) and reading them back.
+
+use super::audit::append_audit;
+use super::keys::data_key;
+use super::outbox::record_event;
+use crate::rows::history_from;
+use crate::sealing::seal;
+use super::PgStore;
+use crate::audit::AuditEvent;
+use crate::crypto::DataKey;
+use crate::model::*;
+use crate::StoreError;
+
+pub(super) async fn insert_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &DataKey,
+    h: &HistoryEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&h.request_id)
+    .bind(h.at)
+    .bind(h.status.as_db())
+    .bind(&h.action)
+    .bind(&h.actor)
+    .bind(seal(key, &h.request_id, "history_note", h.note.clone()))
+    .execute(&mut **tx)
+    .await?;
+    // Every change of a request is also a link of the audit chain, in the same transaction.
+    append_audit(
+        tx,
+        &AuditEvent {
+            at: h.at,
+            actor: h.actor.clone(),
+            action: "change_state".into(),
+            request_id: Some(h.request_id.clone()),
+            detail: format!("{} -> {}", h.action, h.status.as_db()),
+            source: h.source.clone(),
+        },
+    )
+    .await?;
+    // The event this change makes (and its deliveries), in the same transaction.
+    record_event(tx, h).await?;
+    Ok(())
+}
+
+pub(super) async fn history(
+    store: &PgStore,
+    request_id: &str,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let key = data_key(store, request_id).await?;
+    sqlx::query("SELECT * FROM request_history WHERE request_id = $1 ORDER BY seq")
+        .bind(request_id)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|row| history_from(key.as_ref(), request_id, row))
+        .collect()
+}

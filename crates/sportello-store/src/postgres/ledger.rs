@@ -1,0 +1,365 @@
+//! The ledger in PostgreSQL: posting a transaction inside the caller's transaction (so a request and
+//! its debit commit together), balances, the statement's reads, the metered-call counters, and
+//! the check that the books balance.
+//!
+//! The tables refuse UPDATE, DELETE and TRUNCATE (triggers in `0005_billing.sql`).
+
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+use super::audit::append_audit;
+use super::PgStore;
+use crate::audit::AuditEvent;
+use crate::ledger::{wallet, Check, Entry, Funds, Transaction};
+use crate::model::ProcessedRequest;
+use crate::rows::{processed_from, transaction_from};
+use crate::StoreError;
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+async fn balance_in(tx: &mut Tx<'_>, client_id: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_entries WHERE account = $1",
+        )
+            .bind(wallet(client_id))
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// Writes `t` inside `tx`. When `funds` is `Required`, the client's row is locked before its
+/// balance is read, so the balance cannot change before the commit: of two debits racing for
+/// the same money, the second one waits for the first to commit, then sees it.
+pub(super) async fn post_in(
+    tx: &mut Tx<'_>,
+    t: &Transaction,
+    funds: Funds,
+) -> Result<i64, StoreError> {
+    let sum: i64 = t.entries.iter().map(|e| e.amount).sum();
+    if sum != 0 {
+        return Err(StoreError::Corrupt(format!(
+            "an unbalanced {} transaction ({sum} cents) was refused",
+            t.kind.as_db()
+        )));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO ledger_transactions (at, kind, client_id, request_id, day, calls, actor, reason, lines)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(t.at)
+    .bind(t.kind.as_db())
+    .bind(&t.client_id)
+    .bind(&t.request_id)
+    .bind(&t.day)
+    .bind(t.calls)
+    .bind(&t.actor)
+    .bind(&t.reason)
+    .bind(serde_json::to_string(&t.lines)?)
+    .fetch_one(&mut **tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.try_get("id")?,
+        Err(e) if unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!(
+                "{} already recorded",
+                t.kind.as_db()
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if funds == Funds::Required {
+        let effect = t.wallet_effect();
+        if effect < 0 {
+            // Under the client's row lock: the value is current until the commit.
+            sqlx::query("SELECT id FROM clients WHERE id = $1 FOR UPDATE")
+                .bind(&t.client_id)
+                .execute(&mut **tx)
+                .await?;
+            let balance = balance_in(tx, &t.client_id).await?;
+            if balance + effect < 0 {
+                return Err(StoreError::InsufficientCredit {
+                    balance,
+                    required: -effect,
+                });
+            }
+        }
+    }
+    for e in &t.entries {
+        sqlx::query(
+            "INSERT INTO ledger_entries (transaction_id, account, amount) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(&e.account)
+        .bind(e.amount)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub(super) async fn post(
+    store: &PgStore,
+    t: &Transaction,
+    funds: Funds,
+    audit: Option<&AuditEvent>,
+) -> Result<i64, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    let id = post_in(&mut tx, t, funds).await?;
+    if let Some(a) = audit {
+        append_audit(&mut tx, a).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(super) async fn balance(
+    store: &PgStore,
+    client_id: &str,
+    before: Option<i64>,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(e.amount), 0)::BIGINT FROM ledger_entries e
+         JOIN ledger_transactions t ON t.id = e.transaction_id
+         WHERE e.account = $1 AND ($2::BIGINT IS NULL OR t.at < $3)",
+    )
+    .bind(wallet(client_id))
+    .bind(before)
+    .bind(before)
+    .fetch_one(&store.pool)
+    .await?)
+}
+
+/// Transactions with their legs, oldest first: of one client (or all) with `from <= at < to`.
+pub(super) async fn transactions(
+    store: &PgStore,
+    client_id: Option<&str>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Transaction>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM ledger_transactions
+         WHERE ($1::TEXT IS NULL OR client_id = $2) AND at >= $3 AND at < $4 ORDER BY at, id",
+    )
+    .bind(client_id)
+    .bind(client_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&store.pool)
+    .await?;
+    let mut out: Vec<Transaction> = rows
+        .iter()
+        .map(transaction_from)
+        .collect::<Result<_, _>>()?;
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut legs: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
+    let rows = sqlx::query(
+        "SELECT e.transaction_id, e.account, e.amount FROM ledger_entries e
+         JOIN ledger_transactions t ON t.id = e.transaction_id
+         WHERE ($1::TEXT IS NULL OR t.client_id = $2) AND t.at >= $3 AND t.at < $4 ORDER BY e.id",
+    )
+    .bind(client_id)
+    .bind(client_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&store.pool)
+    .await?;
+    for row in rows {
+        legs.entry(row.try_get("transaction_id")?)
+            .or_default()
+            .push(Entry {
+                account: row.try_get("account")?,
+                amount: row.try_get("amount")?,
+            });
+    }
+    for t in &mut out {
+        t.entries = legs.remove(&t.id).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// Adds metered calls to their counters, then bills every counter of a day before `today`: one
+/// fees transaction per client and day, the counter removed, all in one transaction.
+pub(super) async fn record_calls(
+    store: &PgStore,
+    calls: &[(String, String, u64)],
+    today: &str,
+    at: i64,
+) -> Result<Vec<Transaction>, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    for (client, day, n) in calls {
+        sqlx::query(
+            "INSERT INTO call_counters (client_id, day, calls) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls + excluded.calls",
+        )
+        .bind(client)
+        .bind(day)
+        .bind(i64::try_from(*n).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Calls counted just before midnight can reach the database after their day was billed (by
+    // this node's previous flush or another node's): they go on today's line, not on a second
+    // line for a closed day. Several late days of one client are summed first: one statement
+    // may not update the same counter twice.
+    const LATE: &str = "day < $1 AND EXISTS (SELECT 1 FROM ledger_transactions t
+        WHERE t.kind = 'fees' AND t.client_id = call_counters.client_id AND t.day = call_counters.day)";
+    sqlx::query(&format!(
+        "INSERT INTO call_counters (client_id, day, calls)
+         SELECT client_id, $1, SUM(calls)::BIGINT FROM call_counters WHERE {LATE}
+         GROUP BY client_id
+         ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls + excluded.calls"
+    ))
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!("DELETE FROM call_counters WHERE {LATE}"))
+        .bind(today)
+        .execute(&mut *tx)
+        .await?;
+    let due =
+        sqlx::query("DELETE FROM call_counters WHERE day < $1 RETURNING client_id, day, calls")
+            .bind(today)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut billed = Vec::new();
+    for row in due {
+        let client: String = row.try_get("client_id")?;
+        let day: String = row.try_get("day")?;
+        let n: i64 = row.try_get("calls")?;
+        let mut t = Transaction::fees(&client, &day, u64::try_from(n).unwrap_or(0), at);
+        t.id = post_in(&mut tx, &t, Funds::NotRequired).await?;
+        billed.push(t);
+    }
+    tx.commit().await?;
+    Ok(billed)
+}
+
+/// Calls counted but not yet billed, per day.
+pub(super) async fn unbilled_calls(
+    store: &PgStore,
+    client_id: &str,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    sqlx::query("SELECT day, calls FROM call_counters WHERE client_id = $1 ORDER BY day")
+        .bind(client_id)
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let calls: i64 = row.try_get("calls")?;
+            Ok((row.try_get("day")?, u64::try_from(calls).unwrap_or(0)))
+        })
+        .collect()
+}
+
+/// The books balance: every transaction's legs sum to zero, so does the whole ledger; every
+/// debit and refund belongs to a live request of its client, a refund follows a debit of the
+/// same amount, and no submitted live request lacks its debit.
+pub(super) async fn check(store: &PgStore) -> Result<Check, StoreError> {
+    let mut c = Check {
+        transactions: sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ledger_transactions")
+            .fetch_one(&store.pool)
+            .await?
+            .try_into()
+            .unwrap_or(0),
+        entries: sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ledger_entries")
+            .fetch_one(&store.pool)
+            .await?
+            .try_into()
+            .unwrap_or(0),
+        total: sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_entries")
+            .fetch_one(&store.pool)
+            .await?,
+        problems: Vec::new(),
+    };
+    let unbalanced = sqlx::query(
+        "SELECT t.id, COALESCE(SUM(e.amount), 0)::BIGINT AS s FROM ledger_transactions t
+         LEFT JOIN ledger_entries e ON e.transaction_id = t.id
+         GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for row in unbalanced {
+        let id: i64 = row.try_get("id")?;
+        let s: i64 = row.try_get("s")?;
+        c.problems.push(format!(
+            "transaction {id}: legs sum to {s} cents or are missing"
+        ));
+    }
+    let wrong_owner = sqlx::query_scalar::<_, i64>(
+        "SELECT t.id FROM ledger_transactions t LEFT JOIN requests r ON r.id = t.request_id
+         WHERE t.kind IN ('debit', 'refund')
+           AND (r.id IS NULL OR r.client_id != t.client_id OR NOT r.live)",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for id in wrong_owner {
+        c.problems.push(format!(
+            "transaction {id}: not the debit or refund of a live request of its client"
+        ));
+    }
+    let refunds = sqlx::query(
+        "SELECT f.request_id,
+            (SELECT SUM(ABS(amount))::BIGINT FROM ledger_entries WHERE transaction_id = f.id) AS f_abs,
+            (SELECT SUM(ABS(amount))::BIGINT FROM ledger_entries WHERE transaction_id = d.id) AS d_abs,
+            d.id AS debit
+         FROM ledger_transactions f
+         LEFT JOIN ledger_transactions d ON d.request_id = f.request_id AND d.kind = 'debit'
+         WHERE f.kind = 'refund'",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for row in refunds {
+        let request: String = row.try_get("request_id")?;
+        let debit: Option<i64> = row.try_get("debit")?;
+        let f_abs: Option<i64> = row.try_get("f_abs")?;
+        let d_abs: Option<i64> = row.try_get("d_abs")?;
+        if debit.is_none() || f_abs != d_abs {
+            c.problems.push(format!(
+                "request {request}: refunded without a debit of the same amount"
+            ));
+        }
+    }
+    let undebited = sqlx::query_scalar::<_, String>(
+        "SELECT r.id FROM requests r
+         WHERE r.live AND r.price IS NOT NULL
+           AND (r.timestamp_stati::jsonb -> 'in_erogazione') IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM ledger_transactions t
+                           WHERE t.request_id = r.id AND t.kind = 'debit')",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for id in undebited {
+        c.problems
+            .push(format!("request {id}: submitted live without a debit"));
+    }
+    Ok(c)
+}
+
+/// Live requests of `provider_id` closed as processed with `from <= closed_at < to`.
+pub(super) async fn processed(
+    store: &PgStore,
+    provider_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<ProcessedRequest>, StoreError> {
+    sqlx::query(
+        "SELECT id, client_id, hash_visura, closed_at, price, prezzo_totale FROM requests
+         WHERE provider_id = $1 AND status = 'visura_evasa' AND live
+           AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at, id",
+    )
+    .bind(provider_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(processed_from)
+    .collect()
+}

@@ -1,0 +1,33 @@
+//! The subject index: requests looked up by a keyed hash of a codice fiscale.
+
+use super::PgStore;
+use crate::StoreError;
+
+pub(super) async fn index_subjects(
+    store: &PgStore,
+    request_id: &str,
+    codes: &[String],
+) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await?;
+    for code in codes {
+        sqlx::query("INSERT INTO request_subjects (request_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(request_id)
+            .bind(store.lookup.keyed_hash(code))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn find_by_subject(
+    store: &PgStore,
+    code: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT request_id FROM request_subjects WHERE subject = $1 ORDER BY request_id",
+    )
+    .bind(store.lookup.keyed_hash(code))
+    .fetch_all(&store.pool)
+    .await?)
+}
