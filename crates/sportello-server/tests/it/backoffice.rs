@@ -280,8 +280,7 @@ async fn the_session_id_is_stored_only_as_a_hash_and_passwords_as_argon2id() {
     let b = logged_in_operator(&app).await;
     let id = b.cookies["sportello_sessione"].clone();
     assert_eq!(id.len(), 64);
-    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    let [db, wal] = app.at_rest().await;
     for bytes in [&db, &wal] {
         assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()));
         assert!(!bytes
@@ -649,8 +648,7 @@ async fn a_note_is_sealed_at_rest() {
     )
     .await
     .assert_redirect(&page_of(&id));
-    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    let [db, wal] = app.at_rest().await;
     for bytes in [&db, &wal] {
         assert!(!bytes
             .windows(secret_note.len())
@@ -857,8 +855,7 @@ async fn totp_once_enabled_is_required_at_login() {
     .await
     .assert_redirect("/backoffice/account?fatto=attivata");
     // The secret is never in the database (only the wrapped key it is derived from).
-    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    let [db, wal] = app.at_rest().await;
     for bytes in [&db, &wal] {
         assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
     }

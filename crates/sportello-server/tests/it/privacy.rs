@@ -188,12 +188,17 @@ async fn a_copy_of_the_data_directory_and_the_logs_reveal_no_personal_data() {
         .into_iter()
         .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
         .collect();
-    assert!(
-        haystacks
-            .iter()
-            .any(|(p, _)| p.ends_with("sportello.db-wal")),
-        "the WAL is searched too"
-    );
+    if app.db.is_sqlite() {
+        assert!(
+            haystacks
+                .iter()
+                .any(|(p, _)| p.ends_with("sportello.db-wal")),
+            "the WAL is searched too"
+        );
+    } else {
+        // The server's files are out of reach: every row of every table, as text, instead.
+        haystacks.push(("the database".into(), app.db.dump().await));
+    }
     haystacks.push(("logs".into(), logs.0.lock().unwrap().clone()));
     assert!(
         !haystacks.last().unwrap().1.is_empty(),

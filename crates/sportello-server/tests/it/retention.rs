@@ -184,8 +184,7 @@ async fn an_erasure_request_finds_every_request_about_a_person_by_keyed_hash() {
     assert_eq!(found, expected);
 
     // The plain code is nowhere in the database.
-    let db = std::fs::read(app.dir.path().join("sportello.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("sportello.db-wal")).unwrap_or_default();
+    let [db, wal] = app.at_rest().await;
     assert!(!contains(&db, CF.as_bytes()) && !contains(&wal, CF.as_bytes()));
 
     // Once erased, the person is no longer findable.

@@ -17,7 +17,7 @@ fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-type Statement<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments<'q>>;
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds, in this order, the columns a request may change over its life, from `status` to
 /// `version`, then the SLA's: the INSERT and the UPDATE list them the same way.

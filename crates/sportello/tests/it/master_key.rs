@@ -61,6 +61,10 @@ fn write_config(install: &Install, name: &str, text: &str) -> PathBuf {
 #[tokio::test]
 async fn a_first_start_writes_a_key_only_its_owner_can_read_and_never_prints_it() {
     let install = Install::new();
+    // Only the embedded database gets a key made for it (a URL one needs it beforehand).
+    if !install.embedded() {
+        return;
+    }
     let key_file = install.data_dir().join("master.key");
     let server = install.start().await;
 
@@ -206,6 +210,10 @@ async fn after_a_rotation_the_new_key_alone_reads_the_old_requests() {
 #[tokio::test]
 async fn a_database_url_needs_a_key_made_beforehand_and_says_how() {
     let install = Install::new();
+    // On PostgreSQL the harness made the key beforehand; this is about an installation without.
+    if !install.embedded() {
+        return;
+    }
     let key_file = install.data_dir().join("master.key");
     let url = format!("sqlite:{}", install.path().join("elsewhere.db").display());
 

@@ -126,6 +126,35 @@ impl TestDb {
         }
     }
 
+    /// Every row of every table of a PostgreSQL test database, as text (SQLite: empty, its
+    /// files are in the app's directory).
+    pub async fn dump(&self) -> Vec<u8> {
+        let TestDb::Postgres(url) = self else {
+            return Vec::new();
+        };
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(tables.len() > 10, "{tables:?}");
+        let mut out = Vec::new();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::TEXT FROM {table} t"))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            for row in rows {
+                out.extend_from_slice(row.as_bytes());
+                out.push(b'\n');
+            }
+        }
+        pool.close().await;
+        out
+    }
+
     pub fn is_sqlite(&self) -> bool {
         matches!(self, TestDb::Sqlite(_))
     }
@@ -222,6 +251,18 @@ impl TestApp {
         let (base, tx) = Self::listen(self.state.clone()).await;
         self.base = base;
         self.shutdown = Some(tx);
+    }
+
+    /// What the database holds at rest, to search for what must not be there: SQLite's file
+    /// and its WAL, or every row of the PostgreSQL schema as text (and nothing).
+    pub async fn at_rest(&self) -> [Vec<u8>; 2] {
+        match &self.db {
+            TestDb::Sqlite(path) => [
+                std::fs::read(path).unwrap(),
+                std::fs::read(format!("{}-wal", path.display())).unwrap_or_default(),
+            ],
+            TestDb::Postgres(_) => [self.db.dump().await, Vec::new()],
+        }
     }
 
     /// A new client (tenant) and a test token for it.
