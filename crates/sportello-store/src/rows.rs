@@ -129,7 +129,8 @@ pub(crate) fn request_from(
         opzioni: json_req(row, "opzioni")?,
         prezzo_visura: row.col("prezzo_visura")?,
         prezzo_totale: row.col("prezzo_totale")?,
-        price: row.col::<Option<String>>("price")?
+        price: row
+            .col::<Option<String>>("price")?
             .map(|p| serde_json::from_str(&p))
             .transpose()?,
         email_target: open(key, &id, "email_target", row.col("email_target")?)?,
@@ -159,7 +160,10 @@ pub(crate) fn request_from(
     })
 }
 
-pub(crate) fn file_from(key: Option<&DataKey>, row: &impl Columns) -> Result<FileRecord, StoreError> {
+pub(crate) fn file_from(
+    key: Option<&DataKey>,
+    row: &impl Columns,
+) -> Result<FileRecord, StoreError> {
     let kind: String = row.col("kind")?;
     let id: String = row.col("id")?;
     let request_id: String = row.col("request_id")?;

@@ -1,8 +1,8 @@
 //! Clients, API tokens and operators.
 
-use crate::rows::{client_from, operator_from, to_json, token_from};
 use super::PgStore;
 use crate::model::*;
+use crate::rows::{client_from, operator_from, to_json, token_from};
 use crate::StoreError;
 
 pub(super) async fn create_client(store: &PgStore, c: &ClientRecord) -> Result<(), StoreError> {
@@ -76,11 +76,7 @@ pub(super) async fn find_token(
         .transpose()
 }
 
-pub(super) async fn revoke_token(
-    store: &PgStore,
-    id: &str,
-    at: i64,
-) -> Result<bool, StoreError> {
+pub(super) async fn revoke_token(store: &PgStore, id: &str, at: i64) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
         .bind(at)
         .bind(id)
@@ -98,10 +94,7 @@ pub(super) async fn list_tokens(store: &PgStore) -> Result<Vec<TokenRecord>, Sto
         .collect()
 }
 
-pub(super) async fn create_operator(
-    store: &PgStore,
-    o: &OperatorRecord,
-) -> Result<(), StoreError> {
+pub(super) async fn create_operator(store: &PgStore, o: &OperatorRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO operators (id, provider_id, name, email, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )

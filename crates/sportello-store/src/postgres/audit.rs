@@ -59,27 +59,25 @@ pub(super) async fn audit_entries(
     limit: u32,
     request_id: Option<&str>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows = match request_id {
-        Some(r) => {
-            sqlx::query(
+    let rows =
+        match request_id {
+            Some(r) => sqlx::query(
                 "SELECT * FROM audit_log WHERE seq > $1 AND request_id = $2 ORDER BY seq LIMIT $3",
             )
             .bind(after_seq)
             .bind(r)
             .bind(i64::from(limit))
             .fetch_all(&store.pool)
-            .await?
-        }
-        None => {
-            sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(after_seq)
-                .bind(i64::from(limit))
-                .fetch_all(&store.pool)
-                .await?
-        }
-    };
-    rows.iter().map(audit_entry_from)
-        .collect()
+            .await?,
+            None => {
+                sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after_seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&store.pool)
+                    .await?
+            }
+        };
+    rows.iter().map(audit_entry_from).collect()
 }
 
 pub(super) async fn audit_head(store: &PgStore) -> Result<(i64, String), StoreError> {

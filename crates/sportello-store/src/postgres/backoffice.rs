@@ -4,11 +4,11 @@
 use sqlx::Row;
 
 use super::keys;
-use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
-use crate::sealing::context;
 use super::PgStore;
 use crate::crypto::DataKey;
 use crate::model::*;
+use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
+use crate::sealing::context;
 use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
 
 fn unique_violation(e: sqlx::Error) -> StoreError {
@@ -114,10 +114,7 @@ pub(super) async fn set_password(
     Ok(())
 }
 
-pub(super) async fn password(
-    store: &PgStore,
-    account: &str,
-) -> Result<Option<String>, StoreError> {
+pub(super) async fn password(store: &PgStore, account: &str) -> Result<Option<String>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT phc FROM passwords WHERE account = $1")
             .bind(account)
@@ -126,10 +123,7 @@ pub(super) async fn password(
     )
 }
 
-pub(super) async fn create_session(
-    store: &PgStore,
-    s: &SessionRecord,
-) -> Result<(), StoreError> {
+pub(super) async fn create_session(store: &PgStore, s: &SessionRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sessions (id_hash, account, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -203,12 +197,13 @@ pub(super) async fn login_failures(
     email_hash: &str,
     since: i64,
 ) -> Result<u32, StoreError> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email_hash = $1 AND at >= $2")
-            .bind(email_hash)
-            .bind(since)
-            .fetch_one(&store.pool)
-            .await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM login_failures WHERE email_hash = $1 AND at >= $2",
+    )
+    .bind(email_hash)
+    .bind(since)
+    .fetch_one(&store.pool)
+    .await?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
@@ -342,6 +337,8 @@ pub(super) async fn totp_key(
     else {
         return Ok(None);
     };
-    let key = store.keyring.unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
+    let key = store
+        .keyring
+        .unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
     Ok(Some((key, row.try_get("enabled_at")?)))
 }

@@ -1,11 +1,11 @@
 //! A request's files: writing their rows (names sealed) and listing them.
 
 use super::keys::data_key;
-use crate::rows::file_from;
-use crate::sealing::seal;
 use super::PgStore;
 use crate::crypto::DataKey;
 use crate::model::*;
+use crate::rows::file_from;
+use crate::sealing::seal;
 use crate::StoreError;
 
 pub(super) async fn insert_files(

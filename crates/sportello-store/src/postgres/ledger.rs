@@ -22,14 +22,12 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 }
 
 async fn balance_in(tx: &mut Tx<'_>, client_id: &str) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_entries WHERE account = $1",
-        )
-            .bind(wallet(client_id))
-            .fetch_one(&mut **tx)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_entries WHERE account = $1",
     )
+    .bind(wallet(client_id))
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 /// Writes `t` inside `tx`. When `funds` is `Required`, the client's row is locked before its
@@ -75,8 +73,10 @@ pub(super) async fn post_in(
     if funds == Funds::Required {
         let effect = t.wallet_effect();
         if effect < 0 {
-            // Under the client's row lock: the value is current until the commit.
-            sqlx::query("SELECT id FROM clients WHERE id = $1 FOR UPDATE")
+            // Under the client's row lock: the value is current until the commit. NO KEY
+            // UPDATE, because this transaction's inserts already hold the row's KEY SHARE lock
+            // (foreign keys), as may a racing one: FOR UPDATE would deadlock the two.
+            sqlx::query("SELECT id FROM clients WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(&t.client_id)
                 .execute(&mut **tx)
                 .await?;

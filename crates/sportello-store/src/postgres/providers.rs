@@ -7,10 +7,7 @@ use super::PgStore;
 use crate::model::*;
 use crate::StoreError;
 
-pub(super) async fn create_provider(
-    store: &PgStore,
-    p: &ProviderRecord,
-) -> Result<(), StoreError> {
+pub(super) async fn create_provider(store: &PgStore, p: &ProviderRecord) -> Result<(), StoreError> {
     let mut tx = store.pool.begin().await?;
     sqlx::query("INSERT INTO providers (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(&p.id)

@@ -6,11 +6,11 @@ use sqlx::Row;
 use super::files::insert_files;
 use super::history::insert_history;
 use super::keys;
-use crate::rows::{request_from, to_json};
-use crate::sealing::{context, seal_request, Sealed, REQUEST_SELECT};
 use super::PgStore;
 use crate::crypto::DataKey;
 use crate::model::*;
+use crate::rows::{request_from, to_json};
+use crate::sealing::{context, seal_request, Sealed, REQUEST_SELECT};
 use crate::StoreError;
 
 fn unique_violation(e: &sqlx::Error) -> bool {

@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn the_server_part_drops_database_and_query() {
         for (url, server) in [
-            ("postgres://postgres@127.0.0.1:5432", "postgres://postgres@127.0.0.1:5432"),
+            (
+                "postgres://postgres@127.0.0.1:5432",
+                "postgres://postgres@127.0.0.1:5432",
+            ),
             ("postgres://u:p@h:5432/db", "postgres://u:p@h:5432"),
             ("postgresql://h/db?sslmode=disable", "postgresql://h"),
             ("postgres://h?x=1", "postgres://h"),

@@ -17,12 +17,14 @@ pub(super) async fn load_or_create_secret(
     let fresh = DataKey::generate();
     let wrapped = keyring.wrap(&fresh, &context);
     // Two processes starting at once: the first insert wins and both read it back.
-    sqlx::query("INSERT INTO secrets (name, key_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(name)
-        .bind(&wrapped.key_id)
-        .bind(&wrapped.bytes)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO secrets (name, key_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(name)
+    .bind(&wrapped.key_id)
+    .bind(&wrapped.bytes)
+    .execute(pool)
+    .await?;
     let row = sqlx::query("SELECT key_id, wrapped FROM secrets WHERE name = $1")
         .bind(name)
         .fetch_one(pool)

@@ -1,8 +1,8 @@
 //! Clients, API tokens and operators.
 
-use crate::rows::{client_from, operator_from, to_json, token_from};
 use super::SqliteStore;
 use crate::model::*;
+use crate::rows::{client_from, operator_from, to_json, token_from};
 use crate::StoreError;
 
 pub(super) async fn create_client(store: &SqliteStore, c: &ClientRecord) -> Result<(), StoreError> {

@@ -78,8 +78,7 @@ pub(super) async fn audit_entries(
                 .await?
         }
     };
-    rows.iter().map(audit_entry_from)
-        .collect()
+    rows.iter().map(audit_entry_from).collect()
 }
 
 pub(super) async fn audit_head(store: &SqliteStore) -> Result<(i64, String), StoreError> {

@@ -4,11 +4,11 @@
 use sqlx::Row;
 
 use super::keys;
-use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
-use crate::sealing::context;
 use super::SqliteStore;
 use crate::crypto::DataKey;
 use crate::model::*;
+use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
+use crate::sealing::context;
 use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
 
 fn unique_violation(e: sqlx::Error) -> StoreError {
@@ -342,6 +342,8 @@ pub(super) async fn totp_key(
     else {
         return Ok(None);
     };
-    let key = store.keyring.unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
+    let key = store
+        .keyring
+        .unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
     Ok(Some((key, row.try_get("enabled_at")?)))
 }

@@ -3,12 +3,12 @@
 use super::audit::append_audit;
 use super::keys::data_key;
 use super::outbox::record_event;
-use crate::rows::history_from;
-use crate::sealing::seal;
 use super::SqliteStore;
 use crate::audit::AuditEvent;
 use crate::crypto::DataKey;
 use crate::model::*;
+use crate::rows::history_from;
+use crate::sealing::seal;
 use crate::StoreError;
 
 pub(super) async fn insert_history(

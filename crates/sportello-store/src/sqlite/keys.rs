@@ -18,7 +18,9 @@ pub(super) async fn data_key(
         .await?;
     match row {
         None => Ok(None),
-        Some(row) => Ok(Some(store.keyring.unwrap(&wrapped_from(&row)?, request_id)?)),
+        Some(row) => Ok(Some(
+            store.keyring.unwrap(&wrapped_from(&row)?, request_id)?,
+        )),
     }
 }
 

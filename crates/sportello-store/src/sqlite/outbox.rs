@@ -8,9 +8,9 @@ use super::secrets::load_or_create_secret;
 use super::SqliteStore;
 use crate::crypto::DataKey;
 use crate::ids;
-use crate::rows::{delivery_from, event_from, wrapped_from};
 use crate::model::HistoryEntry;
 use crate::outbox::*;
+use crate::rows::{delivery_from, event_from, wrapped_from};
 use crate::StoreError;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
