@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backoffice;
 pub mod blobs;
 pub mod crypto;
+mod delegate;
 pub mod error;
 pub mod ids;
 pub mod ledger;
