@@ -148,7 +148,9 @@ impl Install {
         let mut cmd = self.bare_command();
         cmd.arg("--data-dir").arg(self.data_dir());
         if let Some(url) = &self.database_url {
-            cmd.env("SPORTELLO_DATABASE_URL", url);
+            // A few connections each: the test processes share the server's connection limit.
+            cmd.env("SPORTELLO_DATABASE_URL", url)
+                .env("SPORTELLO_DATABASE_POOL_SIZE", "3");
         }
         cmd
     }
