@@ -71,7 +71,7 @@ fn every_verb_found_in_the_help_has_help_of_its_own() {
         );
     }
     // Asking for help touches nothing.
-    assert!(!install.data_dir().exists());
+    assert!(install.data_dir_untouched());
 }
 
 #[test]
@@ -92,5 +92,5 @@ fn a_verb_that_does_not_exist_fails_with_usage() {
     );
     assert!(err.contains("Usage: sportello"), "{run:#?}");
     assert_eq!(run.status.code(), Some(2));
-    assert!(!install.data_dir().exists());
+    assert!(install.data_dir_untouched());
 }

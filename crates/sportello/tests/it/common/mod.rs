@@ -117,6 +117,18 @@ impl Install {
         }
     }
 
+    /// Whether the data directory is as the harness left it: absent, or on PostgreSQL holding
+    /// only the master key made beforehand.
+    pub fn data_dir_untouched(&self) -> bool {
+        match std::fs::read_dir(self.data_dir()) {
+            Err(_) => true,
+            Ok(entries) => {
+                let names: Vec<_> = entries.map(|e| e.unwrap().file_name()).collect();
+                !self.embedded() && names == ["master.key"]
+            }
+        }
+    }
+
     /// Whether the binary runs on its embedded SQLite database (no `SPORTELLO_TEST_POSTGRES`).
     pub fn embedded(&self) -> bool {
         self.database_url.is_none()
