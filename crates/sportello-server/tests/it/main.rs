@@ -13,6 +13,7 @@ mod common;
 mod field_types;
 mod form_schema;
 mod limits;
+mod metrics;
 mod operator_api;
 mod outbox;
 mod privacy;
