@@ -10,7 +10,9 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use sportello_domain::status::Status;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -66,7 +68,10 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
         metrics::with_local_recorder(&recorder, || {
-            describe_counter!(REQUESTS, "HTTP requests answered, by method, route and status");
+            describe_counter!(
+                REQUESTS,
+                "HTTP requests answered, by method, route and status"
+            );
             describe_histogram!(
                 LATENCY,
                 metrics::Unit::Seconds,
@@ -74,7 +79,10 @@ impl Metrics {
             );
             describe_gauge!(OPEN, "Submitted requests not yet closed, by state");
             describe_gauge!(OVERDUE, "Open requests past their SLA due time");
-            describe_gauge!(OUTBOX_DUE, "Deliveries (callbacks, webhooks, e-mails) due now");
+            describe_gauge!(
+                OUTBOX_DUE,
+                "Deliveries (callbacks, webhooks, e-mails) due now"
+            );
             describe_gauge!(OUTBOX_PENDING, "Deliveries not yet delivered or given up");
         });
         Metrics {

@@ -196,7 +196,9 @@ fn parse_s3_url(url: &str) -> Result<(&str, &str), StoreError> {
     })?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(StoreError::Config(format!("no bucket in the storage URL {url:?}")));
+        return Err(StoreError::Config(format!(
+            "no bucket in the storage URL {url:?}"
+        )));
     }
     Ok((bucket, prefix.trim_matches('/')))
 }

@@ -656,7 +656,10 @@ async fn serve(settings: Settings) -> Result<()> {
         .copied()
         .unwrap_or_else(tokio::time::Instant::now)
         + grace;
-    if tokio::time::timeout_at(deadline, &mut outbox).await.is_err() {
+    if tokio::time::timeout_at(deadline, &mut outbox)
+        .await
+        .is_err()
+    {
         outbox.abort();
         let _ = (&mut outbox).await;
         match state.store.release_leases(&outbox_owner).await {

@@ -189,7 +189,10 @@ impl std::fmt::Debug for Settings {
             .field("storage_url", &self.storage_url)
             .field(
                 "storage_secret_access_key",
-                &self.storage_secret_access_key.as_ref().map(|_| "<redacted>"),
+                &self
+                    .storage_secret_access_key
+                    .as_ref()
+                    .map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
     }

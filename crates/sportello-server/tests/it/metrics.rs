@@ -67,7 +67,11 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
     let found: Vec<f64> = samples
         .iter()
         .filter(|s| s.name == name)
-        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|s| {
+            labels
+                .iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|s| s.value)
         .collect();
     assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
@@ -118,12 +122,19 @@ async fn a_scrape_shows_requests_by_route_and_status_latencies_and_the_queues() 
                    "callback_data": {"url": "https://receiver.example/cb", "method": "JSON"}}),
         )
         .await;
-    let with_callback = with_callback.assert_ok()["_id"].as_str().unwrap().to_string();
+    let with_callback = with_callback.assert_ok()["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let (text, samples) = scrape(&app, &token).await;
     let requests = "sportello_http_requests_total";
     assert_eq!(
-        value(&samples, requests, &[("method", "GET"), ("route", "/visure"), ("status", "200")]),
+        value(
+            &samples,
+            requests,
+            &[("method", "GET"), ("route", "/visure"), ("status", "200")]
+        ),
         Some(3.0),
         "{text}"
     );
@@ -131,24 +142,43 @@ async fn a_scrape_shows_requests_by_route_and_status_latencies_and_the_queues() 
         value(
             &samples,
             requests,
-            &[("method", "GET"), ("route", "/richiesta/{id}"), ("status", "404")]
+            &[
+                ("method", "GET"),
+                ("route", "/richiesta/{id}"),
+                ("status", "404")
+            ]
         ),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        value(&samples, requests, &[("method", "POST"), ("route", "/richiesta"), ("status", "200")]),
+        value(
+            &samples,
+            requests,
+            &[
+                ("method", "POST"),
+                ("route", "/richiesta"),
+                ("status", "200")
+            ]
+        ),
         Some(2.0),
         "{text}"
     );
     // Route templates only: no id, requested or created, appears anywhere.
-    for id in unknown.iter().chain([&late.as_str(), &with_callback.as_str()]) {
+    for id in unknown
+        .iter()
+        .chain([&late.as_str(), &with_callback.as_str()])
+    {
         assert!(!text.contains(id), "{id} in\n{text}");
     }
     // Latency histograms, per route, with buckets a Prometheus histogram_quantile can use.
     let latency = "sportello_http_request_duration_seconds";
     assert_eq!(
-        value(&samples, &format!("{latency}_count"), &[("method", "GET"), ("route", "/visure")]),
+        value(
+            &samples,
+            &format!("{latency}_count"),
+            &[("method", "GET"), ("route", "/visure")]
+        ),
         Some(3.0),
         "{text}"
     );
@@ -164,17 +194,40 @@ async fn a_scrape_shows_requests_by_route_and_status_latencies_and_the_queues() 
     assert!(value(&samples, &format!("{latency}_sum"), &[("route", "/visure")]).unwrap() > 0.0);
     // The queues, read from the store.
     let open = "sportello_requests_open";
-    assert_eq!(value(&samples, open, &[("state", "in_erogazione")]), Some(2.0), "{text}");
-    assert_eq!(value(&samples, open, &[("state", "in_attesa_integrazione")]), Some(0.0));
-    assert_eq!(value(&samples, "sportello_requests_overdue", &[]), Some(1.0), "{text}");
-    assert_eq!(value(&samples, "sportello_outbox_due", &[]), Some(1.0), "{text}");
-    assert_eq!(value(&samples, "sportello_outbox_pending", &[]), Some(1.0), "{text}");
+    assert_eq!(
+        value(&samples, open, &[("state", "in_erogazione")]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&samples, open, &[("state", "in_attesa_integrazione")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&samples, "sportello_requests_overdue", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&samples, "sportello_outbox_due", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&samples, "sportello_outbox_pending", &[]),
+        Some(1.0),
+        "{text}"
+    );
     assert!(text.contains("# HELP sportello_requests_open"), "{text}");
 
     // The scrape itself is counted, under its own route.
     let (_, again) = scrape(&app, &token).await;
     assert_eq!(
-        value(&again, requests, &[("route", "/metrics"), ("status", "200")]),
+        value(
+            &again,
+            requests,
+            &[("route", "/metrics"), ("status", "200")]
+        ),
         Some(1.0)
     );
 }
@@ -184,7 +237,9 @@ async fn only_an_admin_token_reads_the_metrics() {
     let app = TestApp::spawn().await;
     let anonymous = app.http.get(format!("{}/metrics", app.base)).send().await;
     assert_eq!(anonymous.unwrap().status(), StatusCode::UNAUTHORIZED);
-    let client = app.call(Method::GET, "/metrics", &app.client_token, None).await;
+    let client = app
+        .call(Method::GET, "/metrics", &app.client_token, None)
+        .await;
     assert_eq!(client.status, StatusCode::FORBIDDEN);
     assert_eq!(client.error_code(), 904);
     let operator = app.op(Method::GET, "/metrics", None).await;
@@ -202,6 +257,12 @@ async fn two_servers_in_one_process_count_apart() {
     let route = [("route", "/visure"), ("status", "200")];
     let (_, sa) = scrape(&a, &ta).await;
     let (_, sb) = scrape(&b, &tb).await;
-    assert_eq!(value(&sa, "sportello_http_requests_total", &route), Some(4.0));
-    assert_eq!(value(&sb, "sportello_http_requests_total", &route), Some(1.0));
+    assert_eq!(
+        value(&sa, "sportello_http_requests_total", &route),
+        Some(4.0)
+    );
+    assert_eq!(
+        value(&sb, "sportello_http_requests_total", &route),
+        Some(1.0)
+    );
 }

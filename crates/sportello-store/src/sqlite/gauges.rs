@@ -21,8 +21,10 @@ pub(super) async fn gauges(store: &SqliteStore, now: i64) -> Result<Gauges, Stor
     for row in rows {
         let total: i64 = row.try_get("total")?;
         let overdue: i64 = row.try_get("overdue")?;
-        out.open_by_status
-            .push((status_of(&row, "status")?, u64::try_from(total).unwrap_or(0)));
+        out.open_by_status.push((
+            status_of(&row, "status")?,
+            u64::try_from(total).unwrap_or(0),
+        ));
         out.overdue += u64::try_from(overdue).unwrap_or(0);
     }
     let row = sqlx::query(

@@ -7,7 +7,9 @@ use crate::common::Install;
 use std::path::PathBuf;
 
 fn deploy(file: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy")
+        .join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -32,7 +34,10 @@ fn the_systemd_unit_starts_the_binary_with_flags_it_knows() {
     let help = Install::new().run(&["serve", "--help"]);
     let help = help.ok();
     for flag in words.iter().filter(|w| w.starts_with("--")) {
-        assert!(help.contains(flag), "`sportello serve --help` has no {flag}");
+        assert!(
+            help.contains(flag),
+            "`sportello serve --help` has no {flag}"
+        );
     }
     for hardening in [
         "NoNewPrivileges=yes",
@@ -96,7 +101,9 @@ fn the_containerfile_builds_this_binary_and_checks_its_health_route() {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_sportello"));
     let name = bin.file_name().unwrap().to_str().unwrap();
     assert!(file.contains(&format!("target/release/{name} /usr/local/bin/{name}")));
-    assert!(file.contains(&format!("COPY --from=build /usr/local/bin/{name} /usr/local/bin/{name}")));
+    assert!(file.contains(&format!(
+        "COPY --from=build /usr/local/bin/{name} /usr/local/bin/{name}"
+    )));
     assert!(file.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{name}\"]")));
     assert!(file.contains("CMD [\"serve\"]"));
     // The verb exists, the health route it checks is the server's, the port is the one exposed.
@@ -108,10 +115,9 @@ fn the_containerfile_builds_this_binary_and_checks_its_health_route() {
     assert!(file.contains("VOLUME [\"/var/lib/sportello\"]"));
     assert!(file.contains("SPORTELLO_DATA_DIR=/var/lib/sportello"));
     // The build image is at least the toolchain the workspace declares.
-    let manifest = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml"),
-    )
-    .unwrap();
+    let manifest =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml"))
+            .unwrap();
     let declared = manifest
         .lines()
         .find_map(|l| l.strip_prefix("rust-version = "))
@@ -123,5 +129,8 @@ fn the_containerfile_builds_this_binary_and_checks_its_health_route() {
         .unwrap();
     let image_version = image.split('-').next().unwrap();
     let minor = |v: &str| v.split('.').nth(1).unwrap().parse::<u32>().unwrap();
-    assert!(minor(image_version) >= minor(declared), "{image_version} < {declared}");
+    assert!(
+        minor(image_version) >= minor(declared),
+        "{image_version} < {declared}"
+    );
 }

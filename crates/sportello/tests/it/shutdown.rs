@@ -38,7 +38,7 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
         .env("SPORTELLO_WEBHOOK_ALLOW_HTTP", "true")
         .env("SPORTELLO_WEBHOOK_ALLOW_HOSTS", r#"["127.0.0.1"]"#)
         .env("SPORTELLO_OUTBOX_INTERVAL_SECS", "1")
-        .env("SPORTELLO_SHUTDOWN_GRACE_SECS", "3");
+        .env("SPORTELLO_SHUTDOWN_GRACE_SECS", "10");
     let server = install.start_command(cmd, port).await;
     let (client, _) = server.demo_tokens().unwrap();
 
@@ -61,7 +61,7 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
     let mut form = serde_json::Map::new();
     for (key, campo) in service.ok()["json_struttura"]["campi"].as_object().unwrap() {
         let v = match campo["tipo"].as_str().unwrap() {
-            "file" => pdf(2 * 1024 * 1024),
+            "file" => pdf(256 * 1024),
             "email" => "mario.rossi@example.com".into(),
             "data_iso8601" => "1985-12-10".into(),
             "codice_fiscale" | "codice_fiscale_persona_fisica" => "RSSMRA85T10H501O".into(),
@@ -84,7 +84,11 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
     upload.flush().await.unwrap();
 
     let pid = server.pid().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
 
     // New connections are refused from now on.
     let started = Instant::now();
@@ -101,10 +105,16 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
     let mut answer = Vec::new();
     upload.read_to_end(&mut answer).await.unwrap();
     let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer}\n{}",
+        server.stderr()
+    );
     assert!(answer.contains("\"success\":true"), "{answer}");
 
-    let run = tokio::task::spawn_blocking(move || server.wait()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap();
     assert!(run.status.success(), "{run:#?}");
     assert!(run.stderr.contains("leases released"), "{}", run.stderr);
     drop(held);
@@ -114,11 +124,12 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
     let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
         .await
         .unwrap();
-    let rows: Vec<(String, Option<String>, i64)> =
-        sqlx::query_as("SELECT status, lease_owner, attempts FROM deliveries WHERE kind = 'callback'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT status, lease_owner, attempts FROM deliveries WHERE kind = 'callback'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(rows, vec![("pending".to_string(), None, 0)]);
     // And the upload was committed before the exit.
     let requests: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")

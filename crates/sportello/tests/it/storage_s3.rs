@@ -36,7 +36,14 @@ impl S3Server {
         let port = free_port();
         let log = std::fs::File::create(dir.join("moto.log")).unwrap();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -74,34 +81,25 @@ impl S3Server {
         server
     }
 
-    /// Every object of the bucket, read back over plain S3 HTTP (ListObjectsV2 and GET), not
-    /// through our code.
+    /// Every object of the bucket, as stored: listed and read with an S3 client of its own,
+    /// not through the server.
     async fn objects(&self) -> Vec<(String, Vec<u8>)> {
-        let http = reqwest::Client::new();
-        let listing = http
-            .get(format!("{}/{BUCKET}?list-type=2", self.endpoint))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
+        use futures::TryStreamExt;
+        use object_store::ObjectStore;
+        let s3 = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(&self.endpoint)
+            .with_region("eu-south-1")
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .with_allow_http(true)
+            .build()
             .unwrap();
-        let keys: Vec<String> = listing
-            .split("<Key>")
-            .skip(1)
-            .map(|s| s.split("</Key>").next().unwrap().to_string())
-            .collect();
+        let listed: Vec<_> = s3.list(None).try_collect().await.unwrap();
         let mut out = Vec::new();
-        for key in keys {
-            let bytes = http
-                .get(format!("{}/{BUCKET}/{key}", self.endpoint))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            out.push((key, bytes.to_vec()));
+        for meta in listed {
+            let bytes = s3.get(&meta.location).await.unwrap().bytes().await.unwrap();
+            out.push((meta.location.to_string(), bytes.to_vec()));
         }
         out
     }
@@ -178,7 +176,11 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         .await;
     let id = created.ok()["_id"].as_str().unwrap().to_string();
     server
-        .post(&format!("/operator/requests/{id}/claim"), &operator, json!({}))
+        .post(
+            &format!("/operator/requests/{id}/claim"),
+            &operator,
+            json!({}),
+        )
         .await
         .ok();
     let result = pdf("RISULTATO-SEGRETO", 3 * 1024 * 1024);
@@ -202,10 +204,16 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     let detail = server
         .get(&format!("/operator/requests/{id}"), &operator)
         .await;
-    let file_id = detail.ok()["risultati"][0]["id"].as_str().unwrap().to_string();
+    let file_id = detail.ok()["risultati"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = server
         .http
-        .get(format!("{}/operator/requests/{id}/files/{file_id}", server.base))
+        .get(format!(
+            "{}/operator/requests/{id}/files/{file_id}",
+            server.base
+        ))
         .bearer_auth(&operator)
         .send()
         .await
@@ -217,7 +225,11 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     assert!(!install.data_dir().join("files").exists());
     let objects = s3.objects().await;
     // Three inputs, the result, the result archive (the readiness probe cleans up after itself).
-    assert!(objects.len() >= 5, "{:?}", objects.iter().map(|o| &o.0).collect::<Vec<_>>());
+    assert!(
+        objects.len() >= 5,
+        "{:?}",
+        objects.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
     let secrets: [&[u8]; 7] = [
         b"%PDF",
         b"PK\x03\x04",
@@ -229,7 +241,10 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     ];
     let mut largest = 0;
     for (key, bytes) in &objects {
-        assert!(key.starts_with("docs/"), "{key} is outside the configured prefix");
+        assert!(
+            key.starts_with("docs/"),
+            "{key} is outside the configured prefix"
+        );
         for secret in secrets {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret),
@@ -239,7 +254,11 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         }
         largest = largest.max(bytes.len());
     }
-    assert!(largest > 3 * 1024 * 1024, "the sealed result is in the bucket");
+    assert!(
+        largest > 3 * 1024 * 1024,
+        "the sealed result is not in the bucket: {:?}",
+        objects.iter().map(|(k, b)| (k, b.len())).collect::<Vec<_>>()
+    );
 
     // The archive comes back streamed: in many chunks, the same bytes as the base64 answer.
     let res = server
@@ -250,7 +269,11 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let length: usize = res.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let length: usize = res.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut res = res;
     let (mut chunks, mut streamed) = (0, Vec::new());
     while let Some(chunk) = res.chunk().await.unwrap() {
@@ -263,7 +286,9 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     let whole = server.get(&format!("/documento/{id}"), &client).await;
     let file = whole.ok()["file"].as_str().unwrap();
     assert_eq!(
-        base64::engine::general_purpose::STANDARD.decode(file).unwrap(),
+        base64::engine::general_purpose::STANDARD
+            .decode(file)
+            .unwrap(),
         streamed
     );
 }
