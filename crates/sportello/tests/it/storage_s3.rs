@@ -257,7 +257,10 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     assert!(
         largest > 3 * 1024 * 1024,
         "the sealed result is not in the bucket: {:?}",
-        objects.iter().map(|(k, b)| (k, b.len())).collect::<Vec<_>>()
+        objects
+            .iter()
+            .map(|(k, b)| (k, b.len()))
+            .collect::<Vec<_>>()
     );
 
     // The archive comes back streamed: in many chunks, the same bytes as the base64 answer.
