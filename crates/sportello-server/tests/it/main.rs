@@ -18,6 +18,7 @@ mod outbox;
 mod privacy;
 mod readiness;
 mod retention;
+mod sandbox;
 mod seed_flows;
 mod sla;
 mod snapshots;
