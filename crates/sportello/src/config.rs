@@ -92,6 +92,10 @@ pub struct Settings {
     pub storage_allow_http: bool,
     /// Seconds a stopping server waits for requests in flight and background work to finish.
     pub shutdown_grace_secs: u64,
+    /// Seconds a test request waits before the sandbox's simulated operator works it.
+    pub sandbox_delay_secs: u64,
+    /// Seconds between two passes of the sandbox's simulated operator.
+    pub sandbox_interval_secs: u64,
 }
 
 /// One provider's closures, on top of weekends and national holidays.
@@ -162,6 +166,8 @@ impl Default for Settings {
             storage_secret_access_key_file: None,
             storage_allow_http: false,
             shutdown_grace_secs: 30,
+            sandbox_delay_secs: limits.sandbox_delay_secs,
+            sandbox_interval_secs: 1,
         }
     }
 }
@@ -343,6 +349,7 @@ impl Settings {
             max_pdf_pages: self.max_pdf_pages,
             secure_cookies: self.secure_cookies,
             allow_http_callbacks: self.webhook_allow_http,
+            sandbox_delay_secs: self.sandbox_delay_secs,
         }
     }
 }
