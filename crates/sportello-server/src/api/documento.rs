@@ -24,7 +24,8 @@ use crate::wire::Documento;
     responses(
         (status = 200, description = "The result archive, base64", body = inline(crate::envelope::Envelope<Documento>)),
         (status = 404, description = "no such request (244)", body = crate::envelope::ErrorEnvelope),
-        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope)),
+        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope),
+        (status = 400, description = "Invalid id (243)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([243, 244, 247, 917]))),
     security(("bearer" = [])))]
 pub async fn get(
@@ -43,7 +44,9 @@ pub async fn get(
     params(("id" = String, Path, description = "The request's `_id`")),
     responses(
         (status = 200, description = "The zip archive", content_type = "application/zip"),
-        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope)),
+        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope),
+        (status = 400, description = "Invalid id (243)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (244)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([243, 244, 247, 917]))),
     security(("bearer" = [])))]
 pub async fn download(

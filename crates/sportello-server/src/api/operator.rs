@@ -74,7 +74,8 @@ pub async fn counts(State(state): State<AppState>, op: OperatorCaller) -> ApiRes
 /// it is recorded in the audit trail.
 #[utoipa::path(get, path = "/operator/requests/{id}", tag = "operatore",
     params(("id" = String, Path)),
-    responses((status = 200, description = "The request", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "The request", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn detail(
@@ -92,7 +93,8 @@ pub async fn detail(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Taken", body = inline(crate::envelope::Envelope<OperatorRequest>)),
-        (status = 409, description = "already taken, or not in a state that allows it (907)", body = crate::envelope::ErrorEnvelope)),
+        (status = 409, description = "already taken, or not in a state that allows it (907)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([907, 913, 914]))),
     security(("bearer" = [])))]
 pub async fn claim(
@@ -108,7 +110,9 @@ pub async fn claim(
 /// Only the operator who took it can release it.
 #[utoipa::path(post, path = "/operator/requests/{id}/release", tag = "operatore",
     params(("id" = String, Path)),
-    responses((status = 200, description = "Released", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Released", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([907, 913, 914]))),
     security(("bearer" = [])))]
 pub async fn release(
@@ -126,7 +130,10 @@ pub async fn release(
 /// /richiesta/{id}`.
 #[utoipa::path(post, path = "/operator/requests/{id}/integration", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn ask_integration(
@@ -144,7 +151,11 @@ pub async fn ask_integration(
 /// (412/229 otherwise).
 #[utoipa::path(post, path = "/operator/requests/{id}/results", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Attached", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Attached", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope),
+        (status = 412, description = "the file is not a PDF, JPEG or PNG, or is too large (229); `details` says why", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([229, 907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn attach_result(
@@ -162,7 +173,10 @@ pub async fn attach_result(
 /// Body `{"esito": {"codice": "0", "info": "OK"}}` (optional).
 #[utoipa::path(post, path = "/operator/requests/{id}/close", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn close(
@@ -180,7 +194,10 @@ pub async fn close(
 /// notified.
 #[utoipa::path(post, path = "/operator/requests/{id}/cancel", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Cancelled", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Cancelled", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn cancel(
@@ -197,7 +214,8 @@ pub async fn cancel(
 /// Decrypted on the fly; the download is recorded in the audit trail.
 #[utoipa::path(get, path = "/operator/requests/{id}/files/{file_id}", tag = "operatore",
     params(("id" = String, Path), ("file_id" = String, Path)),
-    responses((status = 200, description = "The file")),
+    responses((status = 200, description = "The file"),
+        (status = 404, description = "no such request or file for this provider (914)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([914, 917]))),
     security(("bearer" = [])))]
 pub async fn file(

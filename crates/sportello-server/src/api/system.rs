@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// 200 when the process and its database answer. No token, never rate-limited.
 #[utoipa::path(get, path = "/healthz", tag = "sistema",
     responses((status = 200, description = "Up: `{status, servizi}`", body = Object),
-        (status = 500, description = "The database does not answer (999)", body = crate::envelope::ErrorEnvelope)),
+        (status = 500, description = "The database does not answer: 999 in the error envelope")),
     extensions(("x-error-codes" = json!([]))))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.list_providers().await {
