@@ -89,7 +89,7 @@ pub async fn script(
 /// The script with the service's form as its argument.
 fn render(service: &Service, hash: &str, limits: &Limits) -> String {
     let data = script_json(&form_data(service, hash, limits));
-    format!("{SCRIPT}({data});\n")
+    format!("{}({data});\n", SCRIPT.trim_end())
 }
 
 /// What the script needs: the fields in `ordine` and the schema that checks them.
