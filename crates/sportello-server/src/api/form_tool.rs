@@ -56,7 +56,10 @@ pub async fn script(
         .and_then(|hash| Some((hash, state.catalog.get(hash)?)))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, 910, "no form for this hash"))?;
     let body = render(service, hash, &state.limits);
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(body.as_bytes()))[..32]);
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
+    );
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

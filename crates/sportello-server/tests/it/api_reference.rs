@@ -10,6 +10,7 @@
 //! must have the shape (members and JSON types), status and error code of its documented example,
 //! every example must still be produced, and every error code met must be in the operation's
 //! `x-error-codes`. Change an answer and this test fails until the examples are captured again.
+#![allow(clippy::unwrap_used)]
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -26,7 +27,9 @@ const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 const NOBODY: &str = "000000000000000000000000";
 
 async fn openapi(app: &TestApp) -> Value {
-    let r = app.raw(app.http.get(format!("{}/openapi.json", app.base))).await;
+    let r = app
+        .raw(app.http.get(format!("{}/openapi.json", app.base)))
+        .await;
     assert_eq!(r.status, 200);
     r.body
 }
@@ -66,15 +69,15 @@ fn the_readme_lists_every_error_code_once() {
     assert_eq!(unique.len(), codes.len(), "a code appears twice: {codes:?}");
     // Every code `error.rs` can produce: the literal after a status in `ApiError::new(…)`, and
     // the codes its callers pass to the constructors that take one.
-    let source = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src/error.rs"
-    ))
-    .unwrap();
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/error.rs")).unwrap();
     let mut produced = BTreeSet::new();
     for chunk in source.split("StatusCode::").skip(1) {
         let after = chunk.split_once(',').map(|(_, rest)| rest.trim_start());
-        if let Some(n) = after.and_then(|r| r.get(..3)).and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(n) = after
+            .and_then(|r| r.get(..3))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             produced.insert(n);
         }
     }
@@ -126,7 +129,11 @@ async fn every_operation_has_a_summary_a_description_examples_and_its_error_code
                     lacks(format!("no example of the path parameter {}", p["name"]));
                 }
             }
-            for (media, m) in op["requestBody"]["content"].as_object().into_iter().flatten() {
+            for (media, m) in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
                 if m["example"].is_null() {
                     lacks(format!("no example of its {media} request body"));
                 }
@@ -273,8 +280,13 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         )
         .await;
     let form = valid_json_visura(service.assert_ok());
-    r.call("GET /visure/{hash_visura}", c, "/visure/0123456789abcdef", None)
-        .await;
+    r.call(
+        "GET /visure/{hash_visura}",
+        c,
+        "/visure/0123456789abcdef",
+        None,
+    )
+    .await;
     let schema = format!("/visure/{FAMIGLIA}/schema");
     r.call("GET /visure/{hash_visura}/schema", c, &schema, None)
         .await;
@@ -301,27 +313,52 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         None,
     )
     .await;
-    r.call("GET /visura/formTool/{hash_visura}.js", None, "/visura/formTool/0123456789abcdef.js", None)
-        .await;
+    r.call(
+        "GET /visura/formTool/{hash_visura}.js",
+        None,
+        "/visura/formTool/0123456789abcdef.js",
+        None,
+    )
+    .await;
 
     // Money first: a live request needs credit.
     let topup = "POST /admin/clients/{id}/topup";
     let body = json!({"importo": "500.00", "motivo": "bonifico 2026/17"});
-    r.call(topup, a, &format!("/admin/clients/{demo}/topup"), Some(body.clone()))
-        .await
-        .assert_ok();
+    r.call(
+        topup,
+        a,
+        &format!("/admin/clients/{demo}/topup"),
+        Some(body.clone()),
+    )
+    .await
+    .assert_ok();
     let bad = json!({"importo": "cinquanta", "motivo": "bonifico"});
-    r.call(topup, a, &format!("/admin/clients/{demo}/topup"), Some(bad.clone()))
-        .await;
+    r.call(
+        topup,
+        a,
+        &format!("/admin/clients/{demo}/topup"),
+        Some(bad.clone()),
+    )
+    .await;
     r.call(topup, a, "/admin/clients/nessuno/topup", Some(body))
         .await;
     let adjust = "POST /admin/clients/{id}/adjustment";
     let body = json!({"importo": "-5.00", "motivo": "rettifica di un addebito doppio"});
-    r.call(adjust, a, &format!("/admin/clients/{demo}/adjustment"), Some(body.clone()))
-        .await
-        .assert_ok();
-    r.call(adjust, a, &format!("/admin/clients/{demo}/adjustment"), Some(bad))
-        .await;
+    r.call(
+        adjust,
+        a,
+        &format!("/admin/clients/{demo}/adjustment"),
+        Some(body.clone()),
+    )
+    .await
+    .assert_ok();
+    r.call(
+        adjust,
+        a,
+        &format!("/admin/clients/{demo}/adjustment"),
+        Some(bad),
+    )
+    .await;
     r.call(adjust, a, "/admin/clients/nessuno/adjustment", Some(body))
         .await;
     r.call("GET /conto", c, "/conto", None).await.assert_ok();
@@ -349,7 +386,8 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .assert_ok();
     let mut other = submission.clone();
     other["email_target"] = json!("mario.rossi@example.com");
-    r.call_with(create, c, "/richiesta", Some(other), &key).await;
+    r.call_with(create, c, "/richiesta", Some(other), &key)
+        .await;
     r.call(create, c, "/richiesta", Some(json!({"json_visura": form})))
         .await;
     r.call(
@@ -420,13 +458,28 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     .await;
     let cancel = "DELETE /richiesta/{id}";
     let motivo = json!({"motivo": "il cliente ha rinunciato"});
-    r.call(cancel, c, &format!("/richiesta/{id3}"), Some(motivo.clone()))
-        .await
-        .assert_ok();
-    r.call(edit, c, &format!("/richiesta/{id3}"), Some(json!({"state": 1})))
-        .await;
-    r.call(cancel, c, &format!("/richiesta/{NOBODY}"), Some(motivo.clone()))
-        .await;
+    r.call(
+        cancel,
+        c,
+        &format!("/richiesta/{id3}"),
+        Some(motivo.clone()),
+    )
+    .await
+    .assert_ok();
+    r.call(
+        edit,
+        c,
+        &format!("/richiesta/{id3}"),
+        Some(json!({"state": 1})),
+    )
+    .await;
+    r.call(
+        cancel,
+        c,
+        &format!("/richiesta/{NOBODY}"),
+        Some(motivo.clone()),
+    )
+    .await;
     r.call("POST /richiesta/{id}", c, &format!("/richiesta/{id}"), None)
         .await;
     r.call(
@@ -440,9 +493,14 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .await;
 
     // The operator works it: takes it, asks for more, gets it, attaches the result, closes.
-    r.call("GET /operator/requests", o, "/operator/requests?per_page=2", None)
-        .await
-        .assert_ok();
+    r.call(
+        "GET /operator/requests",
+        o,
+        "/operator/requests?per_page=2",
+        None,
+    )
+    .await
+    .assert_ok();
     r.call("GET /operator/counts", o, "/operator/counts", None)
         .await
         .assert_ok();
@@ -460,15 +518,25 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     let claim = "POST /operator/requests/{id}/claim";
     r.call(claim, o, &at("/claim"), None).await.assert_ok();
     r.call(claim, o, &at("/claim"), None).await;
-    r.call(claim, o, &format!("/operator/requests/{NOBODY}/claim"), None)
-        .await;
+    r.call(
+        claim,
+        o,
+        &format!("/operator/requests/{NOBODY}/claim"),
+        None,
+    )
+    .await;
     r.call(cancel, c, &format!("/richiesta/{id}"), Some(motivo.clone()))
         .await;
     let release = "POST /operator/requests/{id}/release";
     r.call(release, o, &at("/release"), None).await.assert_ok();
     r.call(release, o, &at("/release"), None).await;
-    r.call(release, o, &format!("/operator/requests/{NOBODY}/release"), None)
-        .await;
+    r.call(
+        release,
+        o,
+        &format!("/operator/requests/{NOBODY}/release"),
+        None,
+    )
+    .await;
     r.call(claim, o, &at("/claim"), None).await.assert_ok();
     let ask = "POST /operator/requests/{id}/integration";
     let question = json!({"messaggio": "La data di nascita non corrisponde al documento: correggila.",
@@ -508,8 +576,13 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         Some(json!({"nome": "note.txt", "file": b64(b"solo testo")})),
     )
     .await;
-    r.call(results, o, &at("/results"), Some(json!({"nome": "vuoto.pdf"})))
-        .await;
+    r.call(
+        results,
+        o,
+        &at("/results"),
+        Some(json!({"nome": "vuoto.pdf"})),
+    )
+    .await;
     r.call(
         results,
         o,
@@ -525,15 +598,14 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     r.call(close, o, &at("/close"), Some(esito.clone())).await;
     r.call(close, o, &at("/close"), Some(json!({"esito": "bene"})))
         .await;
-    r.call(close, o, &format!("/operator/requests/{NOBODY}/close"), Some(esito))
-        .await;
     r.call(
-        results,
+        close,
         o,
-        &at("/results"),
-        Some(result),
+        &format!("/operator/requests/{NOBODY}/close"),
+        Some(esito),
     )
     .await;
+    r.call(results, o, &at("/results"), Some(result)).await;
     let files = "GET /operator/requests/{id}/files/{file_id}";
     r.call(files, o, &at("/files/nessuno"), None).await;
     let op_cancel = "POST /operator/requests/{id}/cancel";
@@ -543,10 +615,16 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     r.call(op_cancel, o, &at2("/cancel"), Some(why.clone()))
         .await
         .assert_ok();
-    r.call(op_cancel, o, &at2("/cancel"), Some(why.clone())).await;
-    r.call(op_cancel, o, &at("/cancel"), Some(json!({}))).await;
-    r.call(op_cancel, o, &format!("/operator/requests/{NOBODY}/cancel"), Some(why))
+    r.call(op_cancel, o, &at2("/cancel"), Some(why.clone()))
         .await;
+    r.call(op_cancel, o, &at("/cancel"), Some(json!({}))).await;
+    r.call(
+        op_cancel,
+        o,
+        &format!("/operator/requests/{NOBODY}/cancel"),
+        Some(why),
+    )
+    .await;
 
     // The client gets the result.
     let doc = "GET /documento/{id}";
@@ -567,35 +645,64 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
 
     // Deliveries, webhooks.
     let deliveries = r
-        .call("GET /consegne", c, &format!("/consegne?richiesta={id}&per_page=1"), None)
+        .call(
+            "GET /consegne",
+            c,
+            &format!("/consegne?richiesta={id}&per_page=1"),
+            None,
+        )
         .await;
-    let delivery = deliveries.assert_ok()[0]["id"].as_str().unwrap().to_string();
-    r.call("GET /consegne", c, &format!("/consegne?richiesta={NOBODY}"), None)
-        .await;
+    let delivery = deliveries.assert_ok()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    r.call(
+        "GET /consegne",
+        c,
+        &format!("/consegne?richiesta={NOBODY}"),
+        None,
+    )
+    .await;
     let replay = "POST /consegne/{id}/ripeti";
     r.call(replay, c, &format!("/consegne/{delivery}/ripeti"), None)
         .await
         .assert_ok();
     r.call(replay, c, "/consegne/nessuna/ripeti", None).await;
-    r.call("GET /admin/deliveries", a, "/admin/deliveries?per_page=1", None)
-        .await
-        .assert_ok();
+    r.call(
+        "GET /admin/deliveries",
+        a,
+        "/admin/deliveries?per_page=1",
+        None,
+    )
+    .await
+    .assert_ok();
     let replay = "POST /admin/deliveries/{id}/replay";
-    r.call(replay, a, &format!("/admin/deliveries/{delivery}/replay"), None)
-        .await
-        .assert_ok();
+    r.call(
+        replay,
+        a,
+        &format!("/admin/deliveries/{delivery}/replay"),
+        None,
+    )
+    .await
+    .assert_ok();
     r.call(replay, a, "/admin/deliveries/nessuna/replay", None)
         .await;
     let hook = "GET /admin/clients/{id}/webhook";
     r.call(hook, a, &format!("/admin/clients/{demo}/webhook"), None)
         .await
         .assert_ok();
-    r.call(hook, a, "/admin/clients/nessuno/webhook", None).await;
+    r.call(hook, a, "/admin/clients/nessuno/webhook", None)
+        .await;
     let set = "PUT /admin/clients/{id}/webhook";
     let url = json!({"url": "https://example.com/sportello/webhook"});
-    r.call(set, a, &format!("/admin/clients/{demo}/webhook"), Some(url.clone()))
-        .await
-        .assert_ok();
+    r.call(
+        set,
+        a,
+        &format!("/admin/clients/{demo}/webhook"),
+        Some(url.clone()),
+    )
+    .await
+    .assert_ok();
     r.call(
         set,
         a,
@@ -606,9 +713,14 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     r.call(set, a, "/admin/clients/nessuno/webhook", Some(url))
         .await;
     let secret = "POST /admin/clients/{id}/webhook/secret";
-    r.call(secret, a, &format!("/admin/clients/{demo}/webhook/secret"), None)
-        .await
-        .assert_ok();
+    r.call(
+        secret,
+        a,
+        &format!("/admin/clients/{demo}/webhook/secret"),
+        None,
+    )
+    .await
+    .assert_ok();
     r.call(secret, a, "/admin/clients/nessuno/webhook/secret", None)
         .await;
 
@@ -617,18 +729,29 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     r.call(wallet, a, &format!("/admin/clients/{demo}/wallet"), None)
         .await
         .assert_ok();
-    r.call(wallet, a, "/admin/clients/nessuno/wallet", None).await;
+    r.call(wallet, a, "/admin/clients/nessuno/wallet", None)
+        .await;
     let own = "GET /conto/estratti/{mese}";
     r.call(own, c, &format!("/conto/estratti/{month}"), None)
         .await
         .assert_ok();
     r.call(own, c, "/conto/estratti/2026-13", None).await;
     let statement = "GET /admin/clients/{id}/statements/{mese}";
-    r.call(statement, a, &format!("/admin/clients/{demo}/statements/{month}"), None)
-        .await
-        .assert_ok();
-    r.call(statement, a, &format!("/admin/clients/nessuno/statements/{month}"), None)
-        .await;
+    r.call(
+        statement,
+        a,
+        &format!("/admin/clients/{demo}/statements/{month}"),
+        None,
+    )
+    .await
+    .assert_ok();
+    r.call(
+        statement,
+        a,
+        &format!("/admin/clients/nessuno/statements/{month}"),
+        None,
+    )
+    .await;
     let settlement = "GET /admin/providers/{id}/settlements/{mese}";
     r.call(
         settlement,
@@ -684,9 +807,9 @@ fn shape(v: &Value) -> Value {
 fn examples_of(calls: &[Call]) -> BTreeMap<&'static str, Value> {
     let mut out: BTreeMap<&'static str, Value> = BTreeMap::new();
     for call in calls {
-        let entry = out.entry(call.op).or_insert_with(|| {
-            json!({"path": call.path, "body": call.body, "responses": {}, "ok": false})
-        });
+        let entry = out.entry(call.op).or_insert_with(
+            || json!({"path": call.path, "body": call.body, "responses": {}, "ok": false}),
+        );
         let success = (200..300).contains(&call.status);
         if success && entry["ok"] == json!(false) {
             entry["path"] = json!(call.path);
@@ -706,8 +829,8 @@ fn examples_of(calls: &[Call]) -> BTreeMap<&'static str, Value> {
 
 fn documented_example<'a>(doc: &'a Value, op: &str, status: &str) -> Option<&'a Value> {
     let (method, path) = op.split_once(' ').unwrap();
-    let content = doc["paths"][path][method.to_lowercase()]["responses"][status]["content"]
-        .as_object()?;
+    let content =
+        doc["paths"][path][method.to_lowercase()]["responses"][status]["content"].as_object()?;
     content
         .iter()
         .find(|(media, _)| media.contains("json"))
@@ -739,7 +862,9 @@ async fn the_documented_examples_are_what_the_server_answers() {
             continue;
         }
         if op["responses"][&status].is_null() {
-            problems.push(format!("{name}: answered {status}, which is not documented"));
+            problems.push(format!(
+                "{name}: answered {status}, which is not documented"
+            ));
             continue;
         }
         if let Some(code) = call.answer["error"].as_u64() {
@@ -747,14 +872,18 @@ async fn the_documented_examples_are_what_the_server_answers() {
                 .as_array()
                 .is_some_and(|codes| codes.contains(&json!(code)));
             if !listed {
-                problems.push(format!("{name}: answered error {code}, not in its x-error-codes"));
+                problems.push(format!(
+                    "{name}: answered error {code}, not in its x-error-codes"
+                ));
             }
         }
         if !seen.insert((call.op, status.clone())) {
             continue; // only the first answer of a status is the example
         }
         let Some(example) = documented_example(&doc, call.op, &status) else {
-            problems.push(format!("{name}: no documented example of its {status} answer"));
+            problems.push(format!(
+                "{name}: no documented example of its {status} answer"
+            ));
             continue;
         };
         if shape(example) != shape(&call.answer) {
@@ -777,15 +906,15 @@ async fn the_documented_examples_are_what_the_server_answers() {
         let content = &doc["paths"][path][method.to_lowercase()]["requestBody"]["content"];
         for (media, m) in content.as_object().into_iter().flatten() {
             if m["example"] != entry["body"] {
-                problems.push(format!("{op}: the documented {media} request is not the one sent"));
+                problems.push(format!(
+                    "{op}: the documented {media} request is not the one sent"
+                ));
             }
         }
     }
     // No example is left that the server no longer produces.
-    let documented: Map<String, Value> = serde_json::from_str(
-        &std::fs::read_to_string(EXAMPLES_FILE).unwrap(),
-    )
-    .unwrap();
+    let documented: Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(EXAMPLES_FILE).unwrap()).unwrap();
     for (op, entry) in &documented {
         for status in entry["responses"].as_object().unwrap().keys() {
             let here = captured

@@ -569,15 +569,15 @@ fn fills(route: &str, path: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
     r.len() == p.len()
-        && r.iter().zip(&p).all(|(r, p)| {
-            match (r.split_once('{'), r.split_once('}')) {
+        && r.iter()
+            .zip(&p)
+            .all(|(r, p)| match (r.split_once('{'), r.split_once('}')) {
                 (Some((before, _)), Some((_, after))) => p
                     .strip_prefix(before)
                     .and_then(|p| p.strip_suffix(after))
                     .is_some_and(|name| !name.is_empty()),
                 _ => r == p,
-            }
-        })
+            })
 }
 
 async fn admin_token(app: &TestApp, scopes: Option<Vec<String>>) -> String {

@@ -1,5 +1,6 @@
 //! `GET /visura/formTool/{hash_visura}.js`: the embeddable form, public and cacheable. Its
 //! behaviour in a browser is tested by `e2e/form_tool.test.mjs`.
+#![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
 
@@ -33,16 +34,27 @@ async fn the_script_is_public_javascript_carrying_the_services_form_and_schema()
     assert!(h.contains_key("etag"));
     let script = resp.text().await.unwrap();
     // CSP-friendly: no eval, no Function constructor, no inline handlers, no HTML strings.
-    for banned in ["eval(", "new Function", "innerHTML", "onclick", "setAttribute(\"on"] {
+    for banned in [
+        "eval(",
+        "new Function",
+        "innerHTML",
+        "onclick",
+        "setAttribute(\"on",
+    ] {
         assert!(!script.contains(banned), "the script contains {banned}");
     }
     let data = embedded_data(&script);
     assert_eq!(data["hash_visura"], ASSEGNO);
     let schema = app.get(&format!("/visure/{ASSEGNO}/schema")).await;
-    assert_eq!(data["schema"], schema.body, "the same schema as /visure/{{hash}}/schema");
+    assert_eq!(
+        data["schema"], schema.body,
+        "the same schema as /visure/{{hash}}/schema"
+    );
     // The fields in `ordine`, with their istruzioni.
     let service = app.get(&format!("/visure/{ASSEGNO}")).await;
-    let campi = service.data()["json_struttura"]["campi"].as_object().unwrap();
+    let campi = service.data()["json_struttura"]["campi"]
+        .as_object()
+        .unwrap();
     let order: Vec<u32> = data["campi"]
         .as_array()
         .unwrap()
@@ -75,7 +87,11 @@ async fn the_embedded_data_cannot_close_the_script_element() {
             .unwrap();
         let start = script.rfind("})(").unwrap();
         let data = &script[start..];
-        assert!(!data.contains('<') && !data.contains('>'), "{}", service.hash_visura);
+        assert!(
+            !data.contains('<') && !data.contains('>'),
+            "{}",
+            service.hash_visura
+        );
     }
 }
 
