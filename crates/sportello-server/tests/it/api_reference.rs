@@ -736,6 +736,10 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .await
         .assert_ok();
     r.call(own, c, "/conto/estratti/2026-13", None).await;
+    // Statements are about money, which the sandbox never touches.
+    let sandbox = Some(app.test_token.as_str());
+    r.call(own, sandbox, &format!("/conto/estratti/{month}"), None)
+        .await;
     let statement = "GET /admin/clients/{id}/statements/{mese}";
     r.call(
         statement,
