@@ -263,3 +263,44 @@ async fn test_requests_are_purged_a_day_after_creation_whatever_their_state() {
     let kept = app.get(&format!("/richiesta/{live}")).await;
     assert_eq!(kept.assert_ok()["purged"], json!(false));
 }
+
+#[tokio::test]
+async fn the_sandbox_calls_back_as_production_does() {
+    let app = TestApp::spawn_with(sportello_server::Limits {
+        allow_http_callbacks: true,
+        ..Default::default()
+    })
+    .await;
+    let service = app.get(&format!("/visure/{FAMIGLIA}")).await;
+    let body = json!({
+        "hash_visura": FAMIGLIA,
+        "json_visura": valid_json_visura(service.assert_ok()),
+        "callback_data": {"url": "http://127.0.0.1:9/esito", "method": "POST"},
+    });
+    let created = as_test(&app, Method::POST, "/richiesta", Some(body)).await;
+    let id = created.assert_ok()["_id"].as_str().unwrap().to_string();
+    app.clock
+        .advance(app.state.limits.sandbox_delay_secs as i64);
+    sandbox::work(&app.state).await.unwrap();
+    let deliveries = as_test(
+        &app,
+        Method::GET,
+        &format!("/consegne?richiesta={id}"),
+        None,
+    )
+    .await;
+    let events: Vec<String> = deliveries
+        .assert_ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["canale"] == "callback")
+        .map(|d| d["evento"].as_str().unwrap().to_string())
+        .collect();
+    for expected in ["request.submitted", "request.processed"] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected}: {events:?}"
+        );
+    }
+}
