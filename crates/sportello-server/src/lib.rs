@@ -34,8 +34,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
 use api::{
-    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
-    visure,
+    admin, admin_conti, admin_outbox, consegne, conto, documento, form_tool, operator, richiesta,
+    system, visure,
 };
 use error::ApiError;
 
@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/visure/{hash}", get(visure::get))
         .route("/visure/{hash}/schema", get(visure::schema))
         .route("/visure/{hash}/preventivo", get(conto::quote))
+        .route("/visura/formTool/{file}", get(form_tool::script))
         .route("/conto", get(conto::conto))
         .route("/conto/estratti/{mese}", get(conto::estratto))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
