@@ -109,6 +109,14 @@ macro_rules! delegate_store {
                 retention::expired(self, hash_visura, closed_before, limit).await
             }
 
+            async fn expired_tests(
+                &self,
+                created_before: i64,
+                limit: u32,
+            ) -> Result<Vec<String>, StoreError> {
+                retention::expired_tests(self, created_before, limit).await
+            }
+
             async fn purge_request(
                 &self,
                 id: &str,
@@ -317,6 +325,10 @@ macro_rules! delegate_store {
                 outbox::finish_delivery(self, id, owner, now, outcome).await
             }
 
+            async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+                outbox::release_leases(self, owner).await
+            }
+
             async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
                 outbox::get_delivery(self, id).await
             }
@@ -372,6 +384,10 @@ macro_rules! delegate_store {
                 queue: &ProviderQueue,
             ) -> Result<Vec<QueueCount>, StoreError> {
                 sla::queue_counts(self, queue).await
+            }
+
+            async fn gauges(&self, now: i64) -> Result<Gauges, StoreError> {
+                gauges::gauges(self, now).await
             }
 
             async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError> {

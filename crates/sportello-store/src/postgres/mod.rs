@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod backoffice;
 mod files;
+mod gauges;
 mod history;
 mod keys;
 mod ledger;

@@ -23,6 +23,21 @@ pub(super) async fn expired(
     .await?)
 }
 
+pub(super) async fn expired_tests(
+    store: &PgStore,
+    created_before: i64,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM requests WHERE NOT live AND purged_at IS NULL AND created_at < $1
+         ORDER BY created_at LIMIT $2",
+    )
+    .bind(created_before)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?)
+}
+
 pub(super) async fn purge_request(
     store: &PgStore,
     id: &str,

@@ -8,6 +8,7 @@ mod accounts;
 mod audit;
 mod backoffice;
 mod files;
+mod gauges;
 mod history;
 mod keys;
 mod ledger;
