@@ -7,6 +7,7 @@
 mod accounts;
 mod audit;
 mod backoffice;
+mod ceiling;
 mod files;
 mod history;
 mod keys;
@@ -37,6 +38,19 @@ use crate::{AdminRecord, NoteRecord, SessionRecord};
 use crate::{Store, StoreError};
 use secrets::load_or_create_secret;
 
+/// The settings every connection of the store uses; the commit ceiling of `sportello bench`
+/// measures with the same ones, so its ratio compares like with like.
+pub(crate) fn durable(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // Deleted content is overwritten, so a purged key cannot be read back from free pages.
+        .pragma("secure_delete", "ON")
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
     keyring: Arc<Keyring>,
@@ -52,29 +66,12 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
-            .pragma("secure_delete", "ON");
-        Self::connect(options, keyring).await
+        Self::connect(durable(SqliteConnectOptions::new().filename(path)), keyring).await
     }
 
     /// Opens a database given as a `sqlite:` URL.
     pub async fn open_url(url: &str, keyring: Arc<Keyring>) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
-            .pragma("secure_delete", "ON");
-        Self::connect(options, keyring).await
+        Self::connect(durable(SqliteConnectOptions::from_str(url)?), keyring).await
     }
 
     async fn connect(
