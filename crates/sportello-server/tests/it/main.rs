@@ -12,6 +12,7 @@ mod client_api_flows;
 mod common;
 mod field_types;
 mod form_schema;
+mod group_commit;
 mod limits;
 mod operator_api;
 mod outbox;

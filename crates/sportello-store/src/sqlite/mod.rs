@@ -9,6 +9,7 @@ mod audit;
 mod backoffice;
 mod ceiling;
 mod files;
+mod group_commit;
 mod history;
 mod keys;
 mod ledger;
@@ -56,6 +57,8 @@ pub struct SqliteStore {
     keyring: Arc<Keyring>,
     /// The key of the keyed hash used for lookups by codice fiscale.
     lookup: DataKey,
+    /// The one writer of request creations, batching concurrent ones into one commit.
+    group: group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -96,6 +99,7 @@ impl SqliteStore {
         }
         let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
         Ok(SqliteStore {
+            group: group_commit::GroupCommit::spawn(pool.clone()),
             pool,
             keyring,
             lookup,
