@@ -91,7 +91,7 @@ async function main() {
       assert.ok(Date.now() < deadline, `the server did not start:\n${printed}\n${logs}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const clientToken = /client token \(test\):\s+(\S+)/.exec(printed)?.[1];
+    const clientToken = /client token \(live\):\s+(\S+)/.exec(printed)?.[1];
     assert.ok(clientToken, "the first start prints the demo client token");
     const adminEmail = /administrator e-mail:\s+(\S+)/.exec(printed)?.[1];
     const adminPassword = /administrator password:\s+(\S{12,})/.exec(printed)?.[1];

@@ -173,6 +173,15 @@ impl ApiError {
         )
     }
 
+    /// Money is live-only: a test token is the sandbox, where nothing is paid.
+    pub fn live_only(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            904,
+            format!("{what} lists live requests: use a live token"),
+        )
+    }
+
     pub fn malformed(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, 905, message)
     }

@@ -110,16 +110,26 @@ pub async fn create_operator(
 
 /// What a brand-new installation prints once.
 pub struct Demo {
+    /// Test mode: its requests are worked by the sandbox within seconds, free of charge.
     pub client_token: IssuedToken,
+    /// Live mode: its requests reach the demo CAF's queue and are paid from the demo credit.
+    pub live_client_token: IssuedToken,
     pub operator_token: IssuedToken,
+}
+
+/// What every start does before serving: the sandbox's simulated operator exists, and an empty
+/// database gets the demo (see [`bootstrap_demo`]).
+pub async fn prepare(state: &AppState) -> Result<Option<Demo>, StoreError> {
+    crate::service::sandbox::ensure(state).await?;
+    bootstrap_demo(state).await
 }
 
 /// What the demo client finds in its wallet, so a live token made for it can submit at once.
 pub const DEMO_CREDIT_CENTS: i64 = 10_000;
 
-/// On an empty database: a demo client with a test token and €100 of credit, and a demo
-/// provider working every service with one operator, so a newcomer can walk a request end to end
-/// at once.
+/// On an empty database: a demo client with a test token, a live token and €100 of credit, and
+/// a demo provider working every service with one operator, so a newcomer can walk a request end
+/// to end at once — alone in the sandbox, or playing both sides with the live token.
 pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError> {
     if !state.store.list_clients().await?.is_empty() {
         return Ok(None);
@@ -141,10 +151,23 @@ pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError
         state,
         TokenSpec {
             role: Role::Client,
-            client_id: Some(client.id),
+            client_id: Some(client.id.clone()),
             operator_id: None,
             label: "demo".into(),
             live: false,
+            ttl_secs: None,
+            scopes: None,
+        },
+    )
+    .await?;
+    let live_client_token = issue_token(
+        state,
+        TokenSpec {
+            role: Role::Client,
+            client_id: Some(client.id),
+            operator_id: None,
+            label: "demo live".into(),
+            live: true,
             ttl_secs: None,
             scopes: None,
         },
@@ -179,6 +202,7 @@ pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError
     .await?;
     Ok(Some(Demo {
         client_token,
+        live_client_token,
         operator_token,
     }))
 }

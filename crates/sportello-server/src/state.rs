@@ -80,6 +80,8 @@ pub struct Limits {
     pub secure_cookies: bool,
     /// Accept plain `http://` callback and webhook URLs (the outbox's guard is told the same).
     pub allow_http_callbacks: bool,
+    /// Seconds a test request waits before the sandbox's simulated operator works it.
+    pub sandbox_delay_secs: u64,
 }
 
 impl Default for Limits {
@@ -98,6 +100,7 @@ impl Default for Limits {
             max_pdf_pages: 500,
             secure_cookies: false,
             allow_http_callbacks: false,
+            sandbox_delay_secs: 3,
         }
     }
 }

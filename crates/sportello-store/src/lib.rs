@@ -82,6 +82,12 @@ pub trait Store: Send + Sync + 'static {
         closed_before: i64,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
+    /// Test (sandbox) requests, in any state, created before `created_before` and not yet purged.
+    async fn expired_tests(
+        &self,
+        created_before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
     /// Destroys a request's personal data: its data key, sealed columns, file names, notes and
     /// idempotency answers; keeps what accounting needs (ids, service, dates, prices, state).
     /// Recorded in the history as `purge` by `actor`. Returns the blobs to delete, or None if it

@@ -564,12 +564,19 @@ async fn serve(settings: Settings) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    if let Some(demo) = setup::bootstrap_demo(&state).await? {
+    if let Some(demo) = setup::prepare(&state).await? {
         println!();
         println!("  New installation: a demo client and a demo CAF were created.");
         println!("  These tokens are shown once; only their hashes are stored.");
         println!();
-        println!("  client token (test):  {}", demo.client_token.secret);
+        println!(
+            "  client token (test):  {}   (the sandbox works its requests, free)",
+            demo.client_token.secret
+        );
+        println!(
+            "  client token (live):  {}   (the demo CAF works them, €100 demo credit)",
+            demo.live_client_token.secret
+        );
         println!("  operator token:       {}", demo.operator_token.secret);
         println!();
         println!(
@@ -607,6 +614,10 @@ async fn serve(settings: Settings) -> Result<()> {
     sportello_server::service::sla::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
+    );
+    sportello_server::service::sandbox::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(settings.sandbox_interval_secs.max(1)),
     );
     sportello_server::service::fees::spawn(
         state.clone(),

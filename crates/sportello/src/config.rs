@@ -76,6 +76,10 @@ pub struct Settings {
     pub calendars: BTreeMap<String, ProviderCalendar>,
     /// Seconds between two flushes of the API call counters (per-call fees) to the database.
     pub fee_flush_interval_secs: u64,
+    /// Seconds a test request waits before the sandbox's simulated operator works it.
+    pub sandbox_delay_secs: u64,
+    /// Seconds between two passes of the sandbox's simulated operator.
+    pub sandbox_interval_secs: u64,
 }
 
 /// One provider's closures, on top of weekends and national holidays.
@@ -138,6 +142,8 @@ impl Default for Settings {
             escalation_interval_secs: 60,
             calendars: BTreeMap::new(),
             fee_flush_interval_secs: 60,
+            sandbox_delay_secs: limits.sandbox_delay_secs,
+            sandbox_interval_secs: 1,
         }
     }
 }
@@ -286,6 +292,7 @@ impl Settings {
             max_pdf_pages: self.max_pdf_pages,
             secure_cookies: self.secure_cookies,
             allow_http_callbacks: self.webhook_allow_http,
+            sandbox_delay_secs: self.sandbox_delay_secs,
         }
     }
 }

@@ -21,7 +21,10 @@ const CF: &str = "RSSMRA85T10H501O";
 
 struct Server {
     base: String,
+    /// The demo client's live token (its wallet topped up): requests the operator works.
     client_token: String,
+    /// The demo client's test token: requests the sandbox works.
+    test_token: String,
     operator_token: String,
     _dir: TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -42,7 +45,23 @@ async fn start_with(limits: Limits) -> Server {
         meter: Default::default(),
         calendars: Default::default(),
     };
-    let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
+    let demo = setup::prepare(&state).await.unwrap().unwrap();
+    let demo_client = state.store.list_clients().await.unwrap()[0].id.clone();
+    let credit = sportello_store::ledger::Transaction::funding(
+        sportello_store::ledger::Kind::Topup,
+        &demo_client,
+        1_000_000,
+        "credito dei test",
+        state.clock.now(),
+        "system:test",
+    );
+    state
+        .store
+        .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
+        .await
+        .unwrap();
+    // The sandbox's simulated operator, as `sportello serve` runs it.
+    sportello_server::service::sandbox::spawn(state.clone(), Duration::from_millis(100));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -55,7 +74,8 @@ async fn start_with(limits: Limits) -> Server {
     });
     Server {
         base,
-        client_token: demo.client_token.secret,
+        client_token: demo.live_client_token.secret,
+        test_token: demo.client_token.secret,
         operator_token: demo.operator_token.secret,
         _dir: dir,
         _shutdown: tx,
@@ -275,8 +295,13 @@ mod example;
 
 #[tokio::test]
 async fn the_example_runs_as_written() {
-    let server = start().await;
-    example::run(&server.base, &server.client_token, &server.operator_token)
+    // No delay: the harness's clock does not move by itself.
+    let server = start_with(Limits {
+        sandbox_delay_secs: 0,
+        ..Limits::default()
+    })
+    .await;
+    example::run(&server.base, &server.test_token)
         .await
         .unwrap();
 }

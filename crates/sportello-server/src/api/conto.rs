@@ -161,7 +161,8 @@ pub fn statement_response(s: Statement, format: Format) -> Response {
     params(("mese" = String, Path, description = "The month, YYYY-MM (UTC)"), FormatParams),
     responses(
         (status = 200, description = "The statement (JSON, or CSV with formato=csv)", body = inline(crate::envelope::Envelope<Statement>)),
-        (status = 400, description = "malformed month (915) or formato (912)", body = crate::envelope::ErrorEnvelope)),
+        (status = 400, description = "malformed month (915) or formato (912)", body = crate::envelope::ErrorEnvelope),
+        (status = 403, description = "a test token (904): statements list live requests", body = crate::envelope::ErrorEnvelope)),
     security(("bearer" = [])))]
 pub async fn estratto(
     State(state): State<AppState>,
@@ -169,6 +170,9 @@ pub async fn estratto(
     Path(mese): Path<String>,
     Query(p): Query<FormatParams>,
 ) -> ApiResult<Response> {
+    if !caller.token.live {
+        return Err(ApiError::live_only("a statement"));
+    }
     let format = p.format()?;
     let month = Month::parse(&mese)?;
     let s = statements::statement(&state, &caller.client.id, month).await?;

@@ -12,6 +12,7 @@ pub mod operator;
 pub mod reassign;
 pub mod requests;
 pub mod retention;
+pub mod sandbox;
 pub mod sla;
 pub mod statements;
 pub mod totp;

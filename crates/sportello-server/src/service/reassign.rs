@@ -30,6 +30,11 @@ pub async fn reassign(
                 "only a submitted, open request can be reassigned",
             ));
         }
+        if !r.live {
+            return Err(ApiError::conflict(
+                "test requests are worked by the sandbox, not by a provider",
+            ));
+        }
         if !provider.services.contains(&r.hash_visura) {
             return Err(ApiError::conflict(
                 "the provider does not work this service",

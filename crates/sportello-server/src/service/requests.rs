@@ -230,7 +230,8 @@ pub async fn create(
         Some(sub) => {
             let (values, files) = store_values(state, &data_key, &id, sub, now).await?;
             record.fields = values;
-            record.provider_id = state.store.route(&service.hash_visura).await?;
+            record.provider_id =
+                super::sandbox::route(state, record.live, &service.hash_visura).await?;
             let calendar = sla::calendar_for(state, record.provider_id.as_deref()).await?;
             sla::start_clock(&mut record, service, &calendar, now);
             files
@@ -413,7 +414,8 @@ pub async fn update(
                 let key = super::data_key(state, id).await?;
                 let who = subjects(&service, &sub);
                 let (stored, files) = store_values(state, &key, id, sub, now).await?;
-                let provider = state.store.route(&service.hash_visura).await?;
+                let provider =
+                    super::sandbox::route(state, current.live, &service.hash_visura).await?;
                 let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {

@@ -1,6 +1,7 @@
 //! Retention: once a closed request's retention period (the service's `retention_days`) has
 //! passed, its personal data is destroyed — data key, sealed values, files — and only what
-//! accounting needs is kept.
+//! accounting needs is kept. Test (sandbox) requests keep their data for a day only, whatever
+//! their state.
 
 use sportello_store::StoreError;
 use std::time::Duration;
@@ -15,10 +16,30 @@ pub fn delete_after(closed_at: i64, retention_days: u32) -> i64 {
     closed_at.saturating_add(i64::from(retention_days).saturating_mul(DAY))
 }
 
-/// The requests whose retention has passed, every service at once. With `dry_run`, only lists.
+/// How long a test request keeps its personal data.
+pub const TEST_RETENTION_SECS: i64 = DAY;
+
+/// The requests whose retention has passed, every service at once, and the test requests older
+/// than a day. With `dry_run`, only lists.
 pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiResult<Vec<String>> {
     let now = state.clock.now();
     let mut out = Vec::new();
+    let test_cutoff = now.saturating_sub(TEST_RETENTION_SECS);
+    loop {
+        let batch = state
+            .store
+            .expired_tests(test_cutoff, if dry_run { u32::MAX } else { 200 })
+            .await?;
+        let empty = batch.is_empty();
+        for id in batch {
+            if dry_run || purge(state, &id, actor).await? {
+                out.push(id);
+            }
+        }
+        if empty || dry_run {
+            break;
+        }
+    }
     for service in state.catalog.services() {
         let cutoff = now.saturating_sub(i64::from(service.retention_days).saturating_mul(DAY));
         loop {

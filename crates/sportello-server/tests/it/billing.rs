@@ -415,33 +415,64 @@ async fn test_tokens_never_touch_money() {
     app.clock.set(MARCH_10);
     let demo = app.state.store.list_clients().await.unwrap()[0].id.clone();
     let before = balance(&app, &demo).await;
+    let transactions = app
+        .state
+        .store
+        .transactions(Some(&demo), 0, i64::MAX)
+        .await
+        .unwrap()
+        .len();
+    let test = &app.test_token;
+    let service = app
+        .call(Method::GET, &format!("/visure/{FAMIGLIA}"), test, None)
+        .await;
+    let body = json!({"hash_visura": FAMIGLIA,
+                      "json_visura": valid_json_visura(service.assert_ok())});
+    let id = app
+        .call(Method::POST, "/richiesta", test, Some(body.clone()))
+        .await
+        .assert_ok()["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.call(Method::DELETE, &format!("/richiesta/{id}"), test, None)
+        .await
+        .assert_ok();
+    // Worked to the end by the sandbox: still nothing to pay.
+    let done = app
+        .call(Method::POST, "/richiesta", test, Some(body))
+        .await
+        .assert_ok()["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock.advance(60);
     assert_eq!(
-        before,
-        setup::DEMO_CREDIT_CENTS,
-        "the demo starts with €100"
+        sportello_server::service::sandbox::work(&app.state)
+            .await
+            .unwrap(),
+        vec![sportello_server::service::sandbox::Worked::Processed(done)]
     );
-    let id = app.submit_valid(FAMIGLIA).await;
-    app.call(
-        Method::DELETE,
-        &format!("/richiesta/{id}"),
-        &app.client_token,
-        None,
-    )
-    .await
-    .assert_ok();
     for _ in 0..20 {
-        app.get("/visure").await.assert_ok();
+        app.call(Method::GET, "/visure", test, None)
+            .await
+            .assert_ok();
     }
     app.clock.advance(DAY);
     assert!(fees::flush(&app.state).await.unwrap().is_empty());
     assert_eq!(balance(&app, &demo).await, before);
-    let txs = app
+    let statement = app
+        .call(Method::GET, "/conto/estratti/2026-03", test, None)
+        .await;
+    assert_eq!(statement.status, StatusCode::FORBIDDEN);
+    assert_eq!(statement.error_code(), 904);
+    let after = app
         .state
         .store
         .transactions(Some(&demo), 0, i64::MAX)
         .await
         .unwrap();
-    assert_eq!(txs.len(), 1, "only the initial credit: {txs:?}");
+    assert_eq!(after.len(), transactions, "no new transaction: {after:?}");
 }
 
 #[tokio::test]
@@ -791,11 +822,19 @@ async fn a_providers_settlement_lists_what_it_processed() {
         .to_string();
     app.work_to_the_end(&done2, &[("esito.pdf", pdf("b"))])
         .await;
-    // Open and cancelled requests are not settled; nor are test ones.
+    // Open and cancelled requests are not settled; nor are test ones (the sandbox's).
     submit(&app, &token, FAMIGLIA, &[]).await.assert_ok();
-    let test_done = app.submit_valid(FAMIGLIA).await;
-    app.work_to_the_end(&test_done, &[("esito.pdf", pdf("c"))])
-        .await;
+    submit(&app, &app.test_token, FAMIGLIA, &[])
+        .await
+        .assert_ok();
+    app.clock.advance(60);
+    assert_eq!(
+        sportello_server::service::sandbox::work(&app.state)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let provider = app.state.store.list_providers().await.unwrap()[0]
         .id
         .clone();

@@ -164,7 +164,7 @@ async fn the_seed_pages_request_is_answered_with_exactly_the_seed_members() {
     assert_eq!(r["ricerche"], json!([]));
     assert_eq!(r["esito"], json!({"codice": "0", "info": "OK"}));
     assert_eq!(r["prezzo_totale"], 19);
-    assert_eq!(r["live"], false);
+    assert_eq!(r["live"], true);
 
     // Reading it back gives the same thing.
     let got = app.get(&format!("/richiesta/{id}")).await;

@@ -114,7 +114,7 @@ async fn the_seed_pages_example_request_gets_the_seed_answer_shape() {
     assert_eq!(r["ricerche"], json!([]));
     assert_eq!(r["esito"], json!({"codice": "0", "info": "OK"}));
     assert_eq!(r["prezzo_totale"], 19);
-    assert_eq!(r["live"], false);
+    assert_eq!(r["live"], true);
     assert_eq!(r["delete_after"], Value::Null);
     assert_eq!(r["purged"], false);
 
@@ -1271,7 +1271,7 @@ async fn an_idempotency_key_used_in_test_mode_does_not_replay_in_live_mode() {
             .header("Idempotency-Key", "same-key")
             .json(&body)
     };
-    let test = app.raw(send(app.client_token.clone())).await;
+    let test = app.raw(send(app.test_token.clone())).await;
     let live = app.raw(send(live)).await;
     assert_eq!(test.assert_ok()["live"], false);
     assert_eq!(live.assert_ok()["live"], true);

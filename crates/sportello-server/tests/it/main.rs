@@ -19,6 +19,7 @@ mod outbox;
 mod privacy;
 mod readiness;
 mod retention;
+mod sandbox;
 mod seed_flows;
 mod sla;
 mod snapshots;

@@ -200,6 +200,14 @@ impl Store for SqliteStore {
         retention::expired(self, hash_visura, closed_before, limit).await
     }
 
+    async fn expired_tests(
+        &self,
+        created_before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        retention::expired_tests(self, created_before, limit).await
+    }
+
     async fn purge_request(
         &self,
         id: &str,

@@ -23,6 +23,21 @@ pub(super) async fn expired(
     .await?)
 }
 
+pub(super) async fn expired_tests(
+    store: &SqliteStore,
+    created_before: i64,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM requests WHERE live = 0 AND purged_at IS NULL AND created_at < ?
+         ORDER BY created_at LIMIT ?",
+    )
+    .bind(created_before)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?)
+}
+
 pub(super) async fn purge_request(
     store: &SqliteStore,
     id: &str,

@@ -8,13 +8,15 @@ use common::{stato_di_famiglia, Install, STATO_DI_FAMIGLIA};
 use serde_json::json;
 
 #[tokio::test]
-async fn first_start_prints_two_tokens_once_and_they_keep_working() {
+async fn first_start_prints_the_demo_tokens_once_and_they_keep_working() {
     let install = Install::new();
     let server = install.start().await;
     let (client, operator) = server
         .demo_tokens()
         .unwrap_or_else(|| panic!("no demo tokens on stdout:\n{}", server.stdout()));
-    assert!(client.starts_with("spt_test_"), "{client}");
+    assert!(client.starts_with("spt_live_"), "{client}");
+    let test = server.demo_test_token().unwrap();
+    assert!(test.starts_with("spt_test_"), "{test}");
     assert!(operator.starts_with("spt_op_"), "{operator}");
 
     let services = server.get("/visure", &client).await;

@@ -15,12 +15,12 @@ fn repo() -> PathBuf {
 async fn run_example(program: &str, script: &str) -> String {
     let install = Install::new();
     let server = install.start().await;
-    let (client, operator) = server.demo_tokens().unwrap();
+    // The test token alone: the sandbox works the request, at its default pace.
+    let client = server.demo_test_token().unwrap();
     let out = Command::new(program)
         .arg(repo().join(script))
         .env("SPORTELLO_URL", &server.base)
         .env("SPORTELLO_TOKEN", client)
-        .env("SPORTELLO_OPERATOR_TOKEN", operator)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -47,6 +47,11 @@ async fn the_python_example_runs_to_the_document() {
         out.contains("refused: HTTP 412 error 250: $7 cf_check_character"),
         "{out}"
     );
+    assert!(
+        out.contains("operator asks: In attesa di integrazione ['$0']"),
+        "{out}"
+    );
     assert!(out.contains("answered: In erogazione"), "{out}");
+    assert!(out.contains("now: Visura evasa"), "{out}");
     assert!(out.contains("documento:"), "{out}");
 }

@@ -14,13 +14,20 @@ use sportello_store::{BlobStore, Role, SqliteStore};
 use std::sync::Arc;
 use tempfile::TempDir;
 
+/// What the harness adds to the demo wallet (€10,000 on top of the demo's €100), so that tests
+/// submitting many live requests never run out.
+pub const HARNESS_CREDIT_CENTS: i64 = 1_000_000;
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
-    /// The demo client's test token.
+    /// The demo client's live token: its requests reach the demo CAF's queue and are paid from
+    /// the demo wallet, which the harness fills with [`HARNESS_CREDIT_CENTS`].
     pub client_token: String,
+    /// The demo client's test token: its requests are the sandbox's (see `sandbox.rs`).
+    pub test_token: String,
     /// The demo CAF's operator token.
     pub operator_token: String,
     pub dir: TempDir,
@@ -94,14 +101,29 @@ impl TestApp {
         let (key, key_text) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
         let state = Self::open(&dir, key, clock.clone(), limits, Arc::new(calendars)).await;
-        let demo = setup::bootstrap_demo(&state).await.unwrap().unwrap();
+        let demo = setup::prepare(&state).await.unwrap().unwrap();
+        let demo_client = state.store.list_clients().await.unwrap()[0].id.clone();
+        let credit = sportello_store::ledger::Transaction::funding(
+            sportello_store::ledger::Kind::Topup,
+            &demo_client,
+            HARNESS_CREDIT_CENTS,
+            "credito dei test",
+            state.clock.now(),
+            "system:test",
+        );
+        state
+            .store
+            .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
+            .await
+            .unwrap();
         let (base, tx) = Self::listen(state.clone()).await;
         TestApp {
             base,
             http: reqwest::Client::new(),
             state,
             clock,
-            client_token: demo.client_token.secret,
+            client_token: demo.live_client_token.secret,
+            test_token: demo.client_token.secret,
             operator_token: demo.operator_token.secret,
             dir,
             master_key: key_text.to_string(),
@@ -174,7 +196,24 @@ impl TestApp {
         self.token_for(&client.id, None).await
     }
 
+    /// A new client (tenant) and a live token for it (its wallet is empty).
+    pub async fn new_live_client(&self, name: &str) -> String {
+        let client = setup::create_client(&self.state, name, &format!("{name}@example.com"))
+            .await
+            .unwrap();
+        self.issue_client_token(&client.id, None, true).await
+    }
+
     pub async fn token_for(&self, client_id: &str, ttl_secs: Option<i64>) -> String {
+        self.issue_client_token(client_id, ttl_secs, false).await
+    }
+
+    async fn issue_client_token(
+        &self,
+        client_id: &str,
+        ttl_secs: Option<i64>,
+        live: bool,
+    ) -> String {
         setup::issue_token(
             &self.state,
             TokenSpec {
@@ -182,7 +221,7 @@ impl TestApp {
                 client_id: Some(client_id.to_string()),
                 operator_id: None,
                 label: "test".into(),
-                live: false,
+                live,
                 ttl_secs,
                 scopes: None,
             },

@@ -249,13 +249,28 @@ impl Server {
     }
 
     /// The two tokens a first start prints: (client, operator).
+    /// The demo client's live token and the demo operator's token, as the first start printed
+    /// them (None on a later start).
     pub fn demo_tokens(&self) -> Option<(String, String)> {
-        let out = self.stdout();
-        let find = |label: &str| {
-            out.lines()
-                .find_map(|l| l.trim().strip_prefix(label).map(|t| t.trim().to_string()))
-        };
-        Some((find("client token (test):")?, find("operator token:")?))
+        Some((
+            self.printed_token("client token (live):")?,
+            self.printed_token("operator token:")?,
+        ))
+    }
+
+    /// The demo client's test token: its requests are worked by the sandbox.
+    pub fn demo_test_token(&self) -> Option<String> {
+        self.printed_token("client token (test):")
+    }
+
+    /// The token printed after `label` (the first word: a remark may follow it).
+    fn printed_token(&self, label: &str) -> Option<String> {
+        self.stdout().lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(label)
+                .and_then(|t| t.split_whitespace().next())
+                .map(str::to_string)
+        })
     }
 
     pub async fn call(
