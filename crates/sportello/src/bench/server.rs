@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::AppState;
+use sportello_store::ledger::Kind;
 use sportello_store::Role;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
@@ -31,10 +32,22 @@ pub struct Callers {
     pub operator: String,
 }
 
-/// A client, a provider with an operator, and their tokens. Made anew on every run, so a
+/// A funded client with a live token (test tokens go to the sandbox, which is not what is
+/// measured), a provider with an operator, and their tokens. Made anew on every run, so a
 /// database that already holds data (a PostgreSQL scratch database) works too.
 pub async fn callers(state: &AppState) -> Result<Callers> {
     let client = setup::create_client(state, "Bench", "bench@example.invalid").await?;
+    sportello_server::service::wallet::fund(
+        state,
+        Kind::Topup,
+        &client.id,
+        "100000000",
+        "bench",
+        "system:bench",
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("funding the bench client: {}", e.message))?;
     let services = state
         .catalog
         .services()
@@ -49,7 +62,7 @@ pub async fn callers(state: &AppState) -> Result<Callers> {
         client_id,
         operator_id,
         label: "bench".into(),
-        live: false,
+        live: true,
         ttl_secs: None,
         scopes: None,
     };
