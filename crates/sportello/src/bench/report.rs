@@ -49,8 +49,8 @@ impl Report {
         let sqlite: Result<&Backend, &String> = Ok(&self.sqlite);
         row(
             "commit ceiling",
-            &column(sqlite, |b| ceiling(b)),
-            &column(pg, |b| ceiling(b)),
+            &column(sqlite, ceiling),
+            &column(pg, ceiling),
         );
         for (i, clients) in super::CLIENTS.iter().enumerate() {
             let label = if *clients == 1 {
