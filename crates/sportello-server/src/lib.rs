@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
 pub mod service;
@@ -33,8 +34,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
 use api::{
-    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
-    visure,
+    admin, admin_conti, admin_outbox, consegne, conto, documento, form_tool, operator, richiesta,
+    system, visure,
 };
 use error::ApiError;
 
@@ -43,11 +44,13 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.limits.request_timeout_secs.max(1));
     let limiter = Arc::new(ratelimit::RateLimiter::new(&state.limits));
     let openapi = api::docs::document(&state.catalog, &state.limits);
+    let metrics = Arc::new(metrics::Metrics::new());
     Router::new()
         .route("/visure", get(visure::list))
         .route("/visure/{hash}", get(visure::get))
         .route("/visure/{hash}/schema", get(visure::schema))
         .route("/visure/{hash}/preventivo", get(conto::quote))
+        .route("/visura/formTool/{file}", get(form_tool::script))
         .route("/conto", get(conto::conto))
         .route("/conto/estratti/{mese}", get(conto::estratto))
         .route("/richiesta", get(richiesta::list).post(richiesta::create))
@@ -115,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/ledger/verify", get(admin_conti::verify))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
+        .route("/metrics", get(metrics::scrape))
         .merge(backoffice::routes(&state))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)
@@ -129,6 +133,13 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
+        // Outside everything but the trace: refusals (429), timeouts (408) and panics (500)
+        // are counted too.
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(metrics))
         .layer(TraceLayer::new_for_http())
 }
 

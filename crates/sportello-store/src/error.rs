@@ -21,6 +21,9 @@ pub enum StoreError {
     /// The client's wallet holds `balance` cents; the debit needs `required`.
     #[error("insufficient credit: {balance} cents held, {required} required")]
     InsufficientCredit { balance: i64, required: i64 },
+    /// A setting of the store is unusable (a malformed storage URL…).
+    #[error("configuration: {0}")]
+    Config(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

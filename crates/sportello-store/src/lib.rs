@@ -15,7 +15,7 @@ pub mod outbox;
 pub mod sqlite;
 
 pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
-pub use blobs::BlobStore;
+pub use blobs::{BlobStore, S3Settings};
 pub use error::StoreError;
 pub use model::*;
 pub use outbox::*;
@@ -191,6 +191,9 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         outcome: &AttemptOutcome,
     ) -> Result<bool, StoreError>;
+    /// Drops every lease `owner` still holds (a worker stopping cleanly), so another process
+    /// claims those deliveries at once instead of after the lease expires. Returns how many.
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
     async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError>;
     async fn list_deliveries(
         &self,
@@ -215,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
     async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
+    /// What the metrics show of the queues at `now`: open requests by state, overdue ones, and
+    /// the outbox backlog. A handful of aggregate counts, cheap enough for a scrape.
+    async fn gauges(&self, now: i64) -> Result<Gauges, StoreError>;
     /// The SLA facts of every open request and of those closed since `closed_since`, for the
     /// dashboard.
     async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError>;

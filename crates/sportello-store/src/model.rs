@@ -251,6 +251,19 @@ pub struct QueueCount {
     pub overdue: u64,
 }
 
+/// Aggregate counts for the metrics: nothing personal, nothing per request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Submitted requests not yet closed, by state (states with none are absent).
+    pub open_by_status: Vec<(Status, u64)>,
+    /// Open requests marked overdue.
+    pub overdue: u64,
+    /// Pending deliveries whose next attempt is due.
+    pub deliveries_due: u64,
+    /// Pending deliveries, due or waiting for a retry.
+    pub deliveries_pending: u64,
+}
+
 /// What a purge leaves to delete outside the database: the request's blobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purged {

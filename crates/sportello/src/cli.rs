@@ -321,8 +321,7 @@ pub(crate) async fn open_state(settings: &Settings) -> Result<AppState> {
         None => SqliteStore::open(&settings.data_dir.join("sportello.db"), keyring).await,
     }
     .context("opening the database")?;
-    let blobs =
-        BlobStore::local(&settings.data_dir.join("files")).context("opening file storage")?;
+    let blobs = open_blobs(settings)?;
     Ok(AppState {
         store: Arc::new(store),
         blobs,
@@ -332,6 +331,14 @@ pub(crate) async fn open_state(settings: &Settings) -> Result<AppState> {
         calendars: Arc::new(settings.calendars().map_err(anyhow::Error::msg)?),
         meter: Default::default(),
     })
+}
+
+/// The file store the settings name: an S3-compatible bucket, or the local directory.
+fn open_blobs(settings: &Settings) -> Result<BlobStore> {
+    match settings.s3().map_err(anyhow::Error::msg)? {
+        Some(s3) => BlobStore::s3(&s3).context("opening the S3 file storage"),
+        None => BlobStore::local(&settings.data_dir.join("files")).context("opening file storage"),
+    }
 }
 
 fn init_logging(settings: &Settings) {
@@ -599,7 +606,9 @@ async fn serve(settings: Settings) -> Result<()> {
         println!();
     }
     warn_unknown_calendars(&state).await?;
-    sportello_server::service::retention::spawn(
+    // Set by SIGTERM or ctrl-c: the listener closes, the workers finish their pass.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let retention = sportello_server::service::retention::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
     );
@@ -610,8 +619,10 @@ async fn serve(settings: Settings) -> Result<()> {
         allow_hosts = ?outbox.guard.allow_hosts,
         "outbox worker starting"
     );
-    sportello_server::outbox::Outbox::new(state.clone(), outbox).spawn();
-    sportello_server::service::sla::spawn(
+    let outbox = sportello_server::outbox::Outbox::new(state.clone(), outbox);
+    let outbox_owner = outbox.owner().to_string();
+    let mut outbox = outbox.spawn_until(stop.clone().cancelled_owned());
+    let sla = sportello_server::service::sla::spawn(
         state.clone(),
         std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
     );
@@ -624,7 +635,53 @@ async fn serve(settings: Settings) -> Result<()> {
         std::time::Duration::from_secs(settings.fee_flush_interval_secs.max(1)),
     );
     tracing::info!(%address, "listening");
-    sportello_server::serve(listener, state.clone(), shutdown_signal()).await?;
+    let grace = std::time::Duration::from_secs(settings.shutdown_grace_secs);
+    // One grace period from the signal, shared by the requests in flight and the outbox.
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    tokio::spawn({
+        let (stop, signalled) = (stop.clone(), signalled.clone());
+        async move {
+            shutdown_signal().await;
+            let _ = signalled.set(tokio::time::Instant::now());
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "stopping: no new connections, finishing the requests in flight"
+            );
+            stop.cancel();
+        }
+    });
+    let serving = sportello_server::serve(listener, state.clone(), stop.clone().cancelled_owned());
+    tokio::select! {
+        served = serving => served?,
+        _ = async {
+            stop.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("grace period over: requests still in flight were cut off"),
+    }
+    stop.cancel();
+    // Passes of these jobs are idempotent and commit request by request: cutting one short
+    // loses nothing that the next start does not redo.
+    retention.abort();
+    sla.abort();
+    // The outbox finishes the calls it is making, within the grace period; past it they are
+    // abandoned and their leases given back, so another process retries them now rather than
+    // when the leases would have expired.
+    let deadline = signalled
+        .get()
+        .copied()
+        .unwrap_or_else(tokio::time::Instant::now)
+        + grace;
+    if tokio::time::timeout_at(deadline, &mut outbox)
+        .await
+        .is_err()
+    {
+        outbox.abort();
+        let _ = (&mut outbox).await;
+        match state.store.release_leases(&outbox_owner).await {
+            Ok(n) => tracing::warn!(released = n, "outbox calls cut off; their leases released"),
+            Err(e) => tracing::error!(error = %e, "releasing the outbox leases failed"),
+        }
+    }
     // The calls counted since the last flush are billed too.
     if let Err(e) = sportello_server::service::fees::flush(&state).await {
         tracing::error!(

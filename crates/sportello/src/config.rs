@@ -9,6 +9,7 @@ use sportello_server::outbox::email::{SmtpSettings, SmtpTls};
 use sportello_server::outbox::guard::GuardPolicy;
 use sportello_server::outbox::OutboxConfig;
 use sportello_server::Limits;
+use sportello_store::S3Settings;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -76,6 +77,21 @@ pub struct Settings {
     pub calendars: BTreeMap<String, ProviderCalendar>,
     /// Seconds between two flushes of the API call counters (per-call fees) to the database.
     pub fee_flush_interval_secs: u64,
+    /// Where files go: unset, `<data_dir>/files`; `s3://bucket[/prefix]`, an S3-compatible
+    /// bucket (files are sealed by us before they leave the process).
+    pub storage_url: Option<String>,
+    /// The S3 service's address when it is not AWS (`https://minio.internal:9000`).
+    pub storage_endpoint: Option<String>,
+    pub storage_region: Option<String>,
+    /// S3 credentials; unset, the usual `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` variables.
+    pub storage_access_key_id: Option<String>,
+    pub storage_secret_access_key: Option<String>,
+    /// A file holding the S3 secret key (preferred over `storage_secret_access_key`).
+    pub storage_secret_access_key_file: Option<PathBuf>,
+    /// Permit a plain-HTTP S3 endpoint (a local test server).
+    pub storage_allow_http: bool,
+    /// Seconds a stopping server waits for requests in flight and background work to finish.
+    pub shutdown_grace_secs: u64,
     /// Seconds a test request waits before the sandbox's simulated operator works it.
     pub sandbox_delay_secs: u64,
     /// Seconds between two passes of the sandbox's simulated operator.
@@ -142,6 +158,14 @@ impl Default for Settings {
             escalation_interval_secs: 60,
             calendars: BTreeMap::new(),
             fee_flush_interval_secs: 60,
+            storage_url: None,
+            storage_endpoint: None,
+            storage_region: None,
+            storage_access_key_id: None,
+            storage_secret_access_key: None,
+            storage_secret_access_key_file: None,
+            storage_allow_http: false,
+            shutdown_grace_secs: 30,
             sandbox_delay_secs: limits.sandbox_delay_secs,
             sandbox_interval_secs: 1,
         }
@@ -167,6 +191,14 @@ impl std::fmt::Debug for Settings {
             .field(
                 "smtp_password",
                 &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("storage_url", &self.storage_url)
+            .field(
+                "storage_secret_access_key",
+                &self
+                    .storage_secret_access_key
+                    .as_ref()
+                    .map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
     }
@@ -275,6 +307,31 @@ impl Settings {
             by_provider.insert(name.clone(), Calendar::with_closures(closures));
         }
         Ok(Calendars::new(by_provider))
+    }
+
+    /// The S3 bucket files go to, or None for the local directory. An unreadable secret file
+    /// is an error at start-up, not at the first upload.
+    pub fn s3(&self) -> Result<Option<S3Settings>, String> {
+        let Some(url) = &self.storage_url else {
+            return Ok(None);
+        };
+        let secret_access_key = match &self.storage_secret_access_key_file {
+            Some(file) => Some(
+                std::fs::read_to_string(file)
+                    .map_err(|e| format!("reading {}: {e}", file.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            None => self.storage_secret_access_key.clone(),
+        };
+        Ok(Some(S3Settings {
+            url: url.clone(),
+            endpoint: self.storage_endpoint.clone(),
+            region: self.storage_region.clone(),
+            access_key_id: self.storage_access_key_id.clone(),
+            secret_access_key,
+            allow_http: self.storage_allow_http,
+        }))
     }
 
     pub fn limits(&self) -> Limits {

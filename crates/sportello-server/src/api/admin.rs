@@ -45,9 +45,13 @@ pub struct AuditCheck {
     pub motivo: Option<String>,
 }
 
-/// The audit trail, oldest first.
+/// The audit trail.
+///
+/// Oldest first, from `after`, at most `limit` entries, optionally about one request: who, what,
+/// which request, when, from where — never the data itself.
 #[utoipa::path(get, path = "/admin/audit", tag = "admin", params(AuditParams),
     responses((status = 200, description = "Entries", body = inline(crate::envelope::Envelope<Vec<AuditItem>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -79,9 +83,12 @@ pub async fn list(
     Ok(ok(items))
 }
 
-/// Verifies the whole chain and names the first broken entry.
+/// Verifies the audit chain.
+///
+/// Recomputes every entry's hash and link to the previous one and names the first broken entry.
 #[utoipa::path(get, path = "/admin/audit/verify", tag = "admin",
     responses((status = 200, description = "The result", body = inline(crate::envelope::Envelope<AuditCheck>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn verify(State(state): State<AppState>, _admin: AdminCaller) -> ApiResult<Response> {
     let check = match audit::verify(&state).await.map_err(ApiError::from)? {
@@ -101,10 +108,13 @@ pub async fn verify(State(state): State<AppState>, _admin: AdminCaller) -> ApiRe
     Ok(ok(check))
 }
 
-/// The SLA dashboard: per provider and service, open requests, those due today, the overdue
-/// ones, and the median time from submission to "Visura evasa".
+/// The SLA dashboard.
+///
+/// The SLA dashboard: per provider and service, open requests, those due today, the overdue ones,
+/// and the median time from submission to "Visura evasa".
 #[utoipa::path(get, path = "/admin/sla", tag = "admin",
     responses((status = 200, description = "The dashboard", body = inline(crate::envelope::Envelope<Dashboard>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn sla_dashboard(
     State(state): State<AppState>,

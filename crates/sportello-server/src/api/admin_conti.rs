@@ -20,11 +20,14 @@ use crate::state::AppState;
 use crate::wire::{money, Money};
 
 /// A client's wallet.
+///
+/// The balance and the calls not yet billed, as the client sees them at `GET /conto`.
 #[utoipa::path(get, path = "/admin/clients/{id}/wallet", tag = "admin",
     params(("id" = String, Path, description = "The client's id")),
     responses(
         (status = 200, description = "The wallet", body = inline(crate::envelope::Envelope<Conto>)),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn wallet(
     State(state): State<AppState>,
@@ -86,7 +89,10 @@ async fn fund(
     }))
 }
 
-/// Records money received from a client: `{"importo": "50.00", "motivo": "bonifico 123"}`.
+/// Records money received from a client.
+///
+/// `{"importo": "50.00", "motivo": "bonifico 123"}`: a positive amount of euro with at most two
+/// decimals and a reason; written to the ledger and the audit trail.
 #[utoipa::path(post, path = "/admin/clients/{id}/topup", tag = "admin",
     params(("id" = String, Path, description = "The client's id")),
     request_body(content = Object, description = "importo (positive euro, at most two decimals), motivo (required)"),
@@ -94,6 +100,7 @@ async fn fund(
         (status = 200, description = "The top-up", body = inline(crate::envelope::Envelope<Movement>)),
         (status = 400, description = "invalid importo or motivo (915)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
     security(("bearer" = [])))]
 pub async fn topup(
     State(state): State<AppState>,
@@ -104,7 +111,10 @@ pub async fn topup(
     fund(&state, &admin, Kind::Topup, &id, &body).await
 }
 
-/// Corrects a balance either way: `{"importo": "-5.00", "motivo": "…"}`.
+/// Corrects a client's balance.
+///
+/// `{"importo": "-5.00", "motivo": "…"}`: either sign, at most two decimals, with a reason; written
+/// to the ledger and the audit trail.
 #[utoipa::path(post, path = "/admin/clients/{id}/adjustment", tag = "admin",
     params(("id" = String, Path, description = "The client's id")),
     request_body(content = Object, description = "importo (euro, either sign, at most two decimals), motivo (required)"),
@@ -112,6 +122,7 @@ pub async fn topup(
         (status = 200, description = "The adjustment", body = inline(crate::envelope::Envelope<Movement>)),
         (status = 400, description = "invalid importo or motivo (915)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
     security(("bearer" = [])))]
 pub async fn adjustment(
     State(state): State<AppState>,
@@ -123,12 +134,15 @@ pub async fn adjustment(
 }
 
 /// Any client's statement for a month.
+///
+/// The same document as the client's `GET /conto/estratti/{mese}`; `?formato=csv` for CSV.
 #[utoipa::path(get, path = "/admin/clients/{id}/statements/{mese}", tag = "admin",
     params(("id" = String, Path, description = "The client's id"),
            ("mese" = String, Path, description = "The month, YYYY-MM (UTC)"), FormatParams),
     responses(
         (status = 200, description = "The statement (JSON, or CSV with formato=csv)", body = inline(crate::envelope::Envelope<Statement>)),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
     security(("bearer" = [])))]
 pub async fn statement(
     State(state): State<AppState>,
@@ -142,13 +156,17 @@ pub async fn statement(
     Ok(statement_response(s, format))
 }
 
-/// What a provider processed in a month, for settlement.
+/// What a provider processed in a month.
+///
+/// The live requests the provider closed as processed in the month, with their taxable amounts and
+/// sums per service, for settlement; `?formato=csv` for CSV.
 #[utoipa::path(get, path = "/admin/providers/{id}/settlements/{mese}", tag = "admin",
     params(("id" = String, Path, description = "The provider's id"),
            ("mese" = String, Path, description = "The month, YYYY-MM (UTC)"), FormatParams),
     responses(
         (status = 200, description = "The settlement (JSON, or CSV with formato=csv)", body = inline(crate::envelope::Envelope<Settlement>)),
         (status = 404, description = "no such provider (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
     security(("bearer" = [])))]
 pub async fn settlement(
     State(state): State<AppState>,
@@ -179,10 +197,13 @@ pub struct LedgerCheck {
     pub problemi: Vec<String>,
 }
 
+/// Verifies the books.
+///
 /// Verifies the ledger: every transaction balances, every debit and refund belongs to a live
 /// request, no submitted live request lacks its debit.
 #[utoipa::path(get, path = "/admin/ledger/verify", tag = "admin",
     responses((status = 200, description = "The result", body = inline(crate::envelope::Envelope<LedgerCheck>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn verify(State(state): State<AppState>, _admin: AdminCaller) -> ApiResult<Response> {
     let c = state.store.check_ledger().await?;

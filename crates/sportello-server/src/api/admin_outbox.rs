@@ -24,9 +24,12 @@ pub struct DeliveriesParams {
     pub per_page: Option<u32>,
 }
 
-/// Every delivery, newest first.
+/// Every delivery.
+///
+/// Callbacks, webhooks and e-mails of every client, newest first; filters by request and state.
 #[utoipa::path(get, path = "/admin/deliveries", tag = "admin", params(DeliveriesParams),
     responses((status = 200, description = "A page of deliveries", body = inline(crate::envelope::Envelope<Vec<Consegna>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -46,10 +49,13 @@ pub async fn list(
 }
 
 /// Sends any delivery again now.
+///
+/// Even after its attempts ran out; the worker sends it on its next pass.
 #[utoipa::path(post, path = "/admin/deliveries/{id}/replay", tag = "admin",
     params(("id" = String, Path)),
     responses((status = 200, description = "The delivery, due now", body = inline(crate::envelope::Envelope<Consegna>)),
         (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn replay(
     State(state): State<AppState>,
@@ -59,11 +65,15 @@ pub async fn replay(
     Ok(ok(deliveries::replay(&state, &id, None).await?))
 }
 
-/// A client's default webhook endpoint (the secret is never shown again).
+/// A client's webhook settings.
+///
+/// Its default endpoint and whether a previous signing secret is still valid; the secret itself is
+/// never shown again.
 #[utoipa::path(get, path = "/admin/clients/{id}/webhook", tag = "admin",
     params(("id" = String, Path)),
     responses((status = 200, description = "The settings", body = inline(crate::envelope::Envelope<WebhookInfo>)),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn webhook(
     State(state): State<AppState>,
@@ -73,14 +83,17 @@ pub async fn webhook(
     Ok(ok(deliveries::webhook(&state, &id).await?))
 }
 
-/// Sets the client's default webhook endpoint: `{"url": "https://…"}`, or `{"url": null}` to
-/// remove it.
+/// Sets a client's webhook endpoint.
+///
+/// `{"url": "https://…"}`, or `{"url": null}` to remove it. The URL is checked by the SSRF guard
+/// (400/915 otherwise).
 #[utoipa::path(put, path = "/admin/clients/{id}/webhook", tag = "admin",
     params(("id" = String, Path)),
     request_body(content = Object, description = "{\"url\": \"https://…\" | null}"),
     responses((status = 200, description = "The settings", body = inline(crate::envelope::Envelope<WebhookInfo>)),
         (status = 400, description = "invalid url (915)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
     security(("bearer" = [])))]
 pub async fn set_webhook(
     State(state): State<AppState>,
@@ -104,11 +117,15 @@ pub async fn set_webhook(
     ))
 }
 
-/// A new signing secret, shown once; the previous one still signs for 24 hours.
+/// Rotates a client's signing secret.
+///
+/// The new secret is shown once; the previous one still signs for 24 hours, so the client can
+/// switch without losing a callback.
 #[utoipa::path(post, path = "/admin/clients/{id}/webhook/secret", tag = "admin",
     params(("id" = String, Path)),
     responses((status = 200, description = "The new secret", body = inline(crate::envelope::Envelope<NewSecret>)),
         (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn rotate_secret(
     State(state): State<AppState>,

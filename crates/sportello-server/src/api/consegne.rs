@@ -23,10 +23,14 @@ pub struct ConsegneParams {
     pub per_page: Option<u32>,
 }
 
-/// The deliveries (callbacks, webhooks, e-mails) of the caller's requests, newest first.
+/// The deliveries of the caller's requests.
+///
+/// Callbacks, webhooks and e-mails, newest first, with their attempts and next attempt; filter by
+/// `richiesta` and `stato` (`pending`, `delivered`, `failed`).
 #[utoipa::path(get, path = "/consegne", tag = "consegne", params(ConsegneParams),
     responses((status = 200, description = "A page of deliveries", body = inline(crate::envelope::Envelope<Vec<Consegna>>)),
         (status = 404, description = "no such request (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -45,11 +49,15 @@ pub async fn list(
     Ok(ok(deliveries::list_own(&state, &caller, filter).await?))
 }
 
-/// Sends a delivery again now, even after its attempts ran out.
+/// Sends a delivery again now.
+///
+/// Even after its attempts ran out; the delivery is due at once and the worker sends it on its next
+/// pass.
 #[utoipa::path(post, path = "/consegne/{id}/ripeti", tag = "consegne",
     params(("id" = String, Path)),
     responses((status = 200, description = "The delivery, due now", body = inline(crate::envelope::Envelope<Consegna>)),
         (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn replay(
     State(state): State<AppState>,

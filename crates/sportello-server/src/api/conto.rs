@@ -35,12 +35,15 @@ pub struct Preventivo {
     pub valuta: String,
 }
 
+/// A quote for a service.
+///
 /// What a request with these options would cost, line by line with VAT, without creating it.
 #[utoipa::path(get, path = "/visure/{hash_visura}/preventivo", tag = "conto",
     params(("hash_visura" = String, Path, description = "The service's hash (or an alias)"), QuoteParams),
     responses(
         (status = 200, description = "The quote", body = inline(crate::envelope::Envelope<Preventivo>)),
         (status = 400, description = "wrong hash_visura (200), an option the service does not offer (912)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([200]))),
     security(("bearer" = [])))]
 pub async fn quote(
     State(state): State<AppState>,
@@ -99,9 +102,13 @@ pub async fn conto_of(state: &AppState, client_id: &str) -> ApiResult<Conto> {
     })
 }
 
-/// The caller's wallet: balance and calls not yet billed.
+/// The caller's wallet.
+///
+/// The prepaid balance live requests and API calls are paid from, and the calls counted but not yet
+/// billed (each day is billed once it is over).
 #[utoipa::path(get, path = "/conto", tag = "conto",
     responses((status = 200, description = "The wallet", body = inline(crate::envelope::Envelope<Conto>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn conto(State(state): State<AppState>, caller: ClientCaller) -> ApiResult<Response> {
     Ok(ok(conto_of(&state, &caller.client.id).await?))
@@ -155,6 +162,8 @@ pub fn statement_response(s: Statement, format: Format) -> Response {
     }
 }
 
+/// The caller's statement for a month.
+///
 /// The caller's statement for a month: every request debited with its lines, refunds, fees,
 /// top-ups, adjustments, VAT totals, opening and closing balance.
 #[utoipa::path(get, path = "/conto/estratti/{mese}", tag = "conto",
@@ -163,6 +172,7 @@ pub fn statement_response(s: Statement, format: Format) -> Response {
         (status = 200, description = "The statement (JSON, or CSV with formato=csv)", body = inline(crate::envelope::Envelope<Statement>)),
         (status = 400, description = "malformed month (915) or formato (912)", body = crate::envelope::ErrorEnvelope),
         (status = 403, description = "a test token (904): statements list live requests", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([915]))),
     security(("bearer" = [])))]
 pub async fn estratto(
     State(state): State<AppState>,

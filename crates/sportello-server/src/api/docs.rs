@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 use sportello_domain::catalog::Catalog;
 
 use super::{
-    admin, admin_conti, admin_outbox, consegne, conto, documento, operator, richiesta, system,
-    visure,
+    admin, admin_conti, admin_outbox, consegne, conto, documento, form_tool, operator, reference,
+    richiesta, system, visure,
 };
 use crate::state::Limits;
 
@@ -35,6 +35,7 @@ use crate::state::Limits;
         admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
         admin_conti::settlement, admin_conti::verify,
         system::healthz, system::readyz,
+        form_tool::script,
     ),
     components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),
@@ -47,6 +48,7 @@ use crate::state::Limits;
         (name = "conto", description = "Prices, the wallet, statements"),
         (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books, deliveries"),
         (name = "sistema", description = "Operations"),
+        (name = "modulo", description = "The embeddable form: a script a client's page includes to render a service's form"),
     )
 )]
 pub struct ApiDoc;
@@ -64,7 +66,8 @@ impl Modify for BearerAuth {
 }
 
 /// The OpenAPI document with each service's form schema added to its components, as
-/// `json_visura_<hash_visura>` (the catalog is data, so these are added at start-up).
+/// `json_visura_<hash_visura>` (the catalog is data, so these are added at start-up), and the
+/// examples and error codes of [`reference`].
 pub fn document(catalog: &Catalog, limits: &Limits) -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     if let Some(schemas) = doc
@@ -78,5 +81,6 @@ pub fn document(catalog: &Catalog, limits: &Limits) -> serde_json::Value {
             );
         }
     }
+    reference::complete(&mut doc);
     doc
 }

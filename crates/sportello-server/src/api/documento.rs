@@ -14,12 +14,19 @@ use crate::service::documents;
 use crate::state::AppState;
 use crate::wire::Documento;
 
+/// The result of a processed request.
+///
+/// `{nome, dimensione, file, sha256}`: `file` is the base64 of a zip of the result documents, as in
+/// the commercial API. Before the request is processed, 422/247; after its retention period,
+/// 410/917.
 #[utoipa::path(get, path = "/documento/{id}", tag = "documenti",
     params(("id" = String, Path, description = "The request's `_id`")),
     responses(
         (status = 200, description = "The result archive, base64", body = inline(crate::envelope::Envelope<Documento>)),
         (status = 404, description = "no such request (244)", body = crate::envelope::ErrorEnvelope),
-        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope)),
+        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope),
+        (status = 400, description = "Invalid id (243)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([243, 244, 247, 917]))),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -29,13 +36,18 @@ pub async fn get(
     Ok(ok(documents::get(&state, &caller, &id).await?))
 }
 
+/// The result archive, streamed.
+///
 /// The archive as `application/zip`, with `Content-Length` and its SHA-256 (hex in
 /// `X-Checksum-Sha256`, RFC 9530 form in `Repr-Digest`).
 #[utoipa::path(get, path = "/documento/{id}/download", tag = "documenti",
     params(("id" = String, Path, description = "The request's `_id`")),
     responses(
         (status = 200, description = "The zip archive", content_type = "application/zip"),
-        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope)),
+        (status = 422, description = "document not yet available (247)", body = crate::envelope::ErrorEnvelope),
+        (status = 400, description = "Invalid id (243)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (244)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([243, 244, 247, 917]))),
     security(("bearer" = [])))]
 pub async fn download(
     State(state): State<AppState>,

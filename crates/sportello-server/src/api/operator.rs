@@ -27,9 +27,13 @@ pub struct QueueParams {
     pub overdue: Option<bool>,
 }
 
-/// The provider's queue: overdue first, then by due time (then oldest first).
+/// The provider's queue.
+///
+/// Overdue first, then by due time, then oldest first; filters by state, service, assignment (`me`,
+/// `none`) and `overdue`.
 #[utoipa::path(get, path = "/operator/requests", tag = "operatore", params(QueueParams),
     responses((status = 200, description = "The queue", body = inline(crate::envelope::Envelope<Vec<QueueItem>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn queue(
     State(state): State<AppState>,
@@ -53,18 +57,26 @@ pub async fn queue(
     Ok(ok(items))
 }
 
-/// The provider's queue counted per state, with how many are overdue.
+/// The queue counted per state.
+///
+/// With how many of each state are overdue.
 #[utoipa::path(get, path = "/operator/counts", tag = "operatore",
     responses((status = 200, description = "Per state", body = inline(crate::envelope::Envelope<Vec<StateCount>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn counts(State(state): State<AppState>, op: OperatorCaller) -> ApiResult<Response> {
     Ok(ok(operator::counts(&state, &op).await?))
 }
 
-/// One request with its inputs, results and history.
+/// One request of the provider, for working it.
+///
+/// Its inputs (by the catalog's names, in `ordine` order), files, results, history and SLA. Reading
+/// it is recorded in the audit trail.
 #[utoipa::path(get, path = "/operator/requests/{id}", tag = "operatore",
     params(("id" = String, Path)),
-    responses((status = 200, description = "The request", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "The request", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
     security(("bearer" = [])))]
 pub async fn detail(
     State(state): State<AppState>,
@@ -74,12 +86,16 @@ pub async fn detail(
     Ok(ok(operator::detail(&state, &op, &id).await?))
 }
 
-/// Takes the request: from now on it is this operator's.
+/// Takes a request.
+///
+/// From now on it is this operator's; of two operators racing, the loser gets 409/907.
 #[utoipa::path(post, path = "/operator/requests/{id}/claim", tag = "operatore",
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "Taken", body = inline(crate::envelope::Envelope<OperatorRequest>)),
-        (status = 409, description = "already taken, or not in a state that allows it (907)", body = crate::envelope::ErrorEnvelope)),
+        (status = 409, description = "already taken, or not in a state that allows it (907)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914]))),
     security(("bearer" = [])))]
 pub async fn claim(
     State(state): State<AppState>,
@@ -89,10 +105,15 @@ pub async fn claim(
     Ok(ok(operator::claim(&state, &op, &id).await?))
 }
 
-/// Gives the request back to the queue.
+/// Gives a request back to the queue.
+///
+/// Only the operator who took it can release it.
 #[utoipa::path(post, path = "/operator/requests/{id}/release", tag = "operatore",
     params(("id" = String, Path)),
-    responses((status = 200, description = "Released", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Released", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914]))),
     security(("bearer" = [])))]
 pub async fn release(
     State(state): State<AppState>,
@@ -102,10 +123,18 @@ pub async fn release(
     Ok(ok(operator::release(&state, &op, &id).await?))
 }
 
-/// Asks the client for more: `{"messaggio": "…", "campi": ["$5"]}`.
+/// Asks the client for more.
+///
+/// `{"messaggio": "…", "campi": ["$5"]}`: the request waits for the client
+/// (`in_attesa_integrazione`) and the SLA clock stops until the client answers with `PUT
+/// /richiesta/{id}`.
 #[utoipa::path(post, path = "/operator/requests/{id}/integration", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn ask_integration(
     State(state): State<AppState>,
@@ -116,10 +145,18 @@ pub async fn ask_integration(
     Ok(ok(operator::ask_integration(&state, &op, &id, &body).await?))
 }
 
-/// Attaches a result file: `{"nome": "esito.pdf", "file": "<base64 or data: URL>"}`.
+/// Attaches a result file.
+///
+/// `{"nome": "esito.pdf", "file": "<base64 or data: URL>"}`; PDF, JPEG or PNG, checked by its bytes
+/// (412/229 otherwise).
 #[utoipa::path(post, path = "/operator/requests/{id}/results", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Attached", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Attached", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope),
+        (status = 412, description = "the file is not a PDF, JPEG or PNG, or is too large (229); `details` says why", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([229, 907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn attach_result(
     State(state): State<AppState>,
@@ -130,10 +167,17 @@ pub async fn attach_result(
     Ok(ok(operator::attach_result(&state, &op, &id, &body).await?))
 }
 
-/// Closes as processed ("Visura evasa"): `{"esito": {"codice": "0", "info": "OK"}}` (optional).
+/// Closes a request as processed.
+///
+/// "Visura evasa": needs at least one result, builds the result archive and notifies the client.
+/// Body `{"esito": {"codice": "0", "info": "OK"}}` (optional).
 #[utoipa::path(post, path = "/operator/requests/{id}/close", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn close(
     State(state): State<AppState>,
@@ -144,10 +188,17 @@ pub async fn close(
     Ok(ok(operator::close(&state, &op, &id, &body).await?))
 }
 
-/// Cancels: `{"motivo": "…"}` (required).
+/// Cancels a request.
+///
+/// `{"motivo": "…"}` (required): the request is cancelled, a live one refunded, and the client
+/// notified.
 #[utoipa::path(post, path = "/operator/requests/{id}/cancel", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, description = "Cancelled", body = inline(crate::envelope::Envelope<OperatorRequest>))),
+    responses((status = 200, description = "Cancelled", body = inline(crate::envelope::Envelope<OperatorRequest>)),
+        (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -159,9 +210,13 @@ pub async fn cancel(
 }
 
 /// An input or result file, streamed.
+///
+/// Decrypted on the fly; the download is recorded in the audit trail.
 #[utoipa::path(get, path = "/operator/requests/{id}/files/{file_id}", tag = "operatore",
     params(("id" = String, Path), ("file_id" = String, Path)),
-    responses((status = 200, description = "The file")),
+    responses((status = 200, description = "The file"),
+        (status = 404, description = "no such request or file for this provider (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 917]))),
     security(("bearer" = [])))]
 pub async fn file(
     State(state): State<AppState>,

@@ -29,8 +29,14 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Creates a request (or, with `state: 0`, opens a draft; with `test: true`, only validates and
-/// prices). Supports `Idempotency-Key`.
+/// Creates a request.
+///
+/// Submits `json_visura` for the service `hash_visura` (with `state: 0`, opens an editable draft
+/// instead; with `test: true`, only validates and prices). Every field is checked by type and the
+/// `validazione` expression is evaluated: a refusal is 412/250 with `details` naming each `$n`. A
+/// live submission debits the wallet (402/211 when it cannot). Optional: `opzioni` (`{"opzione_0":
+/// true}`), `callback_data` `{url, method, field, data}`, `email_target`. With an `Idempotency-Key`
+/// header, a retry with the same body gets the very same answer and creates nothing.
 #[utoipa::path(post, path = "/richiesta", tag = "richieste",
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first answer")),
     request_body(content = Object, description = "hash_visura, json_visura, state, test, callback_data, email_target, opzioni"),
@@ -40,6 +46,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         (status = 412, description = "validation failed (250); `details` names each field", body = crate::envelope::ErrorEnvelope),
         (status = 422, description = "Idempotency-Key reused with another body (908)", body = crate::envelope::ErrorEnvelope),
         (status = 428, description = "hash_visura required (204)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([200, 204, 209, 211, 250, 908, 909, 913, 915]))),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -65,9 +72,13 @@ pub struct ListParams {
     pub hash_visura: Option<String>,
 }
 
-/// The caller's requests, newest first. Unlike the commercial API, no requests is an empty list.
+/// The caller's requests.
+///
+/// Newest first, paged (`page`, `per_page`), filtered by `stato` and `hash_visura`. Unlike the
+/// commercial API, no requests is an empty list, not a 404.
 #[utoipa::path(get, path = "/richiesta", tag = "richieste", params(ListParams),
     responses((status = 200, description = "A page of requests", body = inline(crate::envelope::Envelope<Vec<RichiestaSummary>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -90,12 +101,17 @@ pub async fn list(
     Ok(ok(summaries))
 }
 
+/// One request.
+///
+/// Its state (`stato_richiesta`, `timestamp_stati`), inputs, options, prices, SLA due time and,
+/// once processed, `esito`. Another client's request answers 404, as one that does not exist.
 #[utoipa::path(get, path = "/richiesta/{id}", tag = "richieste",
     params(("id" = String, Path, description = "The request's `_id`")),
     responses(
         (status = 200, description = "The request", body = inline(crate::envelope::Envelope<Richiesta>)),
         (status = 400, description = "Invalid id (201)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([201, 202]))),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -105,7 +121,12 @@ pub async fn get(
     Ok(ok(requests::get(&state, &caller, &id).await?))
 }
 
-/// Edits or submits a draft (`state: 1`), or answers a request for integration.
+/// Edits or submits a draft, or answers a request for integration.
+///
+/// Send `json_visura` whole or single `"json_visura.$n"` members, `email_target`, and `state: 1` to
+/// submit a draft (validated as `POST /richiesta` is, 412/229 on a refusal). A request waiting for
+/// integration (`in_attesa_integrazione`) takes the fields the operator asked for and goes back to
+/// the queue.
 #[utoipa::path(put, path = "/richiesta/{id}", tag = "richieste",
     params(("id" = String, Path, description = "The request's `_id`")),
     request_body(content = Object, description = "state, json_visura (whole) or \"json_visura.$n\" members, email_target"),
@@ -114,6 +135,7 @@ pub async fn get(
         (status = 400, description = "already closed (239)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such request (228)", body = crate::envelope::ErrorEnvelope),
         (status = 412, description = "invalid input (229)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([201, 209, 211, 228, 229, 239, 907, 913, 915]))),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -125,13 +147,18 @@ pub async fn update(
     Ok(ok(requests::update(&state, &caller, &id, parsed).await?))
 }
 
-/// Cancels a draft or a request no operator has taken yet. Body: `{"motivo": "…"}` (optional).
+/// Cancels a request.
+///
+/// A draft, or a submitted request no operator has taken yet; a live request's debit is refunded.
+/// Body `{"motivo": "…"}` (optional). Once an operator has taken it, 409/907.
 #[utoipa::path(delete, path = "/richiesta/{id}", tag = "richieste",
     params(("id" = String, Path, description = "The request's `_id`")),
+    request_body(content = Object, description = "motivo (optional): why the request is cancelled"),
     responses(
         (status = 200, description = "The cancelled request", body = inline(crate::envelope::Envelope<Richiesta>)),
         (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope),
         (status = 409, description = "not cancellable in its state (907)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([201, 202, 907, 913, 915]))),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -143,10 +170,14 @@ pub async fn cancel(
     Ok(ok(requests::cancel(&state, &caller, &id, motivo).await?))
 }
 
-/// Adding a search: no service in this catalog has `ricerca`, so always 409/222.
+/// Adds a search (not offered).
+///
+/// The commercial API's search step. No service of this catalog has `ricerca`, so a request of the
+/// caller answers 409/222.
 #[utoipa::path(post, path = "/richiesta/{id}", tag = "richieste",
     params(("id" = String, Path, description = "The request's `_id`")),
     responses((status = 409, description = "no search for this request (222)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([219, 222, 228]))),
     security(("bearer" = [])))]
 pub async fn add_search(
     State(state): State<AppState>,
@@ -162,10 +193,14 @@ pub async fn add_search(
     Err(ApiError::no_search())
 }
 
-/// Choosing a search result: no service in this catalog has `ricerca`, so always 409/230.
+/// Chooses a search result (not offered).
+///
+/// The commercial API's search step. No service of this catalog has `ricerca`, so a request of the
+/// caller answers 409/230.
 #[utoipa::path(put, path = "/richiesta/{id}/ricerche", tag = "richieste",
     params(("id" = String, Path, description = "The request's `_id`")),
     responses((status = 409, description = "nothing to choose (230)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([228, 230]))),
     security(("bearer" = [])))]
 pub async fn choose_search(
     State(state): State<AppState>,

@@ -7,9 +7,13 @@ use super::ok;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Liveness and a cheap database check.
+/// Liveness.
+///
+/// 200 when the process and its database answer. No token, never rate-limited.
 #[utoipa::path(get, path = "/healthz", tag = "sistema",
-    responses((status = 200, description = "Up"), (status = 500, description = "The database does not answer")))]
+    responses((status = 200, description = "Up: `{status, servizi}`", body = Object),
+        (status = 500, description = "The database does not answer: 999 in the error envelope")),
+    extensions(("x-error-codes" = json!([]))))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.list_providers().await {
         Ok(_) => ok(serde_json::json!({"status": "ok", "servizi": state.catalog.services().len()})),
@@ -17,11 +21,14 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Readiness: the database answers and the file store takes a write. A load balancer sends
-/// traffic only to a process that answers 200 here.
+/// Readiness.
+///
+/// The database answers and the file store takes a write: a load balancer sends traffic only to
+/// a process that answers 200 here. No token, never rate-limited.
 #[utoipa::path(get, path = "/readyz", tag = "sistema",
-    responses((status = 200, description = "Ready: database and file store answer"),
-              (status = 503, description = "Not ready (919): `message` names what does not answer", body = crate::envelope::ErrorEnvelope)))]
+    responses((status = 200, description = "Ready: database and file store answer", body = Object),
+              (status = 503, description = "Not ready (919): `message` names what does not answer", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([919]))))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if let Err(e) = state.store.list_providers().await {
         tracing::warn!(error = %e, "readiness: database");

@@ -13,8 +13,12 @@ use crate::state::{AppState, Limits};
 use crate::wire::{Visura, VisuraSummary};
 
 /// The catalog.
+///
+/// Every service this installation offers, as `{nome_visura, nome_categoria, hash_visura}`. The
+/// `hash_visura` identifies a service in every other call.
 #[utoipa::path(get, path = "/visure", tag = "catalogo",
     responses((status = 200, description = "Every service", body = inline(crate::envelope::Envelope<Vec<VisuraSummary>>))),
+    extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, _caller: ClientCaller) -> Response {
     let items: Vec<VisuraSummary> = state
@@ -30,12 +34,18 @@ pub async fn list(State(state): State<AppState>, _caller: ClientCaller) -> Respo
     ok(items)
 }
 
-/// One service: its fields, `validazione`, options, prices.
+/// One service: its form, options and prices.
+///
+/// `json_struttura.campi` lists the fields `$0…$n` with `nome`, `tipo`, `null`, `ordine` and
+/// `istruzioni`; `validazione` says which combinations of fields are enough; `opzioni` the paid
+/// options; also prices, turnaround (`tempi_lavorazione`) and retention (`conservazione_giorni`).
+/// An alias hash of the commercial catalogue answers with the hash used.
 #[utoipa::path(get, path = "/visure/{hash_visura}", tag = "catalogo",
     params(("hash_visura" = String, Path, description = "The service's hash (or an alias)")),
     responses(
         (status = 200, description = "The service", body = inline(crate::envelope::Envelope<Visura>)),
         (status = 400, description = "wrong hash_visura (error 200)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([200]))),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -46,9 +56,11 @@ pub async fn get(
     Ok(ok(Visura::from_service(service, &hash)))
 }
 
-/// A service's form (`json_visura`) as a JSON Schema 2020-12 document: the `$n` fields with
-/// their types and patterns, and `validazione` as `anyOf` of `required` sets. A client can check
-/// its input with any JSON Schema validator before sending it. The server checks more (check
+/// A service's form as a JSON Schema.
+///
+/// A service's form (`json_visura`) as a JSON Schema 2020-12 document: the `$n` fields with their
+/// types and patterns, and `validazione` as `anyOf` of `required` sets. A client can check its
+/// input with any JSON Schema validator before sending it. The server checks more (check
 /// characters, that a comune exists, a file's content): each field lists those under
 /// `x-server-checks`.
 #[utoipa::path(get, path = "/visure/{hash_visura}/schema", tag = "catalogo",
@@ -57,6 +69,7 @@ pub async fn get(
         (status = 200, description = "The JSON Schema of the service's `json_visura` (also in this document's components, as `json_visura_<hash_visura>`)",
             content_type = "application/schema+json", body = Object),
         (status = 400, description = "wrong hash_visura (error 200)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([200]))),
     security(("bearer" = [])))]
 pub async fn schema(
     State(state): State<AppState>,

@@ -119,13 +119,37 @@ impl Outbox {
         Ok(n)
     }
 
+    /// The name on the leases this worker takes (for [`Store::release_leases`]).
+    ///
+    /// [`Store::release_leases`]: sportello_store::Store::release_leases
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// The running worker: a pass every `interval`, until the task is dropped.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        self.spawn_until(std::future::pending())
+    }
+
+    /// The running worker, until `stop` resolves: the pass under way finishes (its calls get
+    /// their answers and are recorded), then the worker gives back any lease it still holds
+    /// and ends. Dropping the task instead abandons the calls in flight; their leases then
+    /// stay until [`Store::release_leases`] or their expiry.
+    ///
+    /// [`Store::release_leases`]: sportello_store::Store::release_leases
+    pub fn spawn_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(self.config.interval);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tokio::pin!(stop);
             loop {
-                timer.tick().await;
+                tokio::select! {
+                    _ = timer.tick() => {}
+                    _ = &mut stop => break,
+                }
                 // Drain what is due before sleeping again.
                 loop {
                     match self.tick().await {
@@ -137,6 +161,10 @@ impl Outbox {
                         }
                     }
                 }
+            }
+            match self.state.store.release_leases(&self.owner).await {
+                Ok(n) => tracing::info!(released = n, "outbox worker stopped"),
+                Err(e) => tracing::error!(error = %e, "releasing the outbox leases failed"),
             }
         })
     }

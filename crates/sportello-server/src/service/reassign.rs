@@ -1,10 +1,10 @@
 //! An admin moves an open request to another provider: it leaves the operator who held it and
-//! enters the new provider's queue, unassigned. Recorded in the history (and so in the audit
-//! trail).
+//! enters the new provider's queue, unassigned, with the working time it had left counted anew on
+//! the new provider's calendar. Recorded in the history (and so in the audit trail).
 
 use sportello_store::{ids, HistoryEntry};
 
-use super::{mutate, Change};
+use super::{mutate, sla, Change};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -23,8 +23,21 @@ pub async fn reassign(
         .get_provider(provider_id)
         .await?
         .ok_or_else(|| ApiError::invalid_member("provider", "unknown", "no such provider"))?;
+    let from = state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such request"))?
+        .provider_id;
+    let old_calendar = sla::calendar_for(state, from.as_deref()).await?;
+    let new_calendar = sla::calendar_for(state, Some(&provider.id)).await?;
     let now = state.clock.now();
     mutate(state, id, |r| {
+        if r.provider_id != from {
+            return Err(ApiError::conflict(
+                "the request was reassigned meanwhile: reload it",
+            ));
+        }
         if r.status.is_final() || r.status == sportello_domain::status::Status::Draft {
             return Err(ApiError::conflict(
                 "only a submitted, open request can be reassigned",
@@ -42,6 +55,7 @@ pub async fn reassign(
         }
         r.provider_id = Some(provider.id.clone());
         r.operator_id = None;
+        sla::change_calendar(r, &old_calendar, &new_calendar, now);
         r.updated_at = now;
         Ok(Change::recorded(HistoryEntry {
             request_id: r.id.clone(),

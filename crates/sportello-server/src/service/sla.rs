@@ -74,6 +74,27 @@ pub fn restart_clock(r: &mut RequestRecord, calendar: &Calendar, now: i64) {
     }
 }
 
+/// Moves a request to another provider's calendar: the working time it had left (from now, or
+/// from when its clock stopped) is counted again on the new calendar, so the new provider's
+/// closures count and the client's promise does not shrink or grow with the handover. An overdue
+/// request stays overdue.
+pub fn change_calendar(r: &mut RequestRecord, old: &Calendar, new: &Calendar, now: i64) {
+    let Some(due) = r.due_at else {
+        return;
+    };
+    let from = r.sla_paused_at.unwrap_or(now);
+    if due <= from {
+        return;
+    }
+    let moved = old
+        .working_seconds_between(from, due)
+        .and_then(|left| new.add_working_seconds(from, left));
+    match moved {
+        Ok(moved) => r.due_at = Some(moved),
+        Err(e) => tracing::error!(request = %r.id, error = %e, "SLA due time not moved"),
+    }
+}
+
 /// One escalation pass: marks every open request whose running clock passed its due time.
 /// Returns the ids marked now.
 pub async fn escalate(state: &AppState) -> ApiResult<Vec<String>> {

@@ -569,22 +569,32 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
         // --- Operations.
         row(Method::GET, "/healthz", "/healthz".into(), None, public()),
         row(Method::GET, "/readyz", "/readyz".into(), None, public()),
+        row(
+            Method::GET,
+            "/visura/formTool/{hash_visura}.js",
+            format!("/visura/formTool/{SERVICE}.js"),
+            None,
+            public(),
+        ),
     ]
 }
 
-/// Does `path` fill in `route`'s template (`{name}` is one non-empty segment)?
+/// Does `path` fill in `route`'s template (`{name}` is a non-empty part of one segment, as in
+/// `{hash_visura}.js`)?
 fn fills(route: &str, path: &str) -> bool {
     // A query string narrows the operation; it is not part of the template.
     let path = path.split('?').next().unwrap_or(path);
     let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
     r.len() == p.len()
-        && r.iter().zip(&p).all(|(r, p)| {
-            if r.starts_with('{') && r.ends_with('}') {
-                !p.is_empty()
-            } else {
-                r == p
-            }
-        })
+        && r.iter()
+            .zip(&p)
+            .all(|(r, p)| match (r.split_once('{'), r.split_once('}')) {
+                (Some((before, _)), Some((_, after))) => p
+                    .strip_prefix(before)
+                    .and_then(|p| p.strip_suffix(after))
+                    .is_some_and(|name| !name.is_empty()),
+                _ => r == p,
+            })
 }
 
 async fn admin_token(app: &TestApp, scopes: Option<Vec<String>>) -> String {

@@ -1,6 +1,7 @@
 //! The integration tests of `sportello-server`, linked into one binary: each file is a module.
 //! One binary instead of one per file keeps CI's link time and disk use small.
 
+mod api_reference;
 mod audit;
 mod auth;
 mod authorization;
@@ -12,8 +13,10 @@ mod client_api_flows;
 mod common;
 mod field_types;
 mod form_schema;
+mod form_tool;
 mod group_commit;
 mod limits;
+mod metrics;
 mod operator_api;
 mod outbox;
 mod privacy;

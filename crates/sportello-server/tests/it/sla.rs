@@ -438,3 +438,35 @@ async fn the_admin_dashboard_counts_per_provider_and_service() {
     let as_operator = app.op(Method::GET, "/admin/sla", None).await;
     assert_eq!(as_operator.status, 403);
 }
+
+#[tokio::test]
+async fn a_reassigned_request_keeps_its_working_time_left_on_the_new_providers_calendar() {
+    let calendars = Calendars::new(BTreeMap::from([(
+        "CAF Chiuso".to_string(),
+        Calendar::with_closures(vec![Closure::dates("2026-11-30", "Chiusura").unwrap()]),
+    )]));
+    let app = TestApp::spawn_with_calendars(calendars).await;
+    app.clock.set(friday_10());
+    let r = submit(&app, ASSEGNO, false).await;
+    let rid = id(&r);
+    assert_eq!(r["scadenza"], rome(2026, 12, 1, 10, 0));
+    // Made after the submission, so the routing could not choose it.
+    app.new_operator("CAF Chiuso", vec![ASSEGNO.to_string()])
+        .await;
+    // Handed over on Friday at 12:00 with 46 working hours left: 12 on Friday, Monday closed
+    // at the new provider, 24 on Tuesday, 10 on Wednesday.
+    app.clock.set(rome(2026, 11, 27, 12, 0));
+    let chiuso = app
+        .state
+        .store
+        .list_providers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "CAF Chiuso")
+        .unwrap();
+    sportello_server::service::reassign::reassign(&app.state, "admin:test", None, &rid, &chiuso.id)
+        .await
+        .unwrap();
+    assert_eq!(scadenza(&app, &rid).await, rome(2026, 12, 2, 10, 0));
+}

@@ -9,6 +9,7 @@ mod audit;
 mod backoffice;
 mod ceiling;
 mod files;
+mod gauges;
 mod group_commit;
 mod history;
 mod keys;
@@ -389,6 +390,10 @@ impl Store for SqliteStore {
         outbox::finish_delivery(self, id, owner, now, outcome).await
     }
 
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        outbox::release_leases(self, owner).await
+    }
+
     async fn get_delivery(&self, id: &str) -> Result<Option<DeliveryRecord>, StoreError> {
         outbox::get_delivery(self, id).await
     }
@@ -427,6 +432,10 @@ impl Store for SqliteStore {
 
     async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError> {
         sla::queue_counts(self, queue).await
+    }
+
+    async fn gauges(&self, now: i64) -> Result<Gauges, StoreError> {
+        gauges::gauges(self, now).await
     }
 
     async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError> {

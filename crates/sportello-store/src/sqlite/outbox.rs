@@ -145,6 +145,19 @@ pub(super) async fn claim_deliveries(
     Ok(out)
 }
 
+/// Drops the leases `owner` holds on deliveries still pending: the attempt in flight was
+/// abandoned (the worker stopped), so the delivery is due again for whoever claims next.
+pub(super) async fn release_leases(store: &SqliteStore, owner: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+         WHERE lease_owner = ? AND status = 'pending'",
+    )
+    .bind(owner)
+    .execute(&store.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Records an attempt made under `owner`'s lease. False when the lease was lost meanwhile (it
 /// expired and another worker claimed it, or an admin replayed it): that worker's word counts.
 pub(super) async fn finish_delivery(

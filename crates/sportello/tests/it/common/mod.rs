@@ -329,6 +329,28 @@ impl Server {
         }
     }
 
+    /// The server's process id, to signal it.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Waits for the server to exit by itself (bounded), after a signal sent with [`Self::pid`].
+    pub fn wait(mut self) -> Run {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < DEADLINE, "no exit in {DEADLINE:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Run {
+            status,
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
+    }
+
     /// SIGKILL on unix: no graceful shutdown, no chance to flush anything.
     pub fn kill(self) {
         drop(self);
