@@ -90,6 +90,9 @@ pub enum Command {
     /// The books: check that the ledger balances.
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// Measure this machine: request creation against the database's commit ceiling,
+    /// `GET /visure` against a trivial handler, validations, memory of a serving process.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -309,7 +312,7 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
     Catalog::from_files(&files).with_context(|| format!("invalid catalog in {}", dir.display()))
 }
 
-async fn open_state(settings: &Settings) -> Result<AppState> {
+pub(crate) async fn open_state(settings: &Settings) -> Result<AppState> {
     let catalog = load_catalog(settings.catalog_dir.as_deref())?;
     let keyring = Arc::new(crate::keys::load_keyring(settings)?);
     let store = match &settings.database_url {
@@ -472,6 +475,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             provider,
             format,
         } => print_calendar(&settings, year, provider.as_deref(), format),
+        Command::Bench(args) => crate::bench::run(&settings, args).await,
         Command::Catalog(CatalogCmd::Check) => {
             let catalog = load_catalog(settings.catalog_dir.as_deref())?;
             for s in catalog.services() {

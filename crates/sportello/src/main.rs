@@ -1,5 +1,6 @@
 //! `sportello`: the server and its administration verbs.
 
+mod bench;
 mod cli;
 mod config;
 mod keys;

@@ -14,6 +14,7 @@ mod common;
 mod field_types;
 mod form_schema;
 mod form_tool;
+mod group_commit;
 mod limits;
 mod metrics;
 mod operator_api;

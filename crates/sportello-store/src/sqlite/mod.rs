@@ -7,8 +7,10 @@
 mod accounts;
 mod audit;
 mod backoffice;
+mod ceiling;
 mod files;
 mod gauges;
+mod group_commit;
 mod history;
 mod keys;
 mod ledger;
@@ -36,11 +38,26 @@ use crate::{AdminRecord, NoteRecord, SessionRecord};
 use crate::{Store, StoreError};
 use secrets::load_or_create_secret;
 
+/// The settings every connection of the store uses; the commit ceiling of `sportello bench`
+/// measures with the same ones, so its ratio compares like with like.
+pub(crate) fn durable(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // Deleted content is overwritten, so a purged key cannot be read back from free pages.
+        .pragma("secure_delete", "ON")
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
     keyring: Arc<Keyring>,
     /// The key of the keyed hash used for lookups by codice fiscale.
     lookup: DataKey,
+    /// The one writer of request creations, batching concurrent ones into one commit.
+    group: group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -51,29 +68,12 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
-            .pragma("secure_delete", "ON");
-        Self::connect(options, keyring).await
+        Self::connect(durable(SqliteConnectOptions::new().filename(path)), keyring).await
     }
 
     /// Opens a database given as a `sqlite:` URL.
     pub async fn open_url(url: &str, keyring: Arc<Keyring>) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Deleted content is overwritten, so a purged key cannot be read back from free pages.
-            .pragma("secure_delete", "ON");
-        Self::connect(options, keyring).await
+        Self::connect(durable(SqliteConnectOptions::from_str(url)?), keyring).await
     }
 
     async fn connect(
@@ -98,6 +98,7 @@ impl SqliteStore {
         }
         let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
         Ok(SqliteStore {
+            group: group_commit::GroupCommit::spawn(pool.clone()),
             pool,
             keyring,
             lookup,

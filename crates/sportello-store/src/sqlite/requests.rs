@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::files::insert_files;
+use super::group_commit::{Creation, Work};
 use super::history::insert_history;
 use super::keys;
 use super::SqliteStore;
@@ -13,15 +14,12 @@ use crate::rows::{request_from, to_json};
 use crate::sealing::{context, seal_request, Sealed, REQUEST_SELECT};
 use crate::StoreError;
 
-fn unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+pub(super) type Statement<'q> =
+    sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// Binds, in this order, the columns a request may change over its life, from `status` to
 /// `version`, then the SLA's: the INSERT and the UPDATE list them the same way.
-fn bind_changeable<'q>(
+pub(super) fn bind_changeable<'q>(
     q: Statement<'q>,
     r: &'q RequestRecord,
     sealed: &'q Sealed,
@@ -48,6 +46,7 @@ fn bind_changeable<'q>(
         .bind(r.overdue_at))
 }
 
+/// Sealing happens here, on the caller's task; the writing, in the group commit's batch.
 pub(super) async fn insert_request(
     store: &SqliteStore,
     r: &RequestRecord,
@@ -57,64 +56,18 @@ pub(super) async fn insert_request(
     idempotency: Option<&IdempotencyRecord>,
     debit: Option<&crate::ledger::Transaction>,
 ) -> Result<(), StoreError> {
-    let sealed = seal_request(key, r)?;
-    let price = r.price.as_ref().map(serde_json::to_string).transpose()?;
-    let wrapped = store.keyring.wrap(key, &r.id);
-    let mut tx = store.pool.begin().await?;
-    let insert = sqlx::query(
-        "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
-            status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
-            email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-            integrazione, timestamp_stati, document, updated_at, version,
-            due_at, sla_paused_at, overdue_at, price)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&r.id)
-    .bind(&r.client_id)
-    .bind(&r.hash_visura)
-    .bind(&r.hash_requested)
-    .bind(r.live)
-    .bind(r.created_at);
-    bind_changeable(insert, r, &sealed)?
-        .bind(&price)
-        .execute(&mut *tx)
-        .await?;
-    // After the first write: the debit's balance check runs under the write lock.
-    if let Some(t) = debit {
-        super::ledger::post_in(&mut tx, t, crate::ledger::Funds::Required).await?;
-    }
-    sqlx::query("INSERT INTO request_keys (request_id, key_id, wrapped) VALUES (?, ?, ?)")
-        .bind(&r.id)
-        .bind(&wrapped.key_id)
-        .bind(&wrapped.bytes)
-        .execute(&mut *tx)
-        .await?;
-    insert_files(&mut tx, key, files).await?;
-    insert_history(&mut tx, key, history).await?;
-    if let Some(k) = idempotency {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&k.client_id)
-        .bind(&k.key)
-        .bind(&k.body_sha256)
-        .bind(&k.request_id)
-        .bind(key.seal_text(&context(&k.request_id, "idempotency"), &k.response))
-        .bind(k.created_at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if unique_violation(&e) => {
-                return Err(StoreError::Conflict("idempotency key already used".into()))
-            }
-            other => {
-                other?;
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(())
+    let creation = Creation {
+        sealed: seal_request(key, r)?,
+        price: r.price.as_ref().map(serde_json::to_string).transpose()?,
+        wrapped: store.keyring.wrap(key, &r.id),
+        request: r.clone(),
+        key: key.clone(),
+        files: files.to_vec(),
+        history: history.clone(),
+        idempotency: idempotency.cloned(),
+        debit: debit.cloned(),
+    };
+    store.group.submit(Work::Create(Box::new(creation))).await
 }
 
 pub(super) async fn get_request(

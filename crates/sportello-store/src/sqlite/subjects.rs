@@ -1,23 +1,26 @@
 //! The subject index: requests looked up by a keyed hash of a codice fiscale.
 
+use super::group_commit::Work;
 use super::SqliteStore;
 use crate::StoreError;
 
+/// Written through the group commit: a creation's second write shares a commit with others.
 pub(super) async fn index_subjects(
     store: &SqliteStore,
     request_id: &str,
     codes: &[String],
 ) -> Result<(), StoreError> {
-    let mut tx = store.pool.begin().await?;
-    for code in codes {
-        sqlx::query("INSERT OR IGNORE INTO request_subjects (request_id, subject) VALUES (?, ?)")
-            .bind(request_id)
-            .bind(store.lookup.keyed_hash(code))
-            .execute(&mut *tx)
-            .await?;
+    if codes.is_empty() {
+        return Ok(());
     }
-    tx.commit().await?;
-    Ok(())
+    let hashes = codes.iter().map(|c| store.lookup.keyed_hash(c)).collect();
+    store
+        .group
+        .submit(Work::Subjects {
+            request_id: request_id.to_string(),
+            hashes,
+        })
+        .await
 }
 
 pub(super) async fn find_by_subject(

@@ -2,6 +2,7 @@
 //! One binary instead of one per file keeps CI's link time and disk use small.
 
 mod audit;
+mod bench;
 mod calendar;
 mod cli;
 mod common;

@@ -1,0 +1,253 @@
+//! Group commit: request creations (and their subject index) from concurrent callers are
+//! written by one task, as many as are waiting in one transaction, so they share one fsync.
+//!
+//! SQLite has one writer at a time and each durable commit costs an fsync; without this, callers
+//! queue on the database lock and the busy handler's sleeps, and creation throughput stays below
+//! one commit per request. Each caller still gets its own answer: every job runs inside its own
+//! savepoint, so an idempotency conflict or a lack of credit undoes only that job's writes and
+//! fails only that caller. A caller is answered only after the shared COMMIT returned.
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::files::insert_files;
+use super::history::insert_history;
+use super::requests::bind_changeable;
+use super::sealing::{context, Sealed};
+use crate::crypto::{DataKey, WrappedKey};
+use crate::model::*;
+use crate::StoreError;
+
+/// Most jobs in one transaction: bounds how long the write lock is held at once.
+const MAX_BATCH: usize = 256;
+
+/// A request creation, sealed and ready to write.
+pub(super) struct Creation {
+    pub request: RequestRecord,
+    pub sealed: Sealed,
+    pub price: Option<String>,
+    pub key: DataKey,
+    pub wrapped: WrappedKey,
+    pub files: Vec<FileRecord>,
+    pub history: HistoryEntry,
+    pub idempotency: Option<IdempotencyRecord>,
+    pub debit: Option<crate::ledger::Transaction>,
+}
+
+pub(super) enum Work {
+    Create(Box<Creation>),
+    /// Keyed hashes of the codes a request is about.
+    Subjects {
+        request_id: String,
+        hashes: Vec<String>,
+    },
+}
+
+struct Job {
+    work: Work,
+    answer: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The handle callers send work through; the task ends when the store is dropped.
+pub(super) struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    pub fn spawn(pool: SqlitePool) -> GroupCommit {
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, queue));
+        GroupCommit { jobs }
+    }
+
+    /// Writes `work` durably (or not at all) and says how it went.
+    pub async fn submit(&self, work: Work) -> Result<(), StoreError> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Job { work, answer })
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Io(std::io::Error::other("the group-commit writer has stopped"))
+}
+
+/// A failure of the shared transaction, told to every caller whose work it carried.
+fn batch_failed(e: &StoreError) -> StoreError {
+    StoreError::Io(std::io::Error::other(format!("group commit failed: {e}")))
+}
+
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Whatever arrived while the previous batch was being committed forms the next one: no
+    // waiting for company, so a lone caller pays one commit and no more.
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&pool, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn commit(pool: &SqlitePool, batch: Vec<Job>) {
+    // IMMEDIATE: the write lock is taken once, here, not by whichever job writes first.
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StoreError::from(e);
+            for job in batch {
+                let _ = job.answer.send(Err(batch_failed(&e)));
+            }
+            return;
+        }
+    };
+    // Every answer waits for the COMMIT, failures too: a caller refused for a taken
+    // idempotency key then finds the winner's record, written in this very batch.
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    while let Some(job) = jobs.next() {
+        match isolated(&mut tx, &job.work).await {
+            Ok(()) => outcomes.push((job.answer, Ok(()))),
+            Err(Isolation::Own(e)) => outcomes.push((job.answer, Err(e))),
+            Err(Isolation::Broken(e)) => {
+                // The transaction itself is gone: nothing of this batch was written.
+                let answers = outcomes.into_iter().map(|(a, _)| a);
+                for answer in answers.chain([job.answer]).chain(jobs.map(|j| j.answer)) {
+                    let _ = answer.send(Err(batch_failed(&e)));
+                }
+                return;
+            }
+        }
+    }
+    let committed = tx.commit().await.map_err(StoreError::from);
+    for (answer, outcome) in outcomes {
+        let outcome = match (&committed, outcome) {
+            (Ok(()), outcome) => outcome,
+            (Err(e), Ok(())) => Err(batch_failed(e)),
+            (Err(_), Err(own)) => Err(own),
+        };
+        let _ = answer.send(outcome);
+    }
+}
+
+enum Isolation {
+    /// This job failed and its writes were undone; the others go on.
+    Own(StoreError),
+    /// The savepoint could not be undone: the whole transaction is lost.
+    Broken(StoreError),
+}
+
+async fn isolated(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    work: &Work,
+) -> Result<(), Isolation> {
+    let statement = |sql: &'static str| sqlx::query(sql);
+    statement("SAVEPOINT job")
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| Isolation::Broken(e.into()))?;
+    match write(tx, work).await {
+        Ok(()) => {
+            statement("RELEASE job")
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| Isolation::Broken(e.into()))?;
+            Ok(())
+        }
+        Err(e) => {
+            for sql in ["ROLLBACK TO job", "RELEASE job"] {
+                if let Err(undo) = statement(sql).execute(&mut **tx).await {
+                    tracing::error!(error = %undo, "undoing a job of a group commit failed");
+                    return Err(Isolation::Broken(e));
+                }
+            }
+            Err(Isolation::Own(e))
+        }
+    }
+}
+
+async fn write(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    work: &Work,
+) -> Result<(), StoreError> {
+    match work {
+        Work::Create(c) => create(tx, c).await,
+        Work::Subjects { request_id, hashes } => {
+            for hash in hashes {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO request_subjects (request_id, subject) VALUES (?, ?)",
+                )
+                .bind(request_id)
+                .bind(hash)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+async fn create(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &Creation,
+) -> Result<(), StoreError> {
+    let r = &c.request;
+    let insert = sqlx::query(
+        "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
+            status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
+            email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
+            integrazione, timestamp_stati, document, updated_at, version,
+            due_at, sla_paused_at, overdue_at, price)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id)
+    .bind(&r.client_id)
+    .bind(&r.hash_visura)
+    .bind(&r.hash_requested)
+    .bind(r.live)
+    .bind(r.created_at);
+    bind_changeable(insert, r, &c.sealed)?
+        .bind(&c.price)
+        .execute(&mut **tx)
+        .await?;
+    // The balance is read under the write lock, after the earlier jobs of the batch: two
+    // creations of one client in one batch are checked one after the other, as if serial.
+    if let Some(t) = &c.debit {
+        super::ledger::post_in(tx, t, crate::ledger::Funds::Required).await?;
+    }
+    sqlx::query("INSERT INTO request_keys (request_id, key_id, wrapped) VALUES (?, ?, ?)")
+        .bind(&r.id)
+        .bind(&c.wrapped.key_id)
+        .bind(&c.wrapped.bytes)
+        .execute(&mut **tx)
+        .await?;
+    insert_files(tx, &c.key, &c.files).await?;
+    insert_history(tx, &c.key, &c.history).await?;
+    if let Some(k) = &c.idempotency {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.client_id)
+        .bind(&k.key)
+        .bind(&k.body_sha256)
+        .bind(&k.request_id)
+        .bind(c.key.seal_text(&context(&k.request_id, "idempotency"), &k.response))
+        .bind(k.created_at)
+        .execute(&mut **tx)
+        .await;
+        match inserted {
+            Err(e) if unique_violation(&e) => {
+                return Err(StoreError::Conflict("idempotency key already used".into()))
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(())
+}

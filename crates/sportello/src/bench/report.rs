@@ -1,0 +1,163 @@
+//! The bench's table: one row per measurement, SQLite and PostgreSQL side by side. Every row
+//! starts with a fixed label, so a person can compare runs and a test can find each one.
+
+use super::load::Stats;
+
+/// What one database gave.
+pub struct Backend {
+    /// Single-row durable commits per second, or why it was not measured.
+    pub ceiling: Result<f64, String>,
+    /// Creation runs by number of concurrent clients.
+    pub creation: Vec<(usize, Stats)>,
+    /// `GET /visure` per second, 16 clients.
+    pub visure: f64,
+}
+
+/// The resident set of the `serve` process, bytes.
+pub struct Memory {
+    pub idle: u64,
+    pub under_load: u64,
+    pub before_downloads: u64,
+    pub downloading: u64,
+    pub archive_bytes: u64,
+}
+
+pub struct Report {
+    pub requests: usize,
+    pub download_bytes: usize,
+    pub sqlite: Backend,
+    pub postgres: Result<Backend, String>,
+    pub trivial: f64,
+    pub validations: f64,
+    pub memory: Memory,
+}
+
+impl Report {
+    pub fn print(&self, debug_build: bool) {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!(
+            "sportello bench: {} build, {cpus} CPUs, {} calls per measurement",
+            if debug_build {
+                "DEBUG (numbers mean nothing; use a release build)"
+            } else {
+                "release"
+            },
+            self.requests
+        );
+        row("", "sqlite", "postgres");
+        let pg = self.postgres.as_ref();
+        let sqlite: Result<&Backend, &String> = Ok(&self.sqlite);
+        row(
+            "commit ceiling",
+            &column(sqlite, ceiling),
+            &column(pg, ceiling),
+        );
+        for (i, clients) in super::CLIENTS.iter().enumerate() {
+            let label = if *clients == 1 {
+                "create, 1 client".to_string()
+            } else {
+                format!("create, {clients} clients")
+            };
+            row(
+                &label,
+                &column(sqlite, |b| creation(b, i)),
+                &column(pg, |b| creation(b, i)),
+            );
+        }
+        row(
+            "GET /visure, 16 clients",
+            &column(sqlite, |b| visure(b, self.trivial)),
+            &column(pg, |b| visure(b, self.trivial)),
+        );
+        row("trivial handler, 16 clients", &rate(self.trivial), "");
+        row(
+            "codice fiscale validations",
+            &format!("{} /s", si(self.validations)),
+            "",
+        );
+        let m = &self.memory;
+        row("RSS idle", &mb(m.idle), "");
+        row("RSS under creation load", &mb(m.under_load), "");
+        row(
+            &format!(
+                "RSS during 10 downloads of {} MB",
+                self.download_bytes / (1024 * 1024)
+            ),
+            &format!(
+                "{} ({:+.1} MB over the {} before; archive {})",
+                mb(m.downloading),
+                (m.downloading as f64 - m.before_downloads as f64) / (1024.0 * 1024.0),
+                mb(m.before_downloads),
+                mb(m.archive_bytes)
+            ),
+            "",
+        );
+    }
+}
+
+fn row(label: &str, sqlite: &str, postgres: &str) {
+    println!("{label:<34} {sqlite:<46} {postgres}");
+    // A value wider than its column pushes the next one right; the line stays whole.
+}
+
+fn column(backend: Result<&Backend, &String>, show: impl Fn(&Backend) -> String) -> String {
+    match backend {
+        Ok(b) => show(b),
+        Err(why) => why.clone(),
+    }
+}
+
+fn ceiling(b: &Backend) -> String {
+    match &b.ceiling {
+        Ok(c) => format!("{} commits/s", si(*c)),
+        Err(why) => why.clone(),
+    }
+}
+
+fn creation(b: &Backend, i: usize) -> String {
+    let Some((_, s)) = b.creation.get(i) else {
+        return "not measured".into();
+    };
+    let ratio = match &b.ceiling {
+        Ok(c) if *c > 0.0 => format!("{:.2}× ceiling", s.per_sec() / c),
+        _ => "no ceiling".into(),
+    };
+    let failed = if s.failed > 0 {
+        format!(" ({} FAILED)", s.failed)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {ratio} p50 {:.1} ms p99 {:.1} ms{failed}",
+        rate(s.per_sec()),
+        s.percentile_ms(0.5),
+        s.percentile_ms(0.99)
+    )
+}
+
+fn visure(b: &Backend, trivial: f64) -> String {
+    if trivial > 0.0 {
+        format!("{} {:.2}× trivial", rate(b.visure), b.visure / trivial)
+    } else {
+        rate(b.visure)
+    }
+}
+
+fn rate(per_sec: f64) -> String {
+    format!("{}/s", si(per_sec))
+}
+
+/// 1234 → "1234", 123456 → "123k", 1234567 → "1.23M": enough digits to compare runs.
+fn si(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e5 {
+        format!("{:.0}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}

@@ -1,0 +1,37 @@
+//! `sportello bench --quick`: every measurement runs and has its line. The numbers of a debug
+//! build with tiny counts mean nothing, so none is checked.
+
+use crate::common::*;
+
+#[test]
+fn a_quick_bench_prints_every_measurement() {
+    let install = Install::new();
+    let out = install.run(&["bench", "--quick"]);
+    let out = out.ok();
+    for label in [
+        "commit ceiling",
+        "create, 1 client",
+        "create, 16 clients",
+        "create, 64 clients",
+        "GET /visure, 16 clients",
+        "trivial handler, 16 clients",
+        "codice fiscale validations",
+        "RSS idle",
+        "RSS under creation load",
+        "RSS during 10 downloads of 1 MB",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{out}"));
+        assert!(
+            line.chars().any(|c| c.is_ascii_digit()),
+            "{label:?} has no number: {line}"
+        );
+        assert!(!line.contains("FAILED"), "{line}");
+    }
+    assert!(
+        out.contains("not measured: no --postgres-url"),
+        "the PostgreSQL column says why it is empty:\n{out}"
+    );
+}
