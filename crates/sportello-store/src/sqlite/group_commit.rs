@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::files::insert_files;
 use super::history::insert_history;
 use super::requests::bind_changeable;
-use super::sealing::{context, Sealed};
+use crate::sealing::{context, Sealed};
 use crate::crypto::{DataKey, WrappedKey};
 use crate::model::*;
 use crate::StoreError;
