@@ -120,21 +120,16 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
     drop(held);
 
     // The abandoned call's delivery is pending again, leased by nobody, its attempt unrecorded.
-    let db = install.data_dir().join("sportello.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
-    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT status, lease_owner, attempts FROM deliveries WHERE kind = 'callback'",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(rows, vec![("pending".to_string(), None, 0)]);
+    let rows = install
+        .query_strings(
+            "SELECT status || '|' || COALESCE(lease_owner, '-') || '|' || CAST(attempts AS TEXT)
+             FROM deliveries WHERE kind = 'callback'",
+        )
+        .await;
+    assert_eq!(rows, vec!["pending|-|0"]);
     // And the upload was committed before the exit.
-    let requests: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(requests, 2);
+    let requests = install
+        .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM requests")
+        .await;
+    assert_eq!(requests, vec!["2"]);
 }

@@ -117,6 +117,27 @@ impl Install {
         }
     }
 
+    /// The rows of a one-column text query, straight from the installation's database.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        match &self.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            None => {
+                let db = self.data_dir().join("sportello.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        }
+    }
+
     /// Whether the data directory is as the harness left it: absent, or on PostgreSQL holding
     /// only the master key made beforehand.
     pub fn data_dir_untouched(&self) -> bool {
