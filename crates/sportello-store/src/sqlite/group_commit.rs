@@ -13,9 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::files::insert_files;
 use super::history::insert_history;
 use super::requests::bind_changeable;
-use crate::sealing::{context, Sealed};
 use crate::crypto::{DataKey, WrappedKey};
 use crate::model::*;
+use crate::sealing::{context, Sealed};
 use crate::StoreError;
 
 /// Most jobs in one transaction: bounds how long the write lock is held at once.
