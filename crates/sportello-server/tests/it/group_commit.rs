@@ -50,6 +50,11 @@ async fn client(app: &TestApp, name: &str, euro: &str, live: bool) -> (String, S
 #[tokio::test]
 async fn one_batch_commits_its_successes_and_refuses_only_its_failures() {
     let app = TestApp::spawn().await;
+    // SQLite only: group commit is how the embedded store shares one writer; PostgreSQL runs
+    // concurrent transactions itself (the billing and idempotency races cover it there).
+    if !app.db.is_sqlite() {
+        return;
+    }
     // Credit for two family certificates (48.80 each) and a bit, asked for four.
     let (poor, poor_token) = client(&app, "povero", "100", true).await;
     let (_, retry_token) = client(&app, "ritentante", "0", false).await;
