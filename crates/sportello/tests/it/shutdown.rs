@@ -78,6 +78,13 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
         body.len()
     );
     let mut upload = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // A first, complete request on the same connection proves the server has accepted it: a
+    // connection still waiting in the listen backlog at SIGTERM would be reset, not served.
+    upload
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    read_one_response(&mut upload).await;
     upload.write_all(head.as_bytes()).await.unwrap();
     let half = body.len() / 2;
     upload.write_all(&body[..half]).await.unwrap();
@@ -132,4 +139,32 @@ async fn sigterm_finishes_the_upload_in_flight_releases_leases_and_exits_0() {
         .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM requests")
         .await;
     assert_eq!(requests, vec!["2"]);
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body off `stream`, leaving the connection
+/// open for the next request.
+async fn read_one_response(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "connection closed"
+        );
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    head
 }
