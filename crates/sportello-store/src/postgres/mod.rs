@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod backoffice;
+mod ceiling;
 mod files;
 mod gauges;
 mod history;

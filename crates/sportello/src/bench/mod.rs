@@ -93,7 +93,11 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
             let measured = async {
                 let mut s = scratch_settings(settings, &scratch.path().join("postgres"))?;
                 s.database_url = Some(url.clone());
-                backend(&s, Err(postgres_ceiling()), &counts, &http).await
+                let ceiling = sportello_store::PgStore::commit_ceiling(url, counts.ceiling)
+                    .await
+                    .map(|t| f64::from(counts.ceiling) / t.as_secs_f64().max(1e-9))
+                    .map_err(|e| format!("{e}"));
+                backend(&s, ceiling, &counts, &http).await
             };
             measured.await.map_err(|e| format!("not measured: {e:#}"))
         }
@@ -134,12 +138,6 @@ fn scratch_settings(settings: &Settings, dir: &std::path::Path) -> Result<Settin
     s.master_key_file = Some(key);
     s.previous_master_key_files = Vec::new();
     Ok(s)
-}
-
-/// The PostgreSQL backend is not in this build yet; when it is, its ceiling is a loop of
-/// single-row autocommit inserts with the store's `synchronous_commit`.
-fn postgres_ceiling() -> String {
-    "no PostgreSQL commit ceiling in this build".into()
 }
 
 fn ok(answer: reqwest::Result<reqwest::Response>) -> bool {
