@@ -8,6 +8,10 @@ macro_rules! delegate_store {
     ($store:ty) => {
         #[async_trait]
         impl Store for $store {
+            async fn setup_lock(&self) -> Result<crate::SetupLock, StoreError> {
+                accounts::setup_lock(self).await
+            }
+
             async fn create_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
                 accounts::create_client(self, c).await
             }

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod postgres;
 mod rows;
 mod sealing;
+pub mod setup_lock;
 pub mod sqlite;
 
 pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
@@ -25,6 +26,7 @@ pub use error::StoreError;
 pub use model::*;
 pub use outbox::*;
 pub use postgres::PgStore;
+pub use setup_lock::SetupLock;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -32,6 +34,12 @@ use async_trait::async_trait;
 /// Everything the server needs from a database. Each method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Taken by a starting process before the one-time set-up of a new installation (the demo,
+    /// the first administrator), released after: processes starting together on one database
+    /// take turns, so only one of them makes it (PostgreSQL: a session advisory lock; SQLite,
+    /// whose database belongs to one process: nothing to wait for).
+    async fn setup_lock(&self) -> Result<SetupLock, StoreError>;
+
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
     async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
     async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError>;

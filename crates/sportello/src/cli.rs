@@ -583,6 +583,9 @@ async fn serve(settings: Settings) -> Result<()> {
         max_file_bytes = settings.max_file_bytes,
         "starting"
     );
+    // Checked before anything is opened: a configuration the outbox cannot run with stops the
+    // start at once.
+    let outbox = settings.outbox().map_err(anyhow::Error::msg)?;
     let state = open_state(&settings).await?;
     // Listen before creating the demo: tokens printed by a start that then fails (a busy port)
     // would be the only ones ever shown, and the next start shows none.
@@ -590,7 +593,16 @@ async fn serve(settings: Settings) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    if let Some(demo) = setup::prepare(&state).await? {
+    // Processes started together on one new database take turns here: without the lock each
+    // would find it empty, make a demo of its own, and all but one would fail to create the
+    // first administrator (its e-mail is unique).
+    let lock = state.store.setup_lock().await?;
+    let demo = setup::prepare(&state).await?;
+    let first = accounts::bootstrap_admin(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
+    lock.release().await?;
+    if let Some(demo) = demo {
         println!();
         println!("  New installation: a demo client and a demo CAF were created.");
         println!("  These tokens are shown once; only their hashes are stored.");
@@ -611,10 +623,7 @@ async fn serve(settings: Settings) -> Result<()> {
         );
         println!();
     }
-    if let Some(first) = accounts::bootstrap_admin(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?
-    {
+    if let Some(first) = first {
         println!("  Back office: http://{address}/backoffice/login");
         println!("  administrator e-mail:    {}", first.admin.email);
         println!("  administrator password:  {}", first.password);
@@ -631,15 +640,23 @@ async fn serve(settings: Settings) -> Result<()> {
         state.clone(),
         std::time::Duration::from_secs(settings.purge_interval_secs.max(1)),
     );
-    let outbox = settings.outbox().map_err(anyhow::Error::msg)?;
-    tracing::info!(
-        smtp = ?outbox.smtp,
-        allow_http = outbox.guard.allow_http,
-        allow_hosts = ?outbox.guard.allow_hosts,
-        "outbox worker starting"
+    let (smtp, guard, lease_secs) = (
+        format!("{:?}", outbox.smtp),
+        outbox.guard.clone(),
+        outbox.lease_secs,
     );
     let outbox = sportello_server::outbox::Outbox::new(state.clone(), outbox);
     let outbox_owner = outbox.owner().to_string();
+    // The owner is the name on this process's leases: after a crash, it tells which deliveries
+    // were this process's to send.
+    tracing::info!(
+        %smtp,
+        allow_http = guard.allow_http,
+        allow_hosts = ?guard.allow_hosts,
+        owner = %outbox_owner,
+        lease_secs,
+        "outbox worker starting"
+    );
     let mut outbox = outbox.spawn_until(stop.clone().cancelled_owned());
     let sla = sportello_server::service::sla::spawn(
         state.clone(),

@@ -55,6 +55,9 @@ pub struct Settings {
     pub outbox_interval_secs: u64,
     /// Retries of a delivery stop this long after its first attempt (default three days).
     pub outbox_max_age_secs: i64,
+    /// How long a delivery claimed by a process stays its own: after a crash, another process
+    /// sends it again once this has passed. Must be longer than a whole call may take.
+    pub outbox_lease_secs: u64,
     /// Permit plain `http://` callback and webhook URLs (default: https only).
     pub webhook_allow_http: bool,
     /// Hosts (`host` or `host:port`) whose addresses the SSRF guard does not check; for tests
@@ -148,6 +151,7 @@ impl Default for Settings {
             secure_cookies: limits.secure_cookies,
             outbox_interval_secs: 5,
             outbox_max_age_secs: 3 * 24 * 3600,
+            outbox_lease_secs: 300,
             webhook_allow_http: false,
             webhook_allow_hosts: Vec::new(),
             webhook_timeout_secs: 30,
@@ -248,9 +252,22 @@ impl Settings {
             .collect()
     }
 
-    /// The outbox worker's settings; a wrong `smtp_tls` or an unreadable password file is an
-    /// error at start-up, not at the first e-mail.
+    /// The outbox worker's settings; a wrong `smtp_tls`, an unreadable password file or a lease
+    /// no longer than a call is an error at start-up, not at the first e-mail.
     pub fn outbox(&self) -> Result<OutboxConfig, String> {
+        let timeout_secs = self.webhook_timeout_secs.max(1);
+        // A lease that can run out while its call is still going lets another process claim
+        // the delivery and send the same attempt a second time.
+        if self.outbox_lease_secs <= timeout_secs {
+            return Err(format!(
+                "outbox_lease_secs ({}) must be longer than webhook_timeout_secs ({timeout_secs}), \
+                 the longest a callback, webhook or e-mail may take: otherwise another process \
+                 may send a delivery again while its call is still under way",
+                self.outbox_lease_secs
+            ));
+        }
+        let lease_secs = i64::try_from(self.outbox_lease_secs)
+            .map_err(|_| format!("outbox_lease_secs is too large: {}", self.outbox_lease_secs))?;
         let smtp = match &self.smtp_host {
             None => None,
             Some(host) => {
@@ -276,7 +293,7 @@ impl Settings {
                     username: self.smtp_username.clone(),
                     password,
                     from: self.smtp_from.clone(),
-                    timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
+                    timeout: std::time::Duration::from_secs(timeout_secs),
                 })
             }
         };
@@ -287,7 +304,8 @@ impl Settings {
                 allow_http: self.webhook_allow_http,
                 allow_hosts: self.webhook_allow_hosts.clone(),
             },
-            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            timeout: std::time::Duration::from_secs(timeout_secs),
+            lease_secs,
             smtp,
             ..OutboxConfig::default()
         })

@@ -3,7 +3,19 @@
 use super::PgStore;
 use crate::model::*;
 use crate::rows::{client_from, operator_from, to_json, token_from};
+use crate::setup_lock::{SetupLock, ADVISORY_KEY};
 use crate::StoreError;
+
+/// Waits for the set-up lock on a connection of its own, taken out of the pool: the lock lives
+/// as long as that session, while the set-up itself runs on the pool's connections.
+pub(super) async fn setup_lock(store: &PgStore) -> Result<SetupLock, StoreError> {
+    let mut conn = store.pool.acquire().await?.detach();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(ADVISORY_KEY)
+        .execute(&mut conn)
+        .await?;
+    Ok(SetupLock { held: Some(conn) })
+}
 
 pub(super) async fn create_client(store: &PgStore, c: &ClientRecord) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO clients (id, name, owner_email, created_at) VALUES ($1, $2, $3, $4)")

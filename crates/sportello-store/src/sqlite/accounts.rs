@@ -3,7 +3,14 @@
 use super::SqliteStore;
 use crate::model::*;
 use crate::rows::{client_from, operator_from, to_json, token_from};
+use crate::setup_lock::SetupLock;
 use crate::StoreError;
+
+/// Nothing to wait for: the embedded database belongs to one process (several share a
+/// PostgreSQL database instead).
+pub(super) async fn setup_lock(_store: &SqliteStore) -> Result<SetupLock, StoreError> {
+    Ok(SetupLock { held: None })
+}
 
 pub(super) async fn create_client(store: &SqliteStore, c: &ClientRecord) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO clients (id, name, owner_email, created_at) VALUES (?, ?, ?, ?)")

@@ -201,3 +201,37 @@ fn a_verb_warns_about_an_unknown_sportello_variable_too() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn an_outbox_lease_no_longer_than_a_call_is_refused() {
+    let install = Install::new();
+    let mut cmd = install.command();
+    cmd.env("SPORTELLO_OUTBOX_LEASE_SECS", "30")
+        .env("SPORTELLO_WEBHOOK_TIMEOUT_SECS", "30")
+        .args(["--listen", "127.0.0.1:1", "serve"]);
+    let run = install.run_command(cmd);
+    let err = run.failed();
+    assert!(
+        err.contains("outbox_lease_secs (30) must be longer than webhook_timeout_secs (30)"),
+        "{run:#?}"
+    );
+    // Refused before anything was opened or created.
+    assert!(install.data_dir_untouched(), "{run:#?}");
+}
+
+#[tokio::test]
+async fn an_outbox_lease_longer_than_a_call_is_taken() {
+    let install = Install::new();
+    let port = free_port();
+    let mut cmd = install.command();
+    cmd.env("SPORTELLO_OUTBOX_LEASE_SECS", "31")
+        .env("SPORTELLO_WEBHOOK_TIMEOUT_SECS", "30")
+        .args(["--listen", &listen(port), "serve"]);
+    let server = install.start_command(cmd, port).await;
+    let log = server.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("outbox worker starting") && l.contains("lease_secs=31")),
+        "{log}"
+    );
+}

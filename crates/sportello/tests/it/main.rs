@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod calendar;
 mod cli;
+mod cluster;
 mod common;
 mod config;
 mod deploy;

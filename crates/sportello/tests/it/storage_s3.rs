@@ -4,106 +4,15 @@
 //! HTTP API, holds only ciphertext; the download streams.
 #![allow(clippy::unwrap_used)]
 
+use crate::common::s3::S3Server;
 use crate::common::{free_port, Install};
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Domanda Assegno Unico: three `file` fields ($5, $6, $7).
 const ASSEGNO: &str = "224fcc49770edad354cdd9c480a7e50e";
 const CF: &str = "RSSMRA85T10H501O";
-const BUCKET: &str = "sportello-test";
-
-/// A moto S3 server, killed on drop.
-struct S3Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl S3Server {
-    /// Starts moto and creates the bucket. CI installs moto (`.ci/run`): if it cannot start,
-    /// the test fails — a storage test that skips proves nothing.
-    async fn start(dir: &std::path::Path) -> S3Server {
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("moto.log")).unwrap();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("python3 is needed to run the moto S3 server (pip install 'moto[server]')");
-        let mut server = S3Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!(
-                    "the moto S3 server exited ({status}); is `moto[server]` installed? log:\n{}",
-                    std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default()
-                );
-            }
-            if http.get(&server.endpoint).send().await.is_ok() {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the moto S3 server did not answer on {} in a minute",
-                server.endpoint
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let made = http
-            .put(format!("{}/{BUCKET}", server.endpoint))
-            .send()
-            .await
-            .unwrap();
-        assert!(made.status().is_success(), "creating the bucket: {made:?}");
-        server
-    }
-
-    /// Every object of the bucket, as stored: listed and read with an S3 client of its own,
-    /// not through the server.
-    async fn objects(&self) -> Vec<(String, Vec<u8>)> {
-        use futures::TryStreamExt;
-        use object_store::ObjectStore;
-        let s3 = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(BUCKET)
-            .with_endpoint(&self.endpoint)
-            .with_region("eu-south-1")
-            .with_access_key_id("testing")
-            .with_secret_access_key("testing")
-            .with_allow_http(true)
-            .build()
-            .unwrap();
-        let listed: Vec<_> = s3.list(None).try_collect().await.unwrap();
-        let mut out = Vec::new();
-        for meta in listed {
-            let bytes = s3.get(&meta.location).await.unwrap().bytes().await.unwrap();
-            out.push((meta.location.to_string(), bytes.to_vec()));
-        }
-        out
-    }
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -152,13 +61,8 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
     let s3 = S3Server::start(install.path()).await;
     let port = free_port();
     let mut cmd = install.command();
-    cmd.args(["--listen", &format!("127.0.0.1:{port}"), "serve"])
-        .env("SPORTELLO_STORAGE_URL", format!("s3://{BUCKET}/docs"))
-        .env("SPORTELLO_STORAGE_ENDPOINT", &s3.endpoint)
-        .env("SPORTELLO_STORAGE_REGION", "eu-south-1")
-        .env("SPORTELLO_STORAGE_ACCESS_KEY_ID", "testing")
-        .env("SPORTELLO_STORAGE_SECRET_ACCESS_KEY", "testing")
-        .env("SPORTELLO_STORAGE_ALLOW_HTTP", "true");
+    cmd.args(["--listen", &format!("127.0.0.1:{port}"), "serve"]);
+    s3.configure(&mut cmd, "docs");
     let server = install.start_command(cmd, port).await;
     let (client, operator) = server.demo_tokens().unwrap();
 

@@ -5,6 +5,8 @@
 //! embedded SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod s3;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::fs::File;
