@@ -218,7 +218,12 @@ struct Cluster {
     operator_token: String,
     callback_url: String,
     seed: u64,
+    /// The process that is killed.
+    victim: usize,
     steps_done: AtomicUsize,
+    /// Set once the victim is dead: the last quarter of the requests waits for it, so the
+    /// survivors have work of their own to finish and the driver cannot end before the kill.
+    killed: AtomicBool,
     /// Calls that failed in transit (their process died) and were sent again elsewhere.
     retried: AtomicUsize,
 }
@@ -335,6 +340,36 @@ impl Cluster {
         }
     }
 
+    /// The first creation's first try: sent to the victim with only half its body, the rest
+    /// held back until the victim is dead — a call certainly under way when the kill comes. The
+    /// victim never answers it; the driver then retries it like any call that got no answer.
+    async fn held_creation(&self, token: &str, body: &Value, key: &str) {
+        let victim = self.victim;
+        let address = self.bases[victim].trim_start_matches("http://").to_string();
+        let body = serde_json::to_vec(body).unwrap();
+        let (first, rest) = body.split_at(body.len() / 2);
+        self.in_flight[victim].fetch_add(1, Ordering::SeqCst);
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /richiesta HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+             idempotency-key: {key}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(first).await.unwrap();
+        while !self.killed.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The process is gone: the rest goes nowhere, and no answer comes back.
+        let _ = socket.write_all(rest).await;
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer).await;
+        assert!(answer.is_empty(), "the killed process answered");
+        self.in_flight[victim].fetch_sub(1, Ordering::SeqCst);
+        self.retried.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// `GET /operator/requests/{id}` from a living process (retried like any call).
     async fn operator_view(&self, rng: &mut StdRng, path: &str) -> Value {
         for _ in 0..20 {
@@ -354,6 +389,11 @@ impl Cluster {
     /// cents and the result uploaded (if any).
     async fn work(self: Arc<Self>, i: usize, plan: Plan) -> (String, i64, Option<Vec<u8>>) {
         let mut rng = StdRng::seed_from_u64(self.seed.wrapping_add(i as u64 * 7919));
+        if i >= REQUESTS * 3 / 4 {
+            while !self.killed.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         let key = format!("cluster-{}-{i}", self.seed);
         let body = json!({
             "hash_visura": STATO_DI_FAMIGLIA,
@@ -361,6 +401,9 @@ impl Cluster {
             "callback_data": {"url": self.callback_url, "data": {"n": i}},
         });
         let (client, operator) = (self.client_token.clone(), self.operator_token.clone());
+        if i == 0 {
+            self.held_creation(&client, &body, &key).await;
+        }
         // With the same key a retry gets the first answer (or creates the request, if the
         // first try never committed): never a second request.
         let created = self
@@ -640,28 +683,36 @@ async fn three_processes_one_killed_lose_nothing_and_call_back_once_per_attempt(
         operator_token: operator_token.clone(),
         callback_url: receiver.url.clone(),
         seed,
+        victim,
         steps_done: AtomicUsize::new(0),
+        killed: AtomicBool::new(false),
         retried: AtomicUsize::new(0),
     });
     let driver = tokio::spawn({
         use futures::StreamExt;
         let (cluster, plans) = (cluster.clone(), plans.clone());
         async move {
-            futures::stream::iter(plans.into_iter().enumerate())
-                .map(|(i, plan)| tokio::spawn(cluster.clone().work(i, plan)))
-                .buffered(CONCURRENCY)
-                .map(|r| r.unwrap())
+            // Unordered: the held creation must not keep the requests after it from starting.
+            let mut worked = futures::stream::iter(plans.into_iter().enumerate())
+                .map(|(i, plan)| {
+                    let cluster = cluster.clone();
+                    async move { (i, tokio::spawn(cluster.work(i, plan)).await.unwrap()) }
+                })
+                .buffer_unordered(CONCURRENCY)
                 .collect::<Vec<_>>()
-                .await
+                .await;
+            worked.sort_by_key(|(i, _)| *i);
+            worked.into_iter().map(|(_, w)| w).collect::<Vec<_>>()
         }
     });
 
-    // The kill: a third of the way in, while the driver has a call under way on the victim and
-    // the receiver holds, unanswered, a call the victim made under its lease — so that call is
-    // cut after the receiver read it and before the victim could record it.
+    // The kill: a quarter of the way in or later, while the driver has calls under way on the
+    // victim (at least the held creation) and the receiver holds, unanswered, a call the victim
+    // made under its lease — so that call is cut after the receiver read it and before the
+    // victim could record it.
     let kill_deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if cluster.steps_done.load(Ordering::SeqCst) * 3 >= total_steps
+        if cluster.steps_done.load(Ordering::SeqCst) * 4 >= total_steps
             && cluster.in_flight[victim].load(Ordering::SeqCst) > 0
         {
             let leased: Vec<String> = sqlx::query_scalar(
@@ -676,7 +727,7 @@ async fn three_processes_one_killed_lose_nothing_and_call_back_once_per_attempt(
             }
         }
         assert!(
-            !driver.is_finished() && Instant::now() < kill_deadline,
+            Instant::now() < kill_deadline,
             "the victim never had a call cut while serving the driver ({} of {total_steps} steps done)",
             cluster.steps_done.load(Ordering::SeqCst)
         );
@@ -686,6 +737,7 @@ async fn three_processes_one_killed_lose_nothing_and_call_back_once_per_attempt(
     cluster.alive[victim].store(false, Ordering::SeqCst);
     let victim_server = servers[victim].take().unwrap();
     victim_server.kill();
+    cluster.killed.store(true, Ordering::SeqCst);
     // The deliveries whose lease the killed process held: the others cannot claim them until
     // the lease runs out, so the rows still carry its name.
     let orphaned: BTreeSet<String> = sqlx::query_scalar(
@@ -736,7 +788,11 @@ async fn three_processes_one_killed_lose_nothing_and_call_back_once_per_attempt(
 
     // Every acknowledged creation exists, once: one request per key, no request without one.
     let ids: BTreeSet<&str> = worked.iter().map(|(id, _, _)| id.as_str()).collect();
-    assert_eq!(ids.len(), REQUESTS, "two keys were answered with one request");
+    assert_eq!(
+        ids.len(),
+        REQUESTS,
+        "two keys were answered with one request"
+    );
     assert_eq!(
         scalar(&db, "SELECT count(*) FROM requests").await,
         REQUESTS as i64
@@ -785,11 +841,7 @@ async fn three_processes_one_killed_lose_nothing_and_call_back_once_per_attempt(
                 .unwrap()
                 .to_string();
             let archive = res.bytes().await.unwrap();
-            assert_eq!(
-                checksum,
-                sportello_store::ids::sha256_hex(&archive),
-                "{id}"
-            );
+            assert_eq!(checksum, sportello_store::ids::sha256_hex(&archive), "{id}");
             let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive.to_vec())).unwrap();
             assert_eq!(zip.len(), 1, "{id}: one result, attached once");
             let mut inside = Vec::new();
