@@ -228,6 +228,22 @@ struct Cluster {
     retried: AtomicUsize,
 }
 
+/// Whether a call took effect, read on the operator's view of the request.
+type Effect = fn(&Value) -> bool;
+
+/// One call of the driver.
+struct Step<'a> {
+    method: Method,
+    path: String,
+    token: &'a str,
+    body: Option<Value>,
+    /// Creations: the key that makes a retry safe.
+    idempotency_key: Option<&'a str>,
+    /// Other calls: the operator's view of the request (`/operator/requests/{id}`), and what
+    /// shows there once the call took effect.
+    done: Option<(&'a str, Effect)>,
+}
+
 /// A decoded answer.
 struct Answer {
     status: StatusCode,
@@ -290,16 +306,16 @@ impl Cluster {
     /// another process) whether the call took effect anyway — the process may have died after
     /// committing — and if not the call is sent again elsewhere. An answer other than 200 to a
     /// retried call is accepted when `done` says the effect is there: the first try made it.
-    async fn call(
-        &self,
-        rng: &mut StdRng,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        idempotency_key: Option<&str>,
-        done: Option<(&str, fn(&Value) -> bool)>,
-    ) -> Option<Answer> {
+    async fn call(&self, rng: &mut StdRng, step: Step<'_>) -> Option<Answer> {
+        let Step {
+            method,
+            path,
+            token,
+            body,
+            idempotency_key,
+            done,
+        } = step;
+        let path = path.as_str();
         let mut failures = 0;
         loop {
             // A person's or a program's pace: calls of many requests interleave.
@@ -409,12 +425,14 @@ impl Cluster {
         let created = self
             .call(
                 &mut rng,
-                Method::POST,
-                "/richiesta",
-                &client,
-                Some(body),
-                Some(&key),
-                None,
+                Step {
+                    method: Method::POST,
+                    path: "/richiesta".to_string(),
+                    token: &client,
+                    body: Some(body),
+                    idempotency_key: Some(&key),
+                    done: None,
+                },
             )
             .await
             .unwrap();
@@ -454,12 +472,14 @@ impl Cluster {
             let cancel = self
                 .call(
                     &mut rng,
-                    Method::DELETE,
-                    &format!("/richiesta/{id}"),
-                    &client,
-                    Some(json!({"motivo": "non serve più"})),
-                    None,
-                    Some((&detail, cancelled)),
+                    Step {
+                        method: Method::DELETE,
+                        path: format!("/richiesta/{id}"),
+                        token: &client,
+                        body: Some(json!({"motivo": "non serve più"})),
+                        idempotency_key: None,
+                        done: Some((&detail, cancelled)),
+                    },
                 )
                 .await;
             expect_ok(cancel);
@@ -468,12 +488,14 @@ impl Cluster {
         let claim = self
             .call(
                 &mut rng,
-                Method::POST,
-                &op("claim"),
-                &operator,
-                Some(json!({})),
-                None,
-                Some((&detail, claimed)),
+                Step {
+                    method: Method::POST,
+                    path: op("claim"),
+                    token: &operator,
+                    body: Some(json!({})),
+                    idempotency_key: None,
+                    done: Some((&detail, claimed)),
+                },
             )
             .await;
         expect_ok(claim);
@@ -481,12 +503,14 @@ impl Cluster {
             let cancel = self
                 .call(
                     &mut rng,
-                    Method::POST,
-                    &op("cancel"),
-                    &operator,
-                    Some(json!({"motivo": "documentazione insufficiente"})),
-                    None,
-                    Some((&detail, cancelled)),
+                    Step {
+                        method: Method::POST,
+                        path: op("cancel"),
+                        token: &operator,
+                        body: Some(json!({"motivo": "documentazione insufficiente"})),
+                        idempotency_key: None,
+                        done: Some((&detail, cancelled)),
+                    },
                 )
                 .await;
             expect_ok(cancel);
@@ -496,24 +520,30 @@ impl Cluster {
             let ask = self
                 .call(
                     &mut rng,
-                    Method::POST,
-                    &op("integration"),
-                    &operator,
-                    Some(json!({"messaggio": "Il nome è da correggere", "campi": ["$0"]})),
-                    None,
-                    Some((&detail, waiting)),
+                    Step {
+                        method: Method::POST,
+                        path: op("integration"),
+                        token: &operator,
+                        body: Some(
+                            json!({"messaggio": "Il nome è da correggere", "campi": ["$0"]}),
+                        ),
+                        idempotency_key: None,
+                        done: Some((&detail, waiting)),
+                    },
                 )
                 .await;
             expect_ok(ask);
             let answer = self
                 .call(
                     &mut rng,
-                    Method::PUT,
-                    &format!("/richiesta/{id}"),
-                    &client,
-                    Some(json!({"json_visura.$0": "Maria"})),
-                    None,
-                    Some((&detail, answered)),
+                    Step {
+                        method: Method::PUT,
+                        path: format!("/richiesta/{id}"),
+                        token: &client,
+                        body: Some(json!({"json_visura.$0": "Maria"})),
+                        idempotency_key: None,
+                        done: Some((&detail, answered)),
+                    },
                 )
                 .await;
             expect_ok(answer);
@@ -522,27 +552,31 @@ impl Cluster {
         let attach = self
             .call(
                 &mut rng,
-                Method::POST,
-                &op("results"),
-                &operator,
-                Some(json!({
-                    "nome": "certificato.pdf",
-                    "file": base64::engine::general_purpose::STANDARD.encode(&result),
-                })),
-                None,
-                Some((&detail, has_result)),
+                Step {
+                    method: Method::POST,
+                    path: op("results"),
+                    token: &operator,
+                    body: Some(json!({
+                        "nome": "certificato.pdf",
+                        "file": base64::engine::general_purpose::STANDARD.encode(&result),
+                    })),
+                    idempotency_key: None,
+                    done: Some((&detail, has_result)),
+                },
             )
             .await;
         expect_ok(attach);
         let close = self
             .call(
                 &mut rng,
-                Method::POST,
-                &op("close"),
-                &operator,
-                Some(json!({"esito": {"codice": "0", "info": "OK"}})),
-                None,
-                Some((&detail, processed)),
+                Step {
+                    method: Method::POST,
+                    path: op("close"),
+                    token: &operator,
+                    body: Some(json!({"esito": {"codice": "0", "info": "OK"}})),
+                    idempotency_key: None,
+                    done: Some((&detail, processed)),
+                },
             )
             .await;
         expect_ok(close);
