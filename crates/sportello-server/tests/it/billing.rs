@@ -1035,7 +1035,7 @@ async fn two_drafts_submitted_at_once_on_credit_for_one_submit_exactly_one() {
 async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     use sportello_store::crypto::DataKey;
     use sportello_store::ledger::Transaction;
-    use sportello_store::{ids, HistoryEntry, StoreError};
+    use sportello_store::{ids, HistoryEntry, NewRequest, StoreError};
     let app = TestApp::spawn().await;
     let (client, _) = funded(&app, "diretto", "10").await;
     // A real record to copy, made live and moved to the funded client.
@@ -1064,7 +1064,15 @@ async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     let refused = app
         .state
         .store
-        .insert_request(&r, &DataKey::generate(), &[], &history, None, Some(&debit))
+        .insert_request(NewRequest {
+            request: &r,
+            key: &DataKey::generate(),
+            files: &[],
+            history: &history,
+            idempotency: None,
+            debit: Some(&debit),
+            subjects: &[],
+        })
         .await;
     assert!(
         matches!(
