@@ -10,8 +10,8 @@ use sportello_store::crypto::DataKey;
 use sportello_store::ids;
 use sportello_store::ledger::Transaction;
 use sportello_store::{
-    FileKind, FileRecord, HistoryEntry, IdempotencyRecord, NewRequest, RequestFilter, RequestRecord,
-    StoreError, StoredValue,
+    FileKind, FileRecord, HistoryEntry, IdempotencyRecord, NewRequest, RequestFilter,
+    RequestRecord, StoreError, StoredValue,
 };
 use std::collections::BTreeMap;
 

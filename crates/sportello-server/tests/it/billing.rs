@@ -1139,3 +1139,38 @@ async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go
     );
     assert_books_balance(&app).await;
 }
+
+#[tokio::test]
+async fn the_kept_wallet_balance_follows_the_entries_and_the_check_compares_them() {
+    let app = TestApp::spawn().await;
+    let (client, token) = funded(&app, "tenuto", "100").await;
+    let start = app.state.clock.now();
+    let debited = submit(&app, &token, FAMIGLIA, &[]).await;
+    let price = cents(&debited.assert_ok()["prezzo"]["totale"]);
+    assert!(price > 0);
+    // The kept balance (one row) and a sum over the entries (the statement's way) agree.
+    assert_eq!(balance(&app, &client).await, 10_000 - price);
+    let summed = app
+        .state
+        .store
+        .balance(&client, Some(start + 3600))
+        .await
+        .unwrap();
+    assert_eq!(summed, balance(&app, &client).await);
+    assert_books_balance(&app).await;
+    // Someone edits the kept balance behind the ledger's back: the check names the wallet.
+    app.db
+        .execute(&format!(
+            "UPDATE wallet_balances SET balance = balance + 100 WHERE account = 'wallet:{client}'"
+        ))
+        .await
+        .unwrap();
+    let check = app.state.store.check_ledger().await.unwrap();
+    assert!(!check.balanced(), "{check:?}");
+    assert_eq!(
+        check.problems,
+        vec![format!(
+            "wallet:{client}: the kept balance differs from the sum of its entries"
+        )]
+    );
+}
