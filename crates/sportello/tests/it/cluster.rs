@@ -330,7 +330,13 @@ impl Cluster {
                     return Some(answer);
                 }
                 Ok(answer) => {
-                    let (detail, effect) = done.unwrap();
+                    // A creation has no effect to look for: its retry must be answered 200.
+                    let (detail, effect) = done.unwrap_or_else(|| {
+                        panic!(
+                            "a retried {method} {path} answered {}: {:#}",
+                            answer.status, answer.body
+                        )
+                    });
                     assert!(
                         effect(&self.operator_view(rng, detail).await),
                         "a retried {method} {path} answered {} and its effect is not there: {:#}",
