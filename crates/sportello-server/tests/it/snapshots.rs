@@ -49,7 +49,7 @@ fn redactions() -> insta::Settings {
             "timestamp_creation",
             "timestamp_last_update",
             "delete_after",
-            // The SLA due time counts working days from the clock's start, today's date.
+            // The SLA due time counts working days from today: it moves with the calendar.
             "scadenza",
         ] {
             let label = if member == "_id" {

@@ -237,6 +237,7 @@ impl TestApp {
             limits,
             calendars,
             meter: Default::default(),
+            callers: Default::default(),
         }
     }
 
