@@ -21,7 +21,8 @@ pub const ACTOR: &str = "system:sla";
 /// The working calendar of the provider a request is routed to; the national one when it is
 /// not routed or the provider has no closures configured.
 pub async fn calendar_for(state: &AppState, provider_id: Option<&str>) -> ApiResult<Calendar> {
-    let Some(id) = provider_id else {
+    // Without provider closures configured, no need to read who the provider is.
+    let Some(id) = provider_id.filter(|_| state.calendars.any_closures()) else {
         return Ok(state.calendars.national().clone());
     };
     Ok(match state.store.get_provider(id).await? {
