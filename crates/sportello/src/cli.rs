@@ -590,7 +590,7 @@ async fn serve(settings: Settings) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    if let Some(demo) = setup::prepare(&state).await? {
+    if let Some(demo) = setup::prepare(&state).await.map_err(api_error)? {
         println!();
         println!("  New installation: a demo client and a demo CAF were created.");
         println!("  These tokens are shown once; only their hashes are stored.");
