@@ -288,6 +288,29 @@ impl TestApp {
         self.issue_client_token(&client.id, None, true).await
     }
 
+    /// A new client with `euro` of credit (`"0"`: an empty wallet), topped up through the wallet
+    /// service as an admin would, and a live token; returns (client id, live token).
+    pub async fn funded_client(&self, name: &str, euro: &str) -> (String, String) {
+        let client = setup::create_client(&self.state, name, &format!("{name}@example.com"))
+            .await
+            .unwrap();
+        if euro != "0" {
+            sportello_server::service::wallet::fund(
+                &self.state,
+                sportello_store::ledger::Kind::Topup,
+                &client.id,
+                euro,
+                "bonifico",
+                "admin:test",
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let token = self.issue_client_token(&client.id, None, true).await;
+        (client.id, token)
+    }
+
     pub async fn token_for(&self, client_id: &str, ttl_secs: Option<i64>) -> String {
         self.issue_client_token(client_id, ttl_secs, false).await
     }
