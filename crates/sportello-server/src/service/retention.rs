@@ -1,12 +1,14 @@
 //! Retention: once a closed request's retention period (the service's `retention_days`) has
 //! passed, its personal data is destroyed — data key, sealed values, files — and only what
 //! accounting needs is kept. Test (sandbox) requests keep their data for a day only, whatever
-//! their state.
+//! their state. The periodic pass also deletes the back office's expired sessions and stale
+//! failed logins ([`accounts::forget_expired`]).
 
 use sportello_store::StoreError;
 use std::future::Future;
 use std::time::Duration;
 
+use super::accounts;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -95,7 +97,8 @@ pub async fn purge(state: &AppState, id: &str, actor: &str) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// The background job: a purge pass every `every`, for as long as the server runs.
+/// The background job: a purge pass every `every`, for as long as the server runs. Each pass
+/// also forgets the back office's expired sessions and stale failed logins.
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -107,6 +110,17 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(code = e.code, "retention pass failed"),
+            }
+            match accounts::forget_expired(&state).await {
+                Ok((0, 0)) => {}
+                Ok((sessions, failures)) => tracing::info!(
+                    sessions,
+                    failures,
+                    "retention pass deleted expired back office sessions and failed logins"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "deleting expired back office sessions failed")
+                }
             }
         }
     })

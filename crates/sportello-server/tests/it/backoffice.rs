@@ -1053,3 +1053,47 @@ async fn logins_and_logouts_are_in_the_audit_trail() {
         Ok(entries.len() as u64)
     );
 }
+
+#[tokio::test]
+async fn the_retention_pass_deletes_expired_sessions_and_stale_failed_logins() {
+    let app = TestApp::spawn().await;
+    let operator = demo_operator(&app).await;
+    // Failures on another address: a successful login clears its own address's failures.
+    let admin = admin(&app).await;
+    let mut intruder = Browser::new(&app);
+    for _ in 0..2 {
+        let page = intruder.try_login(&admin, "wrong password here").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let mut idle = Browser::new(&app);
+    idle.login(&operator, PASSWORD).await;
+    app.clock.advance(20 * 60);
+    let mut busy = Browser::new(&app);
+    busy.login(&operator, PASSWORD).await;
+    let page = intruder.try_login(&admin, "wrong password here").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+
+    // 34 minutes on: the first session has been idle past its 30 minutes and was never
+    // presented again; the first two failures are outside the 15-minute lock-out window.
+    app.clock.advance(14 * 60);
+    assert_eq!(
+        accounts::forget_expired(&app.state).await.unwrap(),
+        (1, 2),
+        "one session, two failures"
+    );
+    // Nothing else was touched: the live session works, the recent failure still counts
+    // (four more lock the address), and a second pass finds nothing.
+    assert_eq!(busy.get("/backoffice/coda").await.status, StatusCode::OK);
+    for _ in 0..4 {
+        intruder.try_login(&admin, "wrong password here").await;
+    }
+    assert_eq!(
+        intruder.try_login(&admin, PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(accounts::forget_expired(&app.state).await.unwrap(), (0, 0));
+    assert_eq!(
+        idle.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
+    );
+}
