@@ -1103,7 +1103,7 @@ async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go
 #[tokio::test]
 async fn the_kept_wallet_balance_follows_the_entries_and_the_check_compares_them() {
     let app = TestApp::spawn().await;
-    let (client, token) = funded(&app, "tenuto", "100").await;
+    let (client, token) = app.funded_client("tenuto", "100").await;
     let start = app.state.clock.now();
     let debited = submit(&app, &token, FAMIGLIA, &[]).await;
     let price = cents(&debited.assert_ok()["prezzo"]["totale"]);
