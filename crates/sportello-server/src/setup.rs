@@ -76,6 +76,14 @@ pub async fn issue_token(state: &AppState, spec: TokenSpec) -> Result<IssuedToke
     Ok(IssuedToken { record, secret })
 }
 
+/// Revokes a token; false when there is no such token. Callers cached by this process are
+/// forgotten at once (another process forgets within `token_cache_secs`).
+pub async fn revoke_token(state: &AppState, id: &str) -> Result<bool, StoreError> {
+    let revoked = state.store.revoke_token(id, state.clock.now()).await?;
+    state.callers.forget_all();
+    Ok(revoked)
+}
+
 pub async fn create_provider(
     state: &AppState,
     name: &str,

@@ -344,6 +344,7 @@ pub(crate) async fn open_state(settings: &Settings) -> Result<AppState> {
         limits: settings.limits(),
         calendars: Arc::new(settings.calendars().map_err(anyhow::Error::msg)?),
         meter: Default::default(),
+        callers: Default::default(),
     })
 }
 
@@ -988,7 +989,7 @@ async fn token(state: &AppState, cmd: TokenCmd) -> Result<()> {
             }
         }
         TokenCmd::Revoke { id } => {
-            if !state.store.revoke_token(&id, state.clock.now()).await? {
+            if !setup::revoke_token(state, &id).await? {
                 bail!("no token with id {id}");
             }
             println!("revoked {id}");

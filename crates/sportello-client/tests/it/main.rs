@@ -57,6 +57,7 @@ async fn start_with(limits: Limits) -> Server {
         clock: Arc::new(ManualClock::new(chrono_now())),
         limits,
         meter: Default::default(),
+        callers: Default::default(),
         calendars: Default::default(),
     };
     let demo = setup::prepare(&state).await.unwrap().unwrap();

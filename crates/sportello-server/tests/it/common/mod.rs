@@ -222,6 +222,7 @@ impl TestApp {
             limits,
             calendars,
             meter: Default::default(),
+            callers: Default::default(),
         }
     }
 
