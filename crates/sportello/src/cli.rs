@@ -598,7 +598,7 @@ async fn serve(settings: Settings) -> Result<()> {
     // would find it empty, make a demo of its own, and all but one would fail to create the
     // first administrator (its e-mail is unique).
     let lock = state.store.setup_lock().await?;
-    let demo = setup::prepare(&state).await?;
+    let demo = setup::prepare(&state).await.map_err(api_error)?;
     let first = accounts::bootstrap_admin(&state)
         .await
         .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
@@ -663,9 +663,10 @@ async fn serve(settings: Settings) -> Result<()> {
         state.clone(),
         std::time::Duration::from_secs(settings.escalation_interval_secs.max(1)),
     );
-    sportello_server::service::sandbox::spawn(
+    let mut sandbox = sportello_server::service::sandbox::spawn_until(
         state.clone(),
         std::time::Duration::from_secs(settings.sandbox_interval_secs.max(1)),
+        stop.clone().cancelled_owned(),
     );
     sportello_server::service::fees::spawn(
         state.clone(),
@@ -673,7 +674,8 @@ async fn serve(settings: Settings) -> Result<()> {
     );
     tracing::info!(%address, "listening");
     let grace = std::time::Duration::from_secs(settings.shutdown_grace_secs);
-    // One grace period from the signal, shared by the requests in flight and the outbox.
+    // One grace period from the signal, shared by the requests in flight, the outbox and the
+    // sandbox.
     let signalled = Arc::new(std::sync::OnceLock::new());
     tokio::spawn({
         let (stop, signalled) = (stop.clone(), signalled.clone());
@@ -718,6 +720,15 @@ async fn serve(settings: Settings) -> Result<()> {
             Ok(n) => tracing::warn!(released = n, "outbox calls cut off; their leases released"),
             Err(e) => tracing::error!(error = %e, "releasing the outbox leases failed"),
         }
+    }
+    // The sandbox finishes its pass within the same grace period, so the test requests it took
+    // are not left claimed half-way; past it the pass is cut (the next start redoes the rest).
+    if tokio::time::timeout_at(deadline, &mut sandbox)
+        .await
+        .is_err()
+    {
+        sandbox.abort();
+        tracing::warn!("sandbox pass cut off at the end of the grace period");
     }
     // The calls counted since the last flush are billed too.
     if let Err(e) = sportello_server::service::fees::flush(&state).await {
