@@ -1,16 +1,17 @@
 //! The result archive: built once when a request is closed, stored as a blob, served as the
 //! commercial API's base64 JSON or streamed as binary.
 
-use base64::Engine;
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 use sportello_store::crypto::DataKey;
 use sportello_store::{ids, DocumentRecord, FileKind, FileRecord, StoreError};
 use std::collections::HashSet;
 use std::io::Write;
 
+use super::base64_stream;
 use super::requests::find_own;
 use crate::auth::ClientCaller;
+use crate::envelope::Envelope;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::Documento;
@@ -118,16 +119,43 @@ async fn open_document(
     Ok((doc, key))
 }
 
-/// `GET /documento/{_id}`: the archive whole, base64, as the commercial API sends it.
-pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Documento> {
+/// `GET /documento/{_id}`, ready to send: its exact length and its bytes as a stream.
+pub struct Streamed {
+    pub length: u64,
+    pub body: BoxStream<'static, Result<Bytes, StoreError>>,
+}
+
+/// Stands for the base64 in the rendered envelope; no base64, hex or id contains it.
+const FILE_MARKER: &str = "<<file>>";
+
+/// `GET /documento/{_id}`: the archive base64 inside the envelope, as the commercial API sends
+/// it — byte for byte what serialising the whole [`Documento`] would give — but streamed: the
+/// JSON before `file`, the base64 of the archive as it is decrypted, the JSON after it.
+///
+/// Everything that can be refused (id, owner, state, purge, the key, the audit record, the
+/// stored object) is decided before the first byte, so those failures are still proper error
+/// answers; once the body has started, a damaged file can only cut it short.
+pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Streamed> {
     let (doc, key) = open_document(state, caller, id, "base64").await?;
-    let bytes = state.blobs.get_opened(&doc.blob_key, &key).await?;
-    Ok(Documento {
+    let archive = state.blobs.stream_opened(&doc.blob_key, &key).await?;
+    let rendered = serde_json::to_string(&Envelope::ok(Documento {
         nome: format!("{id}.zip"),
-        dimensione: bytes.len() as u64,
-        file: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        dimensione: doc.size,
+        file: FILE_MARKER.to_string(),
         sha256: doc.sha256,
-    })
+    }))
+    .map_err(|_| ApiError::internal())?;
+    let (prefix, suffix) = rendered
+        .split_once(FILE_MARKER)
+        .ok_or_else(ApiError::internal)?;
+    let length = prefix.len() as u64 + base64_stream::encoded_len(doc.size) + suffix.len() as u64;
+    let prefix = Bytes::from(prefix.to_string());
+    let suffix = Bytes::from(suffix.to_string());
+    let body = futures::stream::once(async move { Ok(prefix) })
+        .chain(base64_stream::encode(archive, doc.size))
+        .chain(futures::stream::once(async move { Ok(suffix) }))
+        .boxed();
+    Ok(Streamed { length, body })
 }
 
 pub struct Download {
