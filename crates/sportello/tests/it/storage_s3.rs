@@ -81,9 +81,9 @@ impl S3Server {
         server
     }
 
-    /// Every object of the bucket, as stored: listed and read with an S3 client of its own,
-    /// not through the server.
-    async fn objects(&self) -> Vec<(String, Vec<u8>)> {
+    /// Every object of the bucket, as stored, with its ETag: listed and read with an S3 client
+    /// of its own, not through the server.
+    async fn objects(&self) -> Vec<(String, Vec<u8>, String)> {
         use futures::TryStreamExt;
         use object_store::ObjectStore;
         let s3 = object_store::aws::AmazonS3Builder::new()
@@ -99,7 +99,8 @@ impl S3Server {
         let mut out = Vec::new();
         for meta in listed {
             let bytes = s3.get(&meta.location).await.unwrap().bytes().await.unwrap();
-            out.push((meta.location.to_string(), bytes.to_vec()));
+            let etag = meta.e_tag.clone().unwrap_or_default();
+            out.push((meta.location.to_string(), bytes.to_vec(), etag));
         }
         out
     }
@@ -183,7 +184,8 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         )
         .await
         .ok();
-    let result = pdf("RISULTATO-SEGRETO", 3 * 1024 * 1024);
+    // Sealed, larger than one 5 MiB part: it goes up as an S3 multipart upload.
+    let result = pdf("RISULTATO-SEGRETO", 6 * 1024 * 1024);
     server
         .post(
             &format!("/operator/requests/{id}/results"),
@@ -239,8 +241,8 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         b"RISULTATO-SEGRETO",
         b"mario.rossi@example.com",
     ];
-    let mut largest = 0;
-    for (key, bytes) in &objects {
+    let mut largest = (0, String::new());
+    for (key, bytes, etag) in &objects {
         assert!(
             key.starts_with("docs/"),
             "{key} is outside the configured prefix"
@@ -252,15 +254,23 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
                 String::from_utf8_lossy(secret)
             );
         }
-        largest = largest.max(bytes.len());
+        if bytes.len() > largest.0 {
+            largest = (bytes.len(), etag.clone());
+        }
     }
     assert!(
-        largest > 3 * 1024 * 1024,
+        largest.0 > 6 * 1024 * 1024,
         "the sealed result is not in the bucket: {:?}",
         objects
             .iter()
-            .map(|(k, b)| (k, b.len()))
+            .map(|(k, b, _)| (k, b.len()))
             .collect::<Vec<_>>()
+    );
+    // A multipart upload's ETag is the digest of its parts' digests, then `-` and their count.
+    assert!(
+        largest.1.trim_matches('"').ends_with("-2"),
+        "the large result was not uploaded in two parts: ETag {}",
+        largest.1
     );
 
     // The archive comes back streamed: in many chunks, the same bytes as the base64 answer.
