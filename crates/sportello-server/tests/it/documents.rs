@@ -3,9 +3,10 @@
 //! known before the first byte are still proper error answers.
 #![allow(clippy::unwrap_used)]
 
+use crate::backoffice::{action, demo_operator, page_of, Browser, PASSWORD};
 use crate::common::*;
 use base64::Engine;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -131,4 +132,116 @@ async fn refusals_come_before_the_first_byte_of_the_base64_document() {
     let lost = app.get(&format!("/documento/{id}")).await;
     assert_eq!(lost.status, 500);
     assert_eq!(lost.error_code(), 999);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_result_uploaded_in_the_back_office_is_checked_measured_and_sealed_as_it_streams() {
+    let app = TestApp::spawn_with(sportello_server::Limits {
+        max_file_bytes: 3 * 1024 * 1024,
+        ..Default::default()
+    })
+    .await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    app.op(
+        Method::POST,
+        &format!("/operator/requests/{id}/claim"),
+        None,
+    )
+    .await
+    .assert_ok();
+    let email = demo_operator(&app).await;
+    let mut b = Browser::new(&app);
+    b.login(&email, PASSWORD).await;
+    let path = page_of(&id);
+    let stored = app.dir.path().join(format!("files/requests/{id}"));
+
+    // Refusals store nothing: the wrong kind, too many pages (counted across the pieces), an
+    // empty file, more than the limit (refused once the limit is passed).
+    let csrf = b.get(&path).await.csrf();
+    let mut many_pages = b"%PDF-1.7\n".to_vec();
+    for _ in 0..501 {
+        many_pages.extend_from_slice(b"<< /Type /Page >>\n");
+    }
+    let refusals: [(&[u8], StatusCode, &str); 4] = [
+        (
+            b"GIF89a not ours",
+            StatusCode::PRECONDITION_FAILED,
+            "file_type",
+        ),
+        (
+            &many_pages,
+            StatusCode::PRECONDITION_FAILED,
+            "pdf_too_many_pages",
+        ),
+        (b"", StatusCode::BAD_REQUEST, "Scegli un file"),
+        (
+            &large_pdf("troppo", 3 * 1024 * 1024),
+            StatusCode::PRECONDITION_FAILED,
+            "file_too_large",
+        ),
+    ];
+    let before = files_under(&stored);
+    for (bytes, status, shown) in refusals {
+        b.upload(&action(&id, "risultati"), &csrf, "x.pdf", bytes)
+            .await
+            .assert_shows(status, shown);
+        assert_eq!(files_under(&stored), before, "a refused upload left a file");
+    }
+
+    // 2.5 MB: more than two parts of the local store.
+    let result = large_pdf("caricato dal back office", 2_500_000);
+    b.upload(
+        &action(&id, "risultati"),
+        &csrf,
+        "esito finale.pdf",
+        &result,
+    )
+    .await
+    .assert_redirect(&format!("{path}?fatto=risultato"));
+    let detail = app
+        .op(Method::GET, &format!("/operator/requests/{id}"), None)
+        .await;
+    let file = &detail.assert_ok()["risultati"][0];
+    assert_eq!(file["nome"], "esito finale.pdf");
+    assert_eq!(file["mime"], "application/pdf");
+    assert_eq!(file["dimensione"], result.len());
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&result)));
+
+    // Sealed at rest, whole when read back.
+    let written = files_under(&stored);
+    assert_eq!(written.len(), before.len() + 1);
+    for path in &written {
+        let at_rest = std::fs::read(path).unwrap();
+        assert!(!at_rest.windows(4).any(|w| w == b"%PDF"));
+        assert!(!at_rest.windows(10).any(|w| w == b"caricato d"));
+    }
+    let res = app
+        .http
+        .get(format!(
+            "{}/operator/requests/{id}/files/{}",
+            app.base,
+            file["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&app.operator_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.bytes().await.unwrap().to_vec(), result);
 }
