@@ -245,3 +245,61 @@ async fn a_result_uploaded_in_the_back_office_is_checked_measured_and_sealed_as_
         .unwrap();
     assert_eq!(res.bytes().await.unwrap().to_vec(), result);
 }
+
+#[tokio::test]
+async fn an_archive_that_cannot_be_built_is_not_stored_and_the_request_stays_open() {
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    app.op(
+        Method::POST,
+        &format!("/operator/requests/{id}/claim"),
+        None,
+    )
+    .await
+    .assert_ok();
+    for (name, bytes) in [
+        ("a.pdf", large_pdf("primo", 300_000)),
+        ("b.pdf", pdf("secondo")),
+    ] {
+        app.op(
+            Method::POST,
+            &format!("/operator/requests/{id}/results"),
+            Some(serde_json::json!({"nome": name, "file": b64(&bytes)})),
+        )
+        .await
+        .assert_ok();
+    }
+    // The second result is lost from the store after the first went into the zip.
+    let detail = app
+        .op(Method::GET, &format!("/operator/requests/{id}"), None)
+        .await;
+    let lost = detail.assert_ok()["risultati"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(app.dir.path().join(format!("files/requests/{id}/{lost}"))).unwrap();
+
+    let closing = app
+        .op(
+            Method::POST,
+            &format!("/operator/requests/{id}/close"),
+            Some(serde_json::json!({"esito": {"codice": "0", "info": "OK"}})),
+        )
+        .await;
+    assert_eq!(closing.status, 500);
+    assert_eq!(closing.error_code(), 999);
+    let archive = app
+        .dir
+        .path()
+        .join(format!("files/requests/{id}/documento.zip"));
+    assert!(!archive.exists(), "a partial archive was stored");
+    let files = files_under(&app.dir.path().join(format!("files/requests/{id}")));
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("documento")),
+        "{files:?}"
+    );
+    let r = app.get(&format!("/richiesta/{id}")).await;
+    assert_eq!(r.assert_ok()["stato_richiesta"], "In erogazione");
+}
