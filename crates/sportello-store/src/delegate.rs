@@ -67,16 +67,8 @@ macro_rules! delegate_store {
                 accounts::list_operators(self).await
             }
 
-            async fn insert_request(
-                &self,
-                r: &RequestRecord,
-                key: &DataKey,
-                files: &[FileRecord],
-                history: &HistoryEntry,
-                idempotency: Option<&IdempotencyRecord>,
-                debit: Option<&crate::ledger::Transaction>,
-            ) -> Result<(), StoreError> {
-                requests::insert_request(self, r, key, files, history, idempotency, debit).await
+            async fn insert_request(&self, new: NewRequest<'_>) -> Result<(), StoreError> {
+                requests::insert_request(self, new).await
             }
 
             async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {

@@ -49,20 +49,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get_operator(&self, id: &str) -> Result<Option<OperatorRecord>, StoreError>;
     async fn list_operators(&self) -> Result<Vec<OperatorRecord>, StoreError>;
 
-    /// Inserts a new request with its input files and first history entry; its personal columns
-    /// are sealed with `key`, which is stored wrapped by the master key. With an idempotency
-    /// record, both are written in the same transaction; a key already taken gives
-    /// [`StoreError::Conflict`]. With a `debit`, it is posted in the same transaction, funds
-    /// required: without enough credit nothing is written ([`StoreError::InsufficientCredit`]).
-    async fn insert_request(
-        &self,
-        request: &RequestRecord,
-        key: &crypto::DataKey,
-        files: &[FileRecord],
-        history: &HistoryEntry,
-        idempotency: Option<&IdempotencyRecord>,
-        debit: Option<&ledger::Transaction>,
-    ) -> Result<(), StoreError>;
+    /// Inserts a new request and all that comes with it ([`NewRequest`]) in one transaction. An
+    /// idempotency key already taken gives [`StoreError::Conflict`]; a debit needs the funds:
+    /// without enough credit nothing is written ([`StoreError::InsufficientCredit`]).
+    async fn insert_request(&self, new: NewRequest<'_>) -> Result<(), StoreError>;
     async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError>;
     async fn list_requests(&self, filter: &RequestFilter)
         -> Result<Vec<RequestRecord>, StoreError>;

@@ -190,6 +190,22 @@ pub struct HistoryEntry {
     pub source: Option<String>,
 }
 
+/// Everything a request's creation writes, in one transaction: the request (its personal columns
+/// sealed with `key`, which is stored wrapped by the master key), its input files, its first
+/// history entry, the idempotency record, the debit and the subject index.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRequest<'a> {
+    pub request: &'a RequestRecord,
+    pub key: &'a crate::crypto::DataKey,
+    pub files: &'a [FileRecord],
+    pub history: &'a HistoryEntry,
+    pub idempotency: Option<&'a IdempotencyRecord>,
+    pub debit: Option<&'a crate::ledger::Transaction>,
+    /// The codici fiscali (and partite IVA) the request is about, in the form the lookup index
+    /// keys on; they are stored only as keyed hashes.
+    pub subjects: &'a [String],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub client_id: String,

@@ -10,8 +10,8 @@ use sportello_store::crypto::DataKey;
 use sportello_store::ids;
 use sportello_store::ledger::Transaction;
 use sportello_store::{
-    FileKind, FileRecord, HistoryEntry, IdempotencyRecord, RequestFilter, RequestRecord,
-    StoreError, StoredValue,
+    FileKind, FileRecord, HistoryEntry, IdempotencyRecord, NewRequest, RequestFilter,
+    RequestRecord, StoreError, StoredValue,
 };
 use std::collections::BTreeMap;
 
@@ -264,20 +264,18 @@ pub async fn create(
         charged.then(|| Transaction::debit(&id, &caller.client.id, quote, now, &caller.actor()));
     match state
         .store
-        .insert_request(
-            &record,
-            &data_key,
-            &files,
-            &history,
-            key_record.as_ref(),
-            debit.as_ref(),
-        )
+        .insert_request(NewRequest {
+            request: &record,
+            key: &data_key,
+            files: &files,
+            history: &history,
+            idempotency: key_record.as_ref(),
+            debit: debit.as_ref(),
+            subjects: &who,
+        })
         .await
     {
-        Ok(()) => {
-            state.store.index_subjects(&id, &who).await?;
-            Ok(response)
-        }
+        Ok(()) => Ok(response),
         Err(e @ StoreError::InsufficientCredit { .. }) => {
             // Nothing was created: these files belong to no request.
             for f in &files {

@@ -1035,7 +1035,7 @@ async fn two_drafts_submitted_at_once_on_credit_for_one_submit_exactly_one() {
 async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     use sportello_store::crypto::DataKey;
     use sportello_store::ledger::Transaction;
-    use sportello_store::{ids, HistoryEntry, StoreError};
+    use sportello_store::{ids, HistoryEntry, NewRequest, StoreError};
     let app = TestApp::spawn().await;
     let (client, _) = funded(&app, "diretto", "10").await;
     // A real record to copy, made live and moved to the funded client.
@@ -1064,7 +1064,15 @@ async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     let refused = app
         .state
         .store
-        .insert_request(&r, &DataKey::generate(), &[], &history, None, Some(&debit))
+        .insert_request(NewRequest {
+            request: &r,
+            key: &DataKey::generate(),
+            files: &[],
+            history: &history,
+            idempotency: None,
+            debit: Some(&debit),
+            subjects: &[],
+        })
         .await;
     assert!(
         matches!(
@@ -1130,4 +1138,39 @@ async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go
         vec![Some("2026-03-10".into()), Some("2026-03-11".into())]
     );
     assert_books_balance(&app).await;
+}
+
+#[tokio::test]
+async fn the_kept_wallet_balance_follows_the_entries_and_the_check_compares_them() {
+    let app = TestApp::spawn().await;
+    let (client, token) = funded(&app, "tenuto", "100").await;
+    let start = app.state.clock.now();
+    let debited = submit(&app, &token, FAMIGLIA, &[]).await;
+    let price = cents(&debited.assert_ok()["prezzo"]["totale"]);
+    assert!(price > 0);
+    // The kept balance (one row) and a sum over the entries (the statement's way) agree.
+    assert_eq!(balance(&app, &client).await, 10_000 - price);
+    let summed = app
+        .state
+        .store
+        .balance(&client, Some(start + 3600))
+        .await
+        .unwrap();
+    assert_eq!(summed, balance(&app, &client).await);
+    assert_books_balance(&app).await;
+    // Someone edits the kept balance behind the ledger's back: the check names the wallet.
+    app.db
+        .execute(&format!(
+            "UPDATE wallet_balances SET balance = balance + 100 WHERE account = 'wallet:{client}'"
+        ))
+        .await
+        .unwrap();
+    let check = app.state.store.check_ledger().await.unwrap();
+    assert!(!check.balanced(), "{check:?}");
+    assert_eq!(
+        check.problems,
+        vec![format!(
+            "wallet:{client}: the kept balance differs from the sum of its entries"
+        )]
+    );
 }

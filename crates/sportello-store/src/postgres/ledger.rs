@@ -22,13 +22,16 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 }
 
 async fn balance_in(tx: &mut Tx<'_>, client_id: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM ledger_entries WHERE account = $1",
-    )
-    .bind(wallet(client_id))
-    .fetch_one(&mut **tx)
-    .await?)
+    Ok(sqlx::query_scalar(CURRENT_BALANCE)
+        .bind(wallet(client_id))
+        .fetch_one(&mut **tx)
+        .await?)
 }
+
+/// The running balance the `ledger_entries_wallet_balance` trigger keeps (0007); a wallet with
+/// no entries yet has none.
+const CURRENT_BALANCE: &str =
+    "SELECT COALESCE((SELECT balance FROM wallet_balances WHERE account = $1), 0)";
 
 /// Writes `t` inside `tx`. When `funds` is `Required`, the client's row is locked before its
 /// balance is read, so the balance cannot change before the commit: of two debits racing for
@@ -122,13 +125,18 @@ pub(super) async fn balance(
     client_id: &str,
     before: Option<i64>,
 ) -> Result<i64, StoreError> {
+    let Some(before) = before else {
+        return Ok(sqlx::query_scalar(CURRENT_BALANCE)
+            .bind(wallet(client_id))
+            .fetch_one(&store.pool)
+            .await?);
+    };
     Ok(sqlx::query_scalar(
         "SELECT COALESCE(SUM(e.amount), 0)::BIGINT FROM ledger_entries e
          JOIN ledger_transactions t ON t.id = e.transaction_id
-         WHERE e.account = $1 AND ($2::BIGINT IS NULL OR t.at < $3)",
+         WHERE e.account = $1 AND t.at < $2",
     )
     .bind(wallet(client_id))
-    .bind(before)
     .bind(before)
     .fetch_one(&store.pool)
     .await?)
@@ -338,6 +346,20 @@ pub(super) async fn check(store: &PgStore) -> Result<Check, StoreError> {
     for id in undebited {
         c.problems
             .push(format!("request {id}: submitted live without a debit"));
+    }
+    let drifted = sqlx::query_scalar::<_, String>(
+        "SELECT COALESCE(w.account, b.account) FROM
+            (SELECT account, SUM(amount)::BIGINT AS s FROM ledger_entries
+             WHERE left(account, 7) = 'wallet:' GROUP BY account) w
+         FULL OUTER JOIN wallet_balances b ON b.account = w.account
+         WHERE w.s IS NULL OR b.balance IS NULL OR w.s != b.balance",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for account in drifted {
+        c.problems.push(format!(
+            "{account}: the kept balance differs from the sum of its entries"
+        ));
     }
     Ok(c)
 }

@@ -7,7 +7,6 @@ use super::files::insert_files;
 use super::history::insert_history;
 use super::keys;
 use super::PgStore;
-use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::{request_from, to_json};
 use crate::sealing::{context, seal_request, Sealed, REQUEST_SELECT};
@@ -48,15 +47,8 @@ fn bind_changeable<'q>(
         .bind(r.overdue_at))
 }
 
-pub(super) async fn insert_request(
-    store: &PgStore,
-    r: &RequestRecord,
-    key: &DataKey,
-    files: &[FileRecord],
-    history: &HistoryEntry,
-    idempotency: Option<&IdempotencyRecord>,
-    debit: Option<&crate::ledger::Transaction>,
-) -> Result<(), StoreError> {
+pub(super) async fn insert_request(store: &PgStore, new: NewRequest<'_>) -> Result<(), StoreError> {
+    let (r, key) = (new.request, new.key);
     let sealed = seal_request(key, r)?;
     let price = r.price.as_ref().map(serde_json::to_string).transpose()?;
     let wrapped = store.keyring.wrap(key, &r.id);
@@ -80,7 +72,7 @@ pub(super) async fn insert_request(
         .execute(&mut *tx)
         .await?;
     // The debit's balance check locks the client's row (see `ledger::post_in`).
-    if let Some(t) = debit {
+    if let Some(t) = new.debit {
         super::ledger::post_in(&mut tx, t, crate::ledger::Funds::Required).await?;
     }
     sqlx::query("INSERT INTO request_keys (request_id, key_id, wrapped) VALUES ($1, $2, $3)")
@@ -89,9 +81,9 @@ pub(super) async fn insert_request(
         .bind(&wrapped.bytes)
         .execute(&mut *tx)
         .await?;
-    insert_files(&mut tx, key, files).await?;
-    insert_history(&mut tx, key, history).await?;
-    if let Some(k) = idempotency {
+    insert_files(&mut tx, key, new.files).await?;
+    insert_history(&mut tx, key, new.history).await?;
+    if let Some(k) = new.idempotency {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -113,6 +105,7 @@ pub(super) async fn insert_request(
             }
         }
     }
+    super::subjects::index_in(&mut tx, &store.lookup, r.id.as_str(), new.subjects).await?;
     tx.commit().await?;
     Ok(())
 }

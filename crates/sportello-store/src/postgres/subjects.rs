@@ -9,14 +9,25 @@ pub(super) async fn index_subjects(
     codes: &[String],
 ) -> Result<(), StoreError> {
     let mut tx = store.pool.begin().await?;
+    index_in(&mut tx, &store.lookup, request_id, codes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Indexes `codes` inside the caller's transaction (a creation writes its index with itself).
+pub(super) async fn index_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    lookup: &crate::crypto::DataKey,
+    request_id: &str,
+    codes: &[String],
+) -> Result<(), StoreError> {
     for code in codes {
         sqlx::query("INSERT INTO request_subjects (request_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(request_id)
-            .bind(store.lookup.keyed_hash(code))
-            .execute(&mut *tx)
+            .bind(lookup.keyed_hash(code))
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -32,6 +32,8 @@ pub(super) struct Creation {
     pub history: HistoryEntry,
     pub idempotency: Option<IdempotencyRecord>,
     pub debit: Option<crate::ledger::Transaction>,
+    /// Keyed hashes of the codes the request is about.
+    pub subjects: Vec<String>,
 }
 
 pub(super) enum Work {
@@ -172,19 +174,23 @@ async fn write(
 ) -> Result<(), StoreError> {
     match work {
         Work::Create(c) => create(tx, c).await,
-        Work::Subjects { request_id, hashes } => {
-            for hash in hashes {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO request_subjects (request_id, subject) VALUES (?, ?)",
-                )
-                .bind(request_id)
-                .bind(hash)
-                .execute(&mut **tx)
-                .await?;
-            }
-            Ok(())
-        }
+        Work::Subjects { request_id, hashes } => index(tx, request_id, hashes).await,
     }
+}
+
+async fn index(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    request_id: &str,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    for hash in hashes {
+        sqlx::query("INSERT OR IGNORE INTO request_subjects (request_id, subject) VALUES (?, ?)")
+            .bind(request_id)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 fn unique_violation(e: &sqlx::Error) -> bool {
@@ -249,5 +255,5 @@ async fn create(
             }
         }
     }
-    Ok(())
+    index(tx, &r.id, &c.subjects).await
 }

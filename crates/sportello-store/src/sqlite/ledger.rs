@@ -22,13 +22,16 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 }
 
 async fn balance_in(tx: &mut Tx<'_>, client_id: &str) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account = ?")
-            .bind(wallet(client_id))
-            .fetch_one(&mut **tx)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(CURRENT_BALANCE)
+        .bind(wallet(client_id))
+        .fetch_one(&mut **tx)
+        .await?)
 }
+
+/// The running balance the `ledger_entries_wallet_balance` trigger keeps (0007); a wallet with
+/// no entries yet has none.
+const CURRENT_BALANCE: &str =
+    "SELECT COALESCE((SELECT balance FROM wallet_balances WHERE account = ?), 0)";
 
 /// Writes `t` inside `tx`. The caller's transaction must already hold SQLite's write lock (it
 /// has written something) when `funds` is `Required`, so the balance read here cannot change
@@ -117,13 +120,18 @@ pub(super) async fn balance(
     client_id: &str,
     before: Option<i64>,
 ) -> Result<i64, StoreError> {
+    let Some(before) = before else {
+        return Ok(sqlx::query_scalar(CURRENT_BALANCE)
+            .bind(wallet(client_id))
+            .fetch_one(&store.pool)
+            .await?);
+    };
     Ok(sqlx::query_scalar(
         "SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e
          JOIN ledger_transactions t ON t.id = e.transaction_id
-         WHERE e.account = ? AND (? IS NULL OR t.at < ?)",
+         WHERE e.account = ? AND t.at < ?",
     )
     .bind(wallet(client_id))
-    .bind(before)
     .bind(before)
     .fetch_one(&store.pool)
     .await?)
@@ -333,6 +341,20 @@ pub(super) async fn check(store: &SqliteStore) -> Result<Check, StoreError> {
     for id in undebited {
         c.problems
             .push(format!("request {id}: submitted live without a debit"));
+    }
+    let drifted = sqlx::query_scalar::<_, String>(
+        "SELECT COALESCE(w.account, b.account) FROM
+            (SELECT account, SUM(amount) AS s FROM ledger_entries
+             WHERE substr(account, 1, 7) = 'wallet:' GROUP BY account) w
+         FULL OUTER JOIN wallet_balances b ON b.account = w.account
+         WHERE w.s IS NULL OR b.balance IS NULL OR w.s != b.balance",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    for account in drifted {
+        c.problems.push(format!(
+            "{account}: the kept balance differs from the sum of its entries"
+        ));
     }
     Ok(c)
 }

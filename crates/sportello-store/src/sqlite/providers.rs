@@ -84,7 +84,9 @@ pub(super) async fn route(
          LEFT JOIN requests r ON r.provider_id = ps.provider_id AND r.status IN (?, ?, ?)
          WHERE ps.hash_visura = ?
          GROUP BY ps.provider_id
-         ORDER BY COUNT(r.id) ASC, ps.provider_id ASC
+         -- Counting a column of the queue index, not `r.id`: the count reads only the index,
+         -- never the open requests' rows.
+         ORDER BY COUNT(r.provider_id) ASC, ps.provider_id ASC
          LIMIT 1",
     )
     .bind(open[0])

@@ -7,8 +7,8 @@ use super::files::insert_files;
 use super::group_commit::{Creation, Work};
 use super::history::insert_history;
 use super::keys;
+use super::subjects::subject_hashes;
 use super::SqliteStore;
-use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::{request_from, to_json};
 use crate::sealing::{context, seal_request, Sealed, REQUEST_SELECT};
@@ -46,26 +46,24 @@ pub(super) fn bind_changeable<'q>(
         .bind(r.overdue_at))
 }
 
-/// Sealing happens here, on the caller's task; the writing, in the group commit's batch.
+/// Sealing and hashing happen here, on the caller's task; the writing, in the group commit's
+/// batch.
 pub(super) async fn insert_request(
     store: &SqliteStore,
-    r: &RequestRecord,
-    key: &DataKey,
-    files: &[FileRecord],
-    history: &HistoryEntry,
-    idempotency: Option<&IdempotencyRecord>,
-    debit: Option<&crate::ledger::Transaction>,
+    new: NewRequest<'_>,
 ) -> Result<(), StoreError> {
+    let r = new.request;
     let creation = Creation {
-        sealed: seal_request(key, r)?,
+        sealed: seal_request(new.key, r)?,
         price: r.price.as_ref().map(serde_json::to_string).transpose()?,
-        wrapped: store.keyring.wrap(key, &r.id),
+        wrapped: store.keyring.wrap(new.key, &r.id),
         request: r.clone(),
-        key: key.clone(),
-        files: files.to_vec(),
-        history: history.clone(),
-        idempotency: idempotency.cloned(),
-        debit: debit.cloned(),
+        key: new.key.clone(),
+        files: new.files.to_vec(),
+        history: new.history.clone(),
+        idempotency: new.idempotency.cloned(),
+        debit: new.debit.cloned(),
+        subjects: subject_hashes(store, new.subjects),
     };
     store.group.submit(Work::Create(Box::new(creation))).await
 }

@@ -13,14 +13,18 @@ pub(super) async fn index_subjects(
     if codes.is_empty() {
         return Ok(());
     }
-    let hashes = codes.iter().map(|c| store.lookup.keyed_hash(c)).collect();
     store
         .group
         .submit(Work::Subjects {
             request_id: request_id.to_string(),
-            hashes,
+            hashes: subject_hashes(store, codes),
         })
         .await
+}
+
+/// What the index stores of each code: its keyed hash, never the code.
+pub(super) fn subject_hashes(store: &SqliteStore, codes: &[String]) -> Vec<String> {
+    codes.iter().map(|c| store.lookup.keyed_hash(c)).collect()
 }
 
 pub(super) async fn find_by_subject(
