@@ -6,6 +6,7 @@ use sportello_store::{
 };
 
 use crate::auth::{CLIENT_SCOPES, OPERATOR_SCOPES};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// A token as shown once to whoever created it: only its hash is kept.
@@ -75,6 +76,14 @@ pub async fn issue_token(state: &AppState, spec: TokenSpec) -> Result<IssuedToke
     Ok(IssuedToken { record, secret })
 }
 
+/// Revokes a token; false when there is no such token. Callers cached by this process are
+/// forgotten at once (another process forgets within `token_cache_secs`).
+pub async fn revoke_token(state: &AppState, id: &str) -> Result<bool, StoreError> {
+    let revoked = state.store.revoke_token(id, state.clock.now()).await?;
+    state.callers.forget_all();
+    Ok(revoked)
+}
+
 pub async fn create_provider(
     state: &AppState,
     name: &str,
@@ -118,8 +127,10 @@ pub struct Demo {
 }
 
 /// What every start does before serving: the sandbox's simulated operator exists, and an empty
-/// database gets the demo (see [`bootstrap_demo`]).
-pub async fn prepare(state: &AppState) -> Result<Option<Demo>, StoreError> {
+/// database gets the demo (see [`bootstrap_demo`]). Its errors are the API's because the demo's
+/// credit goes through [`crate::service::wallet::fund`]; a store failure is logged where it
+/// becomes one.
+pub async fn prepare(state: &AppState) -> ApiResult<Option<Demo>> {
     crate::service::sandbox::ensure(state).await?;
     bootstrap_demo(state).await
 }
@@ -130,23 +141,22 @@ pub const DEMO_CREDIT_CENTS: i64 = 10_000;
 /// On an empty database: a demo client with a test token, a live token and €100 of credit, and
 /// a demo provider working every service with one operator, so a newcomer can walk a request end
 /// to end at once — alone in the sandbox, or playing both sides with the live token.
-pub async fn bootstrap_demo(state: &AppState) -> Result<Option<Demo>, StoreError> {
+pub async fn bootstrap_demo(state: &AppState) -> ApiResult<Option<Demo>> {
     if !state.store.list_clients().await?.is_empty() {
         return Ok(None);
     }
     let client = create_client(state, "Demo", "demo@example.invalid").await?;
-    let credit = sportello_store::ledger::Transaction::funding(
+    // Through the wallet service, as an admin's top-up: validated, and in the audit trail.
+    crate::service::wallet::fund(
+        state,
         sportello_store::ledger::Kind::Topup,
         &client.id,
-        DEMO_CREDIT_CENTS,
+        &sportello_domain::pricing::from_cents(DEMO_CREDIT_CENTS).to_string(),
         "credito iniziale della demo",
-        state.clock.now(),
         "system:bootstrap",
-    );
-    state
-        .store
-        .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
-        .await?;
+        None,
+    )
+    .await?;
     let client_token = issue_token(
         state,
         TokenSpec {

@@ -82,6 +82,9 @@ pub struct Limits {
     pub allow_http_callbacks: bool,
     /// Seconds a test request waits before the sandbox's simulated operator works it.
     pub sandbox_delay_secs: u64,
+    /// Seconds a client token, once read from the database, is trusted from memory (0: read it
+    /// on every call). A revocation made in another process takes this long to apply here.
+    pub token_cache_secs: u64,
 }
 
 impl Default for Limits {
@@ -101,6 +104,7 @@ impl Default for Limits {
             secure_cookies: false,
             allow_http_callbacks: false,
             sandbox_delay_secs: 3,
+            token_cache_secs: 2,
         }
     }
 }
@@ -116,4 +120,6 @@ pub struct AppState {
     pub calendars: Arc<Calendars>,
     /// API calls of live tokens counted in memory until the next flush (per-call fees).
     pub meter: Arc<crate::service::fees::Meter>,
+    /// Client callers recently authenticated (see [`crate::auth::cache`]).
+    pub callers: Arc<crate::auth::cache::CallerCache>,
 }

@@ -103,10 +103,10 @@ macro_rules! delegate_store {
 
             async fn expired_tests(
                 &self,
-                created_before: i64,
+                created_by: i64,
                 limit: u32,
             ) -> Result<Vec<String>, StoreError> {
-                retention::expired_tests(self, created_before, limit).await
+                retention::expired_tests(self, created_by, limit).await
             }
 
             async fn purge_request(
@@ -260,6 +260,18 @@ macro_rules! delegate_store {
 
             async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError> {
                 backoffice::clear_login_failures(self, email_hash).await
+            }
+
+            async fn delete_expired_sessions(
+                &self,
+                seen_by: i64,
+                created_by: i64,
+            ) -> Result<u64, StoreError> {
+                backoffice::delete_expired_sessions(self, seen_by, created_by).await
+            }
+
+            async fn delete_login_failures_before(&self, before: i64) -> Result<u64, StoreError> {
+                backoffice::delete_login_failures_before(self, before).await
             }
 
             async fn add_note(&self, n: &NoteRecord) -> Result<(), StoreError> {

@@ -78,12 +78,8 @@ pub trait Store: Send + Sync + 'static {
         closed_before: i64,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
-    /// Test (sandbox) requests, in any state, created before `created_before` and not yet purged.
-    async fn expired_tests(
-        &self,
-        created_before: i64,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError>;
+    /// Test (sandbox) requests, in any state, created before `created_by` and not yet purged.
+    async fn expired_tests(&self, created_by: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     /// Destroys a request's personal data: its data key, sealed columns, file names, notes and
     /// idempotency answers; keeps what accounting needs (ids, service, dates, prices, state).
     /// Recorded in the history as `purge` by `actor`. Returns the blobs to delete, or None if it
@@ -148,6 +144,16 @@ pub trait Store: Send + Sync + 'static {
     /// Failures of this e-mail hash at or after `since`.
     async fn login_failures(&self, email_hash: &str, since: i64) -> Result<u32, StoreError>;
     async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError>;
+    /// Deletes the sessions last seen at or before `seen_by` or created at or before
+    /// `created_by` (expired either way); how many.
+    async fn delete_expired_sessions(
+        &self,
+        seen_by: i64,
+        created_by: i64,
+    ) -> Result<u64, StoreError>;
+    /// Deletes the failed logins recorded before `before` (outside any lock-out window); how
+    /// many.
+    async fn delete_login_failures_before(&self, before: i64) -> Result<u64, StoreError>;
     /// Seals the note's body with the request's data key ([`StoreError::Purged`] without one).
     async fn add_note(&self, note: &NoteRecord) -> Result<(), StoreError>;
     /// Oldest first; empty once the request was purged.

@@ -96,6 +96,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Seconds a test request waits before the sandbox's simulated operator works it.
     pub sandbox_delay_secs: u64,
+    /// Seconds a client token read from the database is trusted from memory.
+    pub token_cache_secs: u64,
     /// Seconds between two passes of the sandbox's simulated operator.
     pub sandbox_interval_secs: u64,
 }
@@ -170,6 +172,7 @@ impl Default for Settings {
             storage_allow_http: false,
             shutdown_grace_secs: 30,
             sandbox_delay_secs: limits.sandbox_delay_secs,
+            token_cache_secs: limits.token_cache_secs,
             sandbox_interval_secs: 1,
         }
     }
@@ -353,6 +356,7 @@ impl Settings {
             secure_cookies: self.secure_cookies,
             allow_http_callbacks: self.webhook_allow_http,
             sandbox_delay_secs: self.sandbox_delay_secs,
+            token_cache_secs: self.token_cache_secs,
         }
     }
 }

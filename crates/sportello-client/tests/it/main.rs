@@ -15,6 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// The server harness's credit for the demo wallet, funded the same way.
+#[path = "../../../sportello-server/tests/it/common/credit.rs"]
+mod credit;
+
 /// Certificato stato di famiglia: eight fields, all required.
 const FAMIGLIA: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
 const CF: &str = "RSSMRA85T10H501O";
@@ -53,23 +57,11 @@ async fn start_with(limits: Limits) -> Server {
         clock: Arc::new(ManualClock::new(chrono_now())),
         limits,
         meter: Default::default(),
+        callers: Default::default(),
         calendars: Default::default(),
     };
     let demo = setup::prepare(&state).await.unwrap().unwrap();
-    let demo_client = state.store.list_clients().await.unwrap()[0].id.clone();
-    let credit = sportello_store::ledger::Transaction::funding(
-        sportello_store::ledger::Kind::Topup,
-        &demo_client,
-        1_000_000,
-        "credito dei test",
-        state.clock.now(),
-        "system:test",
-    );
-    state
-        .store
-        .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
-        .await
-        .unwrap();
+    credit::fill_demo_wallet(&state).await;
     // The sandbox's simulated operator, as `sportello serve` runs it.
     sportello_server::service::sandbox::spawn(state.clone(), Duration::from_millis(100));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

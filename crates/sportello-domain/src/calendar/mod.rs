@@ -110,6 +110,12 @@ impl Calendars {
         &self.national
     }
 
+    /// Whether some provider has closures of its own (else every provider works on the
+    /// national calendar).
+    pub fn any_closures(&self) -> bool {
+        !self.by_provider.is_empty()
+    }
+
     /// The provider names that have closures configured.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_provider.keys().map(String::as_str)

@@ -416,7 +416,7 @@ async fn revoke_token(
 ) -> PageResult {
     staff.admin()?;
     staff.check_csrf(form.get("csrf"))?;
-    if !state.store.revoke_token(&id, state.clock.now()).await? {
+    if !crate::setup::revoke_token(&state, &id).await? {
         return Err(PageError::NotFound);
     }
     Ok(see_other("/backoffice/admin/clienti"))

@@ -84,6 +84,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(statement::routes())
         .merge(account::routes())
+        // Before the merge into the API's router, whose 405 is JSON: this one wins for every
+        // route above.
+        .method_not_allowed_fallback(page::method_not_allowed)
         // Uploads are bounded by the same body limit as the API (axum's default is 2 MB).
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
 }

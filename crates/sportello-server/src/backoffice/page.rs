@@ -154,6 +154,16 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T = Response> = Result<T, PageError>;
 
+/// A back office address asked with a method it does not answer (a link to an action, a form
+/// posted to a page): the back office's own error page, not the API's JSON.
+pub async fn method_not_allowed() -> Response {
+    error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Azione non disponibile",
+        "Questa pagina non si usa così: torna indietro e usa i link e i pulsanti della pagina.",
+    )
+}
+
 /// An HTML page from a template.
 pub fn html<T: Template>(page: T) -> PageResult {
     Ok(Html(page.render()?).into_response())

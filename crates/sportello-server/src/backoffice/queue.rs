@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use sportello_domain::status::Status;
 
-use super::page::{html, when, PageResult};
+use super::page::{duration, html, when, PageResult};
 use super::session::Staff;
 use super::Nav;
 use crate::service::operator::{self, QueueQuery};
@@ -33,6 +33,9 @@ pub struct Row {
     pub creata: String,
     pub opzioni: String,
     pub scadenza: String,
+    /// Working time left before `scadenza` ("scaduta da …" once past it), as the request page
+    /// shows it.
+    pub residuo: Option<String>,
     pub scaduta: bool,
     pub urgente: bool,
 }
@@ -142,6 +145,7 @@ pub async fn page(
             creata: when(i.timestamp_creation),
             opzioni: i.opzioni.join(", "),
             scadenza: i.scadenza.map(when).unwrap_or_default(),
+            residuo: i.secondi_lavorativi_residui.map(duration),
             scaduta: i.scaduta,
             urgente: i.urgente,
             id: i.id,

@@ -233,6 +233,23 @@ pub async fn login(
     Ok((NewSession { id, record }, account))
 }
 
+/// Deletes what has expired but was never asked for again: sessions past their idle or
+/// absolute limit (a session is otherwise deleted only when presented) and failed logins older
+/// than the lock-out window (they no longer count). Returns (sessions, failures) deleted.
+pub async fn forget_expired(state: &AppState) -> Result<(u64, u64), StoreError> {
+    let now = state.clock.now();
+    // The same limits as `resume`: expired at IDLE_SECS / ABSOLUTE_SECS exactly.
+    let sessions = state
+        .store
+        .delete_expired_sessions(now - IDLE_SECS, now - ABSOLUTE_SECS)
+        .await?;
+    let failures = state
+        .store
+        .delete_login_failures_before(now - FAILURE_WINDOW_SECS)
+        .await?;
+    Ok((sessions, failures))
+}
+
 /// The live session with this id and its account; an expired session is deleted and absent.
 pub async fn resume(
     state: &AppState,

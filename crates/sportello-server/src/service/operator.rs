@@ -40,6 +40,9 @@ pub struct QueueItem {
     pub scaduta: bool,
     /// The client chose the `urgenza` option (a shorter target).
     pub urgente: bool,
+    /// Working seconds left until `scadenza` on the provider's calendar, negative once past it;
+    /// frozen while the client is asked for more; None once closed or without a due time.
+    pub secondi_lavorativi_residui: Option<i64>,
 }
 
 /// How many requests of the provider's queue are in one state.
@@ -220,6 +223,11 @@ pub async fn queue(
         ..RequestFilter::default()
     };
     let mut out = Vec::new();
+    // Every request listed is this provider's (or not yet routed, counted on the national
+    // calendar as the request page does).
+    let calendar = sla::calendar_for(state, Some(&op.provider.id)).await?;
+    let national = state.calendars.national();
+    let now = state.clock.now();
     // A page holds many requests of few clients: each client's name is read once.
     let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for r in state.store.list_requests(&filter).await? {
@@ -258,6 +266,15 @@ pub async fn queue(
             // The escalation job's mark, as the order and the `overdue` filter use it.
             scaduta: r.overdue_at.is_some() && !r.status.is_final(),
             urgente: sla::is_urgent(service, &r),
+            secondi_lavorativi_residui: sla::working_seconds_left(
+                &r,
+                if r.provider_id.is_some() {
+                    &calendar
+                } else {
+                    national
+                },
+                now,
+            ),
         });
     }
     Ok(out)

@@ -1,11 +1,14 @@
 //! Retention: once a closed request's retention period (the service's `retention_days`) has
 //! passed, its personal data is destroyed — data key, sealed values, files — and only what
 //! accounting needs is kept. Test (sandbox) requests keep their data for a day only, whatever
-//! their state.
+//! their state. The periodic pass also deletes the back office's expired sessions and stale
+//! failed logins ([`accounts::forget_expired`]).
 
 use sportello_store::StoreError;
+use std::future::Future;
 use std::time::Duration;
 
+use super::accounts;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -25,46 +28,51 @@ pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiR
     let now = state.clock.now();
     let mut out = Vec::new();
     let test_cutoff = now.saturating_sub(TEST_RETENTION_SECS);
+    purge_batches(state, dry_run, actor, &mut out, |limit| {
+        state.store.expired_tests(test_cutoff, limit)
+    })
+    .await?;
+    for service in state.catalog.services() {
+        let cutoff = now.saturating_sub(i64::from(service.retention_days).saturating_mul(DAY));
+        purge_batches(state, dry_run, actor, &mut out, |limit| {
+            state.store.expired(&service.hash_visura, cutoff, limit)
+        })
+        .await?;
+    }
+    Ok(out)
+}
+
+/// How many expired requests a pass lists at a time when it purges them.
+const BATCH: u32 = 200;
+
+/// Purges what `list(limit)` names, batch after batch until it names nothing (a purged request
+/// is no longer listed), adding the purged ids to `out`. With `dry_run` it lists everything in
+/// one go and purges nothing: listing again would only list the same requests.
+async fn purge_batches<F, Fut>(
+    state: &AppState,
+    dry_run: bool,
+    actor: &str,
+    out: &mut Vec<String>,
+    mut list: F,
+) -> ApiResult<()>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Vec<String>, StoreError>>,
+{
     loop {
-        let batch = state
-            .store
-            .expired_tests(test_cutoff, if dry_run { u32::MAX } else { 200 })
-            .await?;
-        let empty = batch.is_empty();
+        let batch = list(if dry_run { u32::MAX } else { BATCH }).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
         for id in batch {
             if dry_run || purge(state, &id, actor).await? {
                 out.push(id);
             }
         }
-        if empty || dry_run {
-            break;
+        if dry_run {
+            return Ok(());
         }
     }
-    for service in state.catalog.services() {
-        let cutoff = now.saturating_sub(i64::from(service.retention_days).saturating_mul(DAY));
-        loop {
-            let batch = state
-                .store
-                .expired(
-                    &service.hash_visura,
-                    cutoff,
-                    if dry_run { u32::MAX } else { 200 },
-                )
-                .await?;
-            if batch.is_empty() {
-                break;
-            }
-            for id in &batch {
-                if dry_run || purge(state, id, actor).await? {
-                    out.push(id.clone());
-                }
-            }
-            if dry_run {
-                break;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Destroys one request's personal data now. False when there was nothing left to destroy.
@@ -89,7 +97,8 @@ pub async fn purge(state: &AppState, id: &str, actor: &str) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// The background job: a purge pass every `every`, for as long as the server runs.
+/// The background job: a purge pass every `every`, for as long as the server runs. Each pass
+/// also forgets the back office's expired sessions and stale failed logins.
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -101,6 +110,17 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(code = e.code, "retention pass failed"),
+            }
+            match accounts::forget_expired(&state).await {
+                Ok((0, 0)) => {}
+                Ok((sessions, failures)) => tracing::info!(
+                    sessions,
+                    failures,
+                    "retention pass deleted expired back office sessions and failed logins"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "deleting expired back office sessions failed")
+                }
             }
         }
     })

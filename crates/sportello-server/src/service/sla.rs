@@ -21,7 +21,8 @@ pub const ACTOR: &str = "system:sla";
 /// The working calendar of the provider a request is routed to; the national one when it is
 /// not routed or the provider has no closures configured.
 pub async fn calendar_for(state: &AppState, provider_id: Option<&str>) -> ApiResult<Calendar> {
-    let Some(id) = provider_id else {
+    // Without provider closures configured, no need to read who the provider is.
+    let Some(id) = provider_id.filter(|_| state.calendars.any_closures()) else {
         return Ok(state.calendars.national().clone());
     };
     Ok(match state.store.get_provider(id).await? {
@@ -183,18 +184,11 @@ pub struct SlaView {
 /// The SLA of `r` now, on its provider's calendar.
 pub async fn view(state: &AppState, r: &RequestRecord, service: &Service) -> ApiResult<SlaView> {
     let now = state.clock.now();
-    let left = match r.due_at {
-        Some(due) if open(r.status) => {
-            let calendar = calendar_for(state, r.provider_id.as_deref()).await?;
-            let from = r.sla_paused_at.unwrap_or(now);
-            let left = if from <= due {
-                calendar.working_seconds_between(from, due)
-            } else {
-                calendar.working_seconds_between(due, from).map(|s| -s)
-            };
-            left.ok()
-        }
-        _ => None,
+    let left = if r.due_at.is_some() && open(r.status) {
+        let calendar = calendar_for(state, r.provider_id.as_deref()).await?;
+        working_seconds_left(r, &calendar, now)
+    } else {
+        None
     };
     Ok(SlaView {
         scadenza: r.due_at,
@@ -203,6 +197,20 @@ pub async fn view(state: &AppState, r: &RequestRecord, service: &Service) -> Api
         urgente: is_urgent(service, r),
         secondi_lavorativi_residui: left,
     })
+}
+
+/// Working seconds from `now` to `r`'s due time on `calendar` (the request's provider's),
+/// negative once past it, frozen while the clock is stopped; None once closed or without a due
+/// time.
+pub fn working_seconds_left(r: &RequestRecord, calendar: &Calendar, now: i64) -> Option<i64> {
+    let due = r.due_at.filter(|_| open(r.status))?;
+    let from = r.sla_paused_at.unwrap_or(now);
+    let left = if from <= due {
+        calendar.working_seconds_between(from, due)
+    } else {
+        calendar.working_seconds_between(due, from).map(|s| -s)
+    };
+    left.ok()
 }
 
 /// Whether an open request is overdue at `now`: marked by the job, or past its due time with

@@ -775,7 +775,7 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     r.call("GET /admin/ledger/verify", a, "/admin/ledger/verify", None)
         .await
         .assert_ok();
-    r.call("GET /admin/audit", a, "/admin/audit?limit=2", None)
+    r.call("GET /admin/audit", a, "/admin/audit?after=2&limit=2", None)
         .await
         .assert_ok();
     r.call("GET /admin/audit/verify", a, "/admin/audit/verify", None)

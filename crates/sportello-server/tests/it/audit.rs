@@ -81,11 +81,27 @@ async fn reads_downloads_and_changes_are_audited_and_tampering_is_pinpointed() {
         "no personal data in the trail"
     );
 
+    // The whole chain: before the request, the two top-ups of the demo wallet (the demo's own
+    // credit, then the harness's), which name a client but no request.
+    let whole = app.call(Method::GET, "/admin/audit", &admin, None).await;
+    let whole = whole.assert_ok().as_array().unwrap().clone();
+    let funding: Vec<(&str, &str)> = whole[..2]
+        .iter()
+        .map(|e| (e["azione"].as_str().unwrap(), e["attore"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        funding,
+        vec![
+            ("wallet_topup", "system:bootstrap"),
+            ("wallet_topup", "system:test"),
+        ]
+    );
+    assert_eq!(whole[2..], entries[..]);
     let check = app
         .call(Method::GET, "/admin/audit/verify", &admin, None)
         .await;
     assert_eq!(check.assert_ok()["integro"], true);
-    assert_eq!(check.data()["voci_verificate"], entries.len() as u64);
+    assert_eq!(check.data()["voci_verificate"], whole.len() as u64);
 
     // Someone with write access to the database rewrites who read the data.
     let seq = read["seq"].as_i64().unwrap();

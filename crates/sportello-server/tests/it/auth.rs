@@ -136,10 +136,7 @@ async fn a_revoked_token_gets_401_903() {
         .await
         .assert_ok();
 
-    assert!(app
-        .state
-        .store
-        .revoke_token(&issued.record.id, app.state.clock.now())
+    assert!(setup::revoke_token(&app.state, &issued.record.id)
         .await
         .unwrap());
     assert_refused(
@@ -311,5 +308,52 @@ async fn the_bearer_scheme_is_case_insensitive() {
             )
             .await;
         answer.assert_ok();
+    }
+}
+
+/// A token revoked behind this process's back (as another process would) stays trusted from
+/// memory until `token_cache_secs` pass or this process revokes anything itself; with the cache
+/// off, the revocation applies at once.
+#[tokio::test]
+async fn a_client_token_is_trusted_from_memory_until_a_revocation_here_or_its_time() {
+    for cache_secs in [3600, 0] {
+        let app = TestApp::spawn_with(sportello_server::Limits {
+            token_cache_secs: cache_secs,
+            ..Default::default()
+        })
+        .await;
+        let client = setup::create_client(&app.state, "Cache", "cache@example.com")
+            .await
+            .unwrap();
+        let issued = setup::issue_token(&app.state, client_token_spec(&client.id, None))
+            .await
+            .unwrap();
+        let other = setup::issue_token(&app.state, client_token_spec(&client.id, None))
+            .await
+            .unwrap();
+        app.call(Method::GET, "/visure", &issued.secret, None)
+            .await
+            .assert_ok();
+        // Straight in the database, as the command line or another server would.
+        app.state
+            .store
+            .revoke_token(&issued.record.id, app.state.clock.now())
+            .await
+            .unwrap();
+        let after = app.call(Method::GET, "/visure", &issued.secret, None).await;
+        if cache_secs == 0 {
+            assert_refused(&after, 401, 903);
+            continue;
+        }
+        after.assert_ok();
+        // Any revocation made through this process forgets every cached caller.
+        assert!(setup::revoke_token(&app.state, &other.record.id)
+            .await
+            .unwrap());
+        assert_refused(
+            &app.call(Method::GET, "/visure", &issued.secret, None).await,
+            401,
+            903,
+        );
     }
 }

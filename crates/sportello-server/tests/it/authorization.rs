@@ -821,10 +821,7 @@ async fn every_route_answers_every_caller_as_the_table_says() {
     )
     .await
     .unwrap();
-    assert!(app
-        .state
-        .store
-        .revoke_token(&revoked.record.id, app.state.clock.now())
+    assert!(setup::revoke_token(&app.state, &revoked.record.id)
         .await
         .unwrap());
     let operator_no_scope = setup::issue_token(

@@ -924,6 +924,45 @@ async fn totp_once_enabled_is_required_at_login() {
 
 // --- due times ---
 
+/// The text of `html` after the first `start`, up to the next `end`.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in {html}"))
+        + start.len();
+    html[from..].split(end).next().unwrap()
+}
+
+/// The queue's table row of request `id`.
+fn queue_row<'a>(queue: &'a str, id: &str) -> &'a str {
+    between(queue, &format!("data-id=\"{id}\""), "</tr>")
+}
+
+#[tokio::test]
+async fn a_wrong_method_gets_the_back_office_error_page() {
+    let app = TestApp::spawn().await;
+    let mut b = logged_in_operator(&app).await;
+    let id = app.submit_valid(FAMIGLIA).await;
+    for (method, path) in [
+        (Method::GET, "/backoffice/logout".to_string()),
+        (Method::DELETE, "/backoffice/coda".to_string()),
+        (Method::GET, format!("/backoffice/richieste/{id}/prendi")),
+        (Method::PUT, "/backoffice/admin/clienti".to_string()),
+    ] {
+        let req = b.http.request(method.clone(), format!("{}{path}", b.base));
+        let page = b.send(req).await;
+        page.assert_shows(StatusCode::METHOD_NOT_ALLOWED, "Azione non disponibile");
+        let kind = page.headers.get("content-type").unwrap().to_str().unwrap();
+        assert!(kind.starts_with("text/html"), "{method} {path}: {kind}");
+    }
+    // The API keeps its JSON answer.
+    let api = app
+        .op(Method::GET, &format!("/operator/requests/{id}/claim"), None)
+        .await;
+    assert_eq!(api.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(api.body["success"], json!(false));
+}
+
 #[tokio::test]
 async fn the_queue_shows_due_times_and_puts_overdue_requests_first() {
     use sportello_server::service::sla;
@@ -938,6 +977,15 @@ async fn the_queue_shows_due_times_and_puts_overdue_requests_first() {
     let page = b.get(&page_of(&fast)).await;
     assert!(page.text.contains("id=\"scadenza\""), "{}", page.text);
     assert!(page.text.contains("Tempo lavorativo residuo"));
+    // The queue shows each request's working time left, as its page does.
+    let left = between(&page.text, "id=\"residuo\">", "<");
+    assert!(!left.is_empty() && !left.starts_with("scaduta"), "{left}");
+    let row = queue_row(&queue.text, &fast);
+    assert!(
+        row.contains(&format!("class=\"residuo\">({left})<")),
+        "{row}"
+    );
+    assert!(queue_row(&queue.text, &slow).contains("class=\"residuo\">("));
 
     // Ten days later the Assegno Unico is late; the escalation job marks it.
     app.clock.advance(10 * 86_400);
@@ -959,6 +1007,13 @@ async fn the_queue_shows_due_times_and_puts_overdue_requests_first() {
     assert!(!others.text.contains(&fast));
     let page = b.get(&page_of(&fast)).await;
     assert!(page.text.contains("scaduta da"), "{}", page.text);
+    let late = between(&page.text, "id=\"residuo\">", "<");
+    assert!(late.starts_with("scaduta da"), "{late}");
+    let row = queue_row(&queue.text, &fast);
+    assert!(
+        row.contains(&format!("class=\"residuo\">({late})<")),
+        "{row}"
+    );
     assert_eq!(
         b.get("/backoffice/coda?scadute=forse").await.status,
         StatusCode::BAD_REQUEST
@@ -996,5 +1051,49 @@ async fn logins_and_logouts_are_in_the_audit_trail() {
             .unwrap()
             .map_err(|b| b.seq),
         Ok(entries.len() as u64)
+    );
+}
+
+#[tokio::test]
+async fn the_retention_pass_deletes_expired_sessions_and_stale_failed_logins() {
+    let app = TestApp::spawn().await;
+    let operator = demo_operator(&app).await;
+    // Failures on another address: a successful login clears its own address's failures.
+    let admin = admin(&app).await;
+    let mut intruder = Browser::new(&app);
+    for _ in 0..2 {
+        let page = intruder.try_login(&admin, "wrong password here").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let mut idle = Browser::new(&app);
+    idle.login(&operator, PASSWORD).await;
+    app.clock.advance(20 * 60);
+    let mut busy = Browser::new(&app);
+    busy.login(&operator, PASSWORD).await;
+    let page = intruder.try_login(&admin, "wrong password here").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+
+    // 34 minutes on: the first session has been idle past its 30 minutes and was never
+    // presented again; the first two failures are outside the 15-minute lock-out window.
+    app.clock.advance(14 * 60);
+    assert_eq!(
+        accounts::forget_expired(&app.state).await.unwrap(),
+        (1, 2),
+        "one session, two failures"
+    );
+    // Nothing else was touched: the live session works, the recent failure still counts
+    // (four more lock the address), and a second pass finds nothing.
+    assert_eq!(busy.get("/backoffice/coda").await.status, StatusCode::OK);
+    for _ in 0..4 {
+        intruder.try_login(&admin, "wrong password here").await;
+    }
+    assert_eq!(
+        intruder.try_login(&admin, PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(accounts::forget_expired(&app.state).await.unwrap(), (0, 0));
+    assert_eq!(
+        idle.get("/backoffice/coda").await.location(),
+        "/backoffice/login"
     );
 }

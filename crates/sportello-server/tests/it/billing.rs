@@ -14,46 +14,6 @@ use sportello_store::Role;
 const MARCH_10: i64 = 1_773_144_000;
 const DAY: i64 = 86_400;
 
-/// A client with a live token and `euro` of credit; returns (client id, live token).
-async fn funded(app: &TestApp, name: &str, euro: &str) -> (String, String) {
-    let client = setup::create_client(&app.state, name, &format!("{name}@example.com"))
-        .await
-        .unwrap();
-    if euro != "0" {
-        sportello_server::service::wallet::fund(
-            &app.state,
-            Kind::Topup,
-            &client.id,
-            euro,
-            "bonifico",
-            "admin:test",
-            None,
-        )
-        .await
-        .unwrap();
-    }
-    let token = live_token(app, &client.id).await;
-    (client.id, token)
-}
-
-async fn live_token(app: &TestApp, client_id: &str) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Client,
-            client_id: Some(client_id.to_string()),
-            operator_id: None,
-            label: "live".into(),
-            live: true,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
-
 async fn admin_token(app: &TestApp) -> String {
     setup::issue_token(
         &app.state,
@@ -119,7 +79,7 @@ async fn every_seed_service_with_and_without_each_option_debits_price_options_an
         ..Default::default()
     })
     .await;
-    let (client, token) = funded(&app, "ricco", "5000").await;
+    let (client, token) = app.funded_client("ricco", "5000").await;
     let catalog = app.state.catalog.clone();
     for service in catalog.services() {
         let options: Vec<&str> = service.opzioni.iter().map(|o| o.nome.as_str()).collect();
@@ -225,7 +185,7 @@ async fn the_quote_shows_each_line_with_its_vat_without_creating_anything() {
 #[tokio::test]
 async fn insufficient_credit_is_refused_with_the_missing_amount_and_nothing_created() {
     let app = TestApp::spawn().await;
-    let (client, token) = funded(&app, "povero", "30").await;
+    let (client, token) = app.funded_client("povero", "30").await;
     let answer = submit(&app, &token, FAMIGLIA, &[]).await;
     assert_eq!(answer.status, StatusCode::PAYMENT_REQUIRED);
     assert_eq!(answer.error_code(), 211);
@@ -271,7 +231,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn a_draft_is_debited_when_submitted_and_stays_a_draft_without_credit() {
     let app = TestApp::spawn().await;
-    let (client, token) = funded(&app, "bozze", "40").await;
+    let (client, token) = app.funded_client("bozze", "40").await;
     let visura = app.get(&format!("/visure/{FAMIGLIA}")).await;
     let draft = app
         .call(
@@ -325,7 +285,7 @@ async fn a_draft_is_debited_when_submitted_and_stays_a_draft_without_credit() {
 #[tokio::test]
 async fn cancelling_before_processing_refunds_the_whole_price() {
     let app = TestApp::spawn().await;
-    let (client, token) = funded(&app, "ripensamenti", "200").await;
+    let (client, token) = app.funded_client("ripensamenti", "200").await;
     // The client cancels an untaken request.
     let id = submit(&app, &token, ASSEGNO, &["opzione_0"])
         .await
@@ -387,7 +347,7 @@ async fn two_parallel_submissions_on_credit_for_one_create_exactly_one_request()
     for round in 0..3 {
         let app = TestApp::spawn().await;
         // Exactly one family certificate (48.80) and a bit.
-        let (client, token) = funded(&app, &format!("gara{round}"), "50").await;
+        let (client, token) = app.funded_client(&format!("gara{round}"), "50").await;
         let visura = app.get(&format!("/visure/{FAMIGLIA}")).await;
         let body =
             json!({"hash_visura": FAMIGLIA, "json_visura": valid_json_visura(visura.assert_ok())});
@@ -484,8 +444,8 @@ async fn live_api_calls_are_billed_as_one_line_per_client_and_day() {
     })
     .await;
     app.clock.set(MARCH_10);
-    let (client, token) = funded(&app, "chiacchierone", "10").await;
-    let (other, other_token) = funded(&app, "altro", "10").await;
+    let (client, token) = app.funded_client("chiacchierone", "10").await;
+    let (other, other_token) = app.funded_client("altro", "10").await;
     for _ in 0..1234 {
         app.call(Method::GET, "/visure", &token, None).await;
     }
@@ -532,7 +492,7 @@ async fn a_months_statement_reconciles_with_the_ledger_to_the_cent() {
     .await;
     // February: a top-up (the opening balance of March).
     app.clock.set(MARCH_10 - 20 * DAY);
-    let (client, token) = funded(&app, "contabile", "150").await;
+    let (client, token) = app.funded_client("contabile", "150").await;
     app.clock.set(MARCH_10);
     let kept = submit(&app, &token, ASSEGNO, &["opzione_1"])
         .await
@@ -700,7 +660,7 @@ async fn a_months_statement_reconciles_with_the_ledger_to_the_cent() {
 #[tokio::test]
 async fn admins_top_up_and_adjust_with_a_reason_recorded_in_the_audit_trail() {
     let app = TestApp::spawn().await;
-    let (client, _) = funded(&app, "cliente", "0").await;
+    let (client, _) = app.funded_client("cliente", "0").await;
     let admin = admin_token(&app).await;
     let path = format!("/admin/clients/{client}/topup");
     let done = app
@@ -773,7 +733,7 @@ async fn admins_top_up_and_adjust_with_a_reason_recorded_in_the_audit_trail() {
 #[tokio::test]
 async fn the_ledger_is_append_only_and_the_check_finds_a_forged_entry() {
     let app = TestApp::spawn().await;
-    let (_, token) = funded(&app, "integro", "100").await;
+    let (_, token) = app.funded_client("integro", "100").await;
     submit(&app, &token, FAMIGLIA, &[]).await.assert_ok();
     assert_books_balance(&app).await;
     for sql in [
@@ -802,7 +762,7 @@ async fn the_ledger_is_append_only_and_the_check_finds_a_forged_entry() {
 async fn a_providers_settlement_lists_what_it_processed() {
     let app = TestApp::spawn().await;
     app.clock.set(MARCH_10);
-    let (_, token) = funded(&app, "lavori", "300").await;
+    let (_, token) = app.funded_client("lavori", "300").await;
     let done = submit(&app, &token, ASSEGNO, &["opzione_0"])
         .await
         .assert_ok()["_id"]
@@ -921,7 +881,7 @@ proptest::proptest! {
             })
             .await;
             app.clock.set(MARCH_10);
-            let (client, token) = funded(&app, "caso", "0").await;
+            let (client, token) = app.funded_client("caso", "0").await;
             let mut model: i64 = 0;
             let mut calls_today: u64 = 0;
             let mut open: Vec<(String, i64)> = Vec::new();
@@ -1000,7 +960,7 @@ async fn two_drafts_submitted_at_once_on_credit_for_one_submit_exactly_one() {
     // Drafts have no early check: this race is decided inside the store's transaction alone.
     for round in 0..3 {
         let app = TestApp::spawn().await;
-        let (client, token) = funded(&app, &format!("bozze{round}"), "50").await;
+        let (client, token) = app.funded_client(&format!("bozze{round}"), "50").await;
         let visura = app.get(&format!("/visure/{FAMIGLIA}")).await;
         let values = valid_json_visura(visura.assert_ok());
         let mut drafts = Vec::new();
@@ -1037,7 +997,7 @@ async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
     use sportello_store::ledger::Transaction;
     use sportello_store::{ids, HistoryEntry, NewRequest, StoreError};
     let app = TestApp::spawn().await;
-    let (client, _) = funded(&app, "diretto", "10").await;
+    let (client, _) = app.funded_client("diretto", "10").await;
     // A real record to copy, made live and moved to the funded client.
     let template = app.submit_valid(FAMIGLIA).await;
     let mut r = app
@@ -1100,7 +1060,7 @@ async fn the_store_refuses_a_request_whose_debit_the_wallet_cannot_pay() {
 async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go_on_todays_line() {
     let app = TestApp::spawn().await;
     app.clock.set(MARCH_10);
-    let (client, token) = funded(&app, "notturno", "10").await;
+    let (client, token) = app.funded_client("notturno", "10").await;
     for _ in 0..10 {
         app.call(Method::GET, "/visure", &token, None).await;
     }
@@ -1143,7 +1103,7 @@ async fn calls_counted_before_midnight_but_flushed_after_their_day_was_billed_go
 #[tokio::test]
 async fn the_kept_wallet_balance_follows_the_entries_and_the_check_compares_them() {
     let app = TestApp::spawn().await;
-    let (client, token) = funded(&app, "tenuto", "100").await;
+    let (client, token) = app.funded_client("tenuto", "100").await;
     let start = app.state.clock.now();
     let debited = submit(&app, &token, FAMIGLIA, &[]).await;
     let price = cents(&debited.assert_ok()["prezzo"]["totale"]);

@@ -6,46 +6,7 @@
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sportello_server::setup::{self, TokenSpec};
-use sportello_store::ledger::Kind;
-use sportello_store::Role;
 use sqlx::{Connection, Executor};
-
-/// A new client with `euro` of credit and a token (live when `live`).
-async fn client(app: &TestApp, name: &str, euro: &str, live: bool) -> (String, String) {
-    let client = setup::create_client(&app.state, name, &format!("{name}@example.com"))
-        .await
-        .unwrap();
-    if euro != "0" {
-        sportello_server::service::wallet::fund(
-            &app.state,
-            Kind::Topup,
-            &client.id,
-            euro,
-            "bonifico",
-            "admin:test",
-            None,
-        )
-        .await
-        .unwrap();
-    }
-    let token = setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Client,
-            client_id: Some(client.id.clone()),
-            operator_id: None,
-            label: name.into(),
-            live,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret;
-    (client.id, token)
-}
 
 #[tokio::test]
 async fn one_batch_commits_its_successes_and_refuses_only_its_failures() {
@@ -56,8 +17,8 @@ async fn one_batch_commits_its_successes_and_refuses_only_its_failures() {
         return;
     }
     // Credit for two family certificates (48.80 each) and a bit, asked for four.
-    let (poor, poor_token) = client(&app, "povero", "100", true).await;
-    let (_, retry_token) = client(&app, "ritentante", "0", false).await;
+    let (poor, poor_token) = app.funded_client("povero", "100").await;
+    let retry_token = app.new_client("ritentante").await;
     let visura = app.get(&format!("/visure/{FAMIGLIA}")).await;
     let body =
         json!({"hash_visura": FAMIGLIA, "json_visura": valid_json_visura(visura.assert_ok())});

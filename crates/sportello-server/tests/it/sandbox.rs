@@ -304,3 +304,44 @@ async fn the_sandbox_calls_back_as_production_does() {
         );
     }
 }
+
+#[tokio::test]
+async fn stopped_during_a_pass_the_worker_finishes_it_then_ends() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(submit_test(&app, FAMIGLIA, &[]).await);
+    }
+    app.clock
+        .advance(app.state.limits.sandbox_delay_secs as i64);
+    let stop = tokio_util::sync::CancellationToken::new();
+    // Stop as soon as the pass has taken its first request (oldest first): the other eleven
+    // are then still to be worked by the pass under way. (On a machine fast enough to finish
+    // the pass before this looks, the stop comes between passes: the test still holds.)
+    let watcher = tokio::spawn({
+        let (state, stop, first) = (app.state.clone(), stop.clone(), ids[0].clone());
+        async move {
+            loop {
+                let r = state.store.get_request(&first).await.unwrap().unwrap();
+                if r.operator_id.is_some() {
+                    stop.cancel();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+    });
+    let worker = sandbox::spawn_until(
+        app.state.clone(),
+        std::time::Duration::from_millis(10),
+        stop.clone().cancelled_owned(),
+    );
+    watcher.await.unwrap();
+    // The worker ends by itself once stopped…
+    worker.await.unwrap();
+    // …having worked every request of its pass to the end, none left claimed half-way.
+    for id in &ids {
+        let r = as_test(&app, Method::GET, &format!("/richiesta/{id}"), None).await;
+        assert_eq!(r.assert_ok()["stato_richiesta"], "Visura evasa", "{id}");
+    }
+}

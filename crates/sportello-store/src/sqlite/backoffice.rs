@@ -223,6 +223,30 @@ pub(super) async fn clear_login_failures(
     Ok(())
 }
 
+pub(super) async fn delete_expired_sessions(
+    store: &SqliteStore,
+    seen_by: i64,
+    created_by: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
+        .bind(seen_by)
+        .bind(created_by)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn delete_login_failures_before(
+    store: &SqliteStore,
+    before: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE at < ?")
+        .bind(before)
+        .execute(&store.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn add_note(store: &SqliteStore, n: &NoteRecord) -> Result<(), StoreError> {
     let key = keys::data_key(store, &n.request_id)
         .await?

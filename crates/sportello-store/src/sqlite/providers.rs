@@ -74,6 +74,17 @@ pub(super) async fn route(
     store: &SqliteStore,
     hash_visura: &str,
 ) -> Result<Option<String>, StoreError> {
+    // The usual case, one provider per service, needs no counting: the count walks every
+    // open request of each candidate.
+    let candidates: Vec<String> = sqlx::query_scalar(
+        "SELECT provider_id FROM provider_services WHERE hash_visura = ? ORDER BY provider_id",
+    )
+    .bind(hash_visura)
+    .fetch_all(&store.pool)
+    .await?;
+    if candidates.len() < 2 {
+        return Ok(candidates.into_iter().next());
+    }
     let open = [
         Status::InErogazione.as_db(),
         Status::InAttesaIntegrazione.as_db(),

@@ -108,7 +108,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
     let client = http.clone();
     let trivial_rate = load::run(16, counts.requests, move |_| {
         let (client, url) = (client.clone(), url.clone());
-        async move { ok(client.get(url).send().await) }
+        async move { ok(client.get(url).send().await).await }
     })
     .await
     .per_sec();
@@ -140,8 +140,13 @@ fn scratch_settings(settings: &Settings, dir: &std::path::Path) -> Result<Settin
     Ok(s)
 }
 
-fn ok(answer: reqwest::Result<reqwest::Response>) -> bool {
-    answer.is_ok_and(|r| r.status().is_success())
+/// A success, read to its end: an answer dropped unread closes its connection, and every next
+/// call would pay a new one.
+async fn ok(answer: reqwest::Result<reqwest::Response>) -> bool {
+    match answer {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 fn creation_body() -> Value {
@@ -174,7 +179,7 @@ async fn create(
             .header("authorization", &auth)
             .header("content-type", "application/json")
             .body(body.as_ref().clone());
-        async move { ok(request.send().await) }
+        async move { ok(request.send().await).await }
     })
     .await
 }
@@ -216,7 +221,7 @@ async fn backend(
     );
     let visure = load::run(16, counts.requests, move |_| {
         let request = client.get(&url).header("authorization", &auth);
-        async move { ok(request.send().await) }
+        async move { ok(request.send().await).await }
     })
     .await
     .per_sec();

@@ -26,24 +26,25 @@ async fn audit_verify_passes_after_normal_use_and_pinpoints_a_tampered_entry() {
         .ok();
     server.terminate();
 
+    // The demo's credit (entry 1, put in by the first start), the submission, the read.
     let intact = install.run(&["audit", "verify"]);
     assert!(
         intact
             .ok()
-            .contains("audit trail intact: 2 entries verified"),
+            .contains("audit trail intact: 3 entries verified"),
         "{intact:#?}"
     );
     let listed = install.run(&["audit", "list", "--request", &id]);
     assert!(listed.ok().contains("read_personal_data"), "{listed:#?}");
     assert!(!listed.stdout.contains("RSSMRA85T10H501O"));
 
-    // Alter the second entry straight in the database.
+    // Alter the read straight in the database.
     install
-        .execute_sql("UPDATE audit_log SET at = at + 1 WHERE seq = 2")
+        .execute_sql("UPDATE audit_log SET at = at + 1 WHERE seq = 3")
         .await;
     let broken = install.run(&["audit", "verify"]);
     assert!(
-        broken.failed().contains("audit trail broken at entry 2"),
+        broken.failed().contains("audit trail broken at entry 3"),
         "{broken:#?}"
     );
 }

@@ -90,6 +90,13 @@ pub enum Worked {
 /// worked. A request someone else changed meanwhile (another process's pass, the client) is left
 /// for the next pass.
 pub async fn work(state: &AppState) -> ApiResult<Vec<Worked>> {
+    work_as(state, &mut None).await
+}
+
+/// A pass as `op`, the simulated operator, read (and created if missing) into `op` the first
+/// time a pass has work. The running worker keeps it from pass to pass: the service functions
+/// only use its ids, which are constants, so a copy never goes stale in a way that matters.
+async fn work_as(state: &AppState, op: &mut Option<OperatorCaller>) -> ApiResult<Vec<Worked>> {
     let delay = i64::try_from(state.limits.sandbox_delay_secs).unwrap_or(i64::MAX);
     let now = state.clock.now();
     let filter = RequestFilter {
@@ -113,11 +120,16 @@ pub async fn work(state: &AppState) -> ApiResult<Vec<Worked>> {
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    let op = caller(state).await?;
+    if op.is_none() {
+        *op = Some(caller(state).await?);
+    }
+    let Some(op) = op.as_ref() else {
+        return Err(ApiError::internal());
+    };
     let mut out = Vec::new();
     for r in due {
         let id = r.id.clone();
-        match work_one(state, &op, r).await {
+        match work_one(state, op, r).await {
             Ok(done) => out.push(done),
             // Lost a race: someone else moved it; the next pass sees where it is now.
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
@@ -249,14 +261,30 @@ async fn caller(state: &AppState) -> ApiResult<OperatorCaller> {
     })
 }
 
-/// The background job: a pass every `every`, for as long as the server runs.
+/// The background job: a pass every `every`, for as long as the task lives.
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    spawn_until(state, every, std::future::pending())
+}
+
+/// The background job, until `stop` resolves: as the outbox does, the pass under way finishes
+/// (every request it took is worked to its next state, none left claimed half-way), then the
+/// worker ends.
+pub fn spawn_until(
+    state: AppState,
+    every: Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        let mut op = None;
         loop {
-            tick.tick().await;
-            match work(&state).await {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stop => break,
+            }
+            match work_as(&state, &mut op).await {
                 Ok(done) if !done.is_empty() => {
                     tracing::debug!(count = done.len(), "sandbox pass worked test requests")
                 }
@@ -264,5 +292,6 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(code = e.code, "sandbox pass failed"),
             }
         }
+        tracing::info!("sandbox worker stopped");
     })
 }

@@ -16,9 +16,7 @@ use sportello_store::{BlobStore, PgStore, Role, SqliteStore, Store, StoreError};
 use std::sync::Arc;
 use tempfile::TempDir;
 
-/// What the harness adds to the demo wallet (€10,000 on top of the demo's €100), so that tests
-/// submitting many live requests never run out.
-pub const HARNESS_CREDIT_CENTS: i64 = 1_000_000;
+mod credit;
 
 pub struct TestApp {
     pub base: String,
@@ -26,7 +24,7 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     /// The demo client's live token: its requests reach the demo CAF's queue and are paid from
-    /// the demo wallet, which the harness fills with [`HARNESS_CREDIT_CENTS`].
+    /// the demo wallet, which the harness fills with [`credit::HARNESS_CREDIT_CENTS`].
     pub client_token: String,
     /// The demo client's test token: its requests are the sandbox's (see `sandbox.rs`).
     pub test_token: String,
@@ -188,20 +186,7 @@ impl TestApp {
         let db = TestDb::fresh(dir.path()).await;
         let state = Self::open(&dir, &db, key, clock.clone(), limits, Arc::new(calendars)).await;
         let demo = setup::prepare(&state).await.unwrap().unwrap();
-        let demo_client = state.store.list_clients().await.unwrap()[0].id.clone();
-        let credit = sportello_store::ledger::Transaction::funding(
-            sportello_store::ledger::Kind::Topup,
-            &demo_client,
-            HARNESS_CREDIT_CENTS,
-            "credito dei test",
-            state.clock.now(),
-            "system:test",
-        );
-        state
-            .store
-            .post(&credit, sportello_store::ledger::Funds::NotRequired, None)
-            .await
-            .unwrap();
+        credit::fill_demo_wallet(&state).await;
         let (base, tx) = Self::listen(state.clone()).await;
         TestApp {
             base,
@@ -237,6 +222,7 @@ impl TestApp {
             limits,
             calendars,
             meter: Default::default(),
+            callers: Default::default(),
         }
     }
 
@@ -301,6 +287,29 @@ impl TestApp {
             .await
             .unwrap();
         self.issue_client_token(&client.id, None, true).await
+    }
+
+    /// A new client with `euro` of credit (`"0"`: an empty wallet), topped up through the wallet
+    /// service as an admin would, and a live token; returns (client id, live token).
+    pub async fn funded_client(&self, name: &str, euro: &str) -> (String, String) {
+        let client = setup::create_client(&self.state, name, &format!("{name}@example.com"))
+            .await
+            .unwrap();
+        if euro != "0" {
+            sportello_server::service::wallet::fund(
+                &self.state,
+                sportello_store::ledger::Kind::Topup,
+                &client.id,
+                euro,
+                "bonifico",
+                "admin:test",
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let token = self.issue_client_token(&client.id, None, true).await;
+        (client.id, token)
     }
 
     pub async fn token_for(&self, client_id: &str, ttl_secs: Option<i64>) -> String {

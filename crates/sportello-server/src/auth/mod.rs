@@ -12,6 +12,8 @@ use sportello_store::{ClientRecord, OperatorRecord, ProviderRecord, Role, TokenR
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod cache;
+
 /// The scopes a client token gets unless told otherwise.
 pub const CLIENT_SCOPES: [&str; 9] = [
     "GET:/visure",
@@ -73,7 +75,8 @@ fn source(parts: &Parts) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenRecord, ApiError> {
+/// The SHA-256 of the bearer secret: what tokens are stored and cached under.
+fn bearer_hash(parts: &Parts) -> Result<String, ApiError> {
     let header_value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -89,19 +92,32 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenRecord, Ap
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::unauthorized(900, "missing Authorization: Bearer token"))?;
-    let hash = sportello_store::ids::secret_hash(secret);
-    let token = state
-        .store
-        .find_token(&hash)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?;
+    Ok(sportello_store::ids::secret_hash(secret))
+}
+
+/// Refuses a revoked or expired token: checked on every call, cached or not.
+fn still_valid(token: &TokenRecord, state: &AppState) -> Result<(), ApiError> {
     if token.revoked_at.is_some() {
         return Err(ApiError::unauthorized(903, "this token has been revoked"));
     }
     if token.expires_at.is_some_and(|at| at <= state.clock.now()) {
         return Err(ApiError::unauthorized(902, "this token has expired"));
     }
+    Ok(())
+}
+
+async fn lookup(hash: &str, state: &AppState) -> Result<TokenRecord, ApiError> {
+    let token = state
+        .store
+        .find_token(hash)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?;
+    still_valid(&token, state)?;
     Ok(token)
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenRecord, ApiError> {
+    lookup(&bearer_hash(parts)?, state).await
 }
 
 /// The scope a call needs: its method and the first segment of its path.
@@ -138,23 +154,34 @@ impl FromRequestParts<AppState> for ClientCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate(parts, state).await?;
-        let client_id = match (token.role, &token.client_id) {
-            (Role::Client, Some(id)) => id.clone(),
-            _ => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    904,
-                    "this token is not a client token",
-                ))
+        let hash = bearer_hash(parts)?;
+        let ttl = std::time::Duration::from_secs(state.limits.token_cache_secs);
+        let cached = match state.callers.get(&hash, ttl) {
+            Some(cached) => cached,
+            None => {
+                let token = lookup(&hash, state).await?;
+                let client = match (token.role, &token.client_id) {
+                    (Role::Client, Some(id)) => state
+                        .store
+                        .get_client(id)
+                        .await?
+                        .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?,
+                    _ => {
+                        return Err(ApiError::new(
+                            axum::http::StatusCode::FORBIDDEN,
+                            904,
+                            "this token is not a client token",
+                        ))
+                    }
+                };
+                let cached = cache::Cached { token, client };
+                state.callers.put(hash, cached.clone(), ttl);
+                std::sync::Arc::new(cached)
             }
         };
-        check_scope(&token, parts)?;
-        let client = state
-            .store
-            .get_client(&client_id)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?;
+        still_valid(&cached.token, state)?;
+        check_scope(&cached.token, parts)?;
+        let cache::Cached { token, client } = cached.as_ref().clone();
         if token.live {
             // Every authenticated call of a live token is billed (€0.001 + VAT), counted here.
             state
