@@ -197,6 +197,12 @@ impl DataKey {
         DataKey(Zeroizing::new(random::<KEY_LEN>()))
     }
 
+    /// A fixed key, for tests that read files sealed long ago.
+    #[cfg(test)]
+    pub(crate) fn from_raw(bytes: [u8; KEY_LEN]) -> DataKey {
+        DataKey(Zeroizing::new(bytes))
+    }
+
     /// The raw key, for the one use that needs it outside sealing: a webhook signing secret
     /// is shown to its client (once) and keys an HMAC.
     pub fn expose(&self) -> &[u8] {
@@ -233,41 +239,33 @@ impl DataKey {
     }
 
     /// Seals a whole file in chunks (the STREAM construction), so it can be decrypted while it
-    /// streams out: `SPB1`, a 19-byte nonce prefix, then chunks of `BLOB_CHUNK` + tag.
+    /// streams out: `SPB1`, a 19-byte nonce prefix, then chunks of `BLOB_CHUNK` + tag. The same
+    /// bytes as feeding a [`BlobSealer`] the file in pieces.
     pub fn seal_blob(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
-        let prefix = random::<STREAM_PREFIX_LEN>();
+        let mut sealer = self.blob_sealer(context);
         let mut out = Vec::with_capacity(
             BLOB_MAGIC.len()
-                + prefix.len()
+                + STREAM_PREFIX_LEN
                 + plaintext.len()
                 + TAG_LEN * (plaintext.len() / BLOB_CHUNK + 1),
         );
-        out.extend_from_slice(BLOB_MAGIC);
-        out.extend_from_slice(&prefix);
-        let mut encryptor = EncryptorBE32::from_aead(self.cipher(), prefix.as_slice().into());
-        let aad = context.as_bytes();
-        let mut chunks = plaintext.chunks(BLOB_CHUNK).peekable();
-        loop {
-            match chunks.next() {
-                Some(chunk) if chunks.peek().is_some() => {
-                    let sealed = encryptor
-                        .encrypt_next(Payload { msg: chunk, aad })
-                        .unwrap_or_default();
-                    out.extend_from_slice(&sealed);
-                }
-                last => {
-                    let sealed = encryptor
-                        .encrypt_last(Payload {
-                            msg: last.unwrap_or_default(),
-                            aad,
-                        })
-                        .unwrap_or_default();
-                    out.extend_from_slice(&sealed);
-                    break;
-                }
-            }
-        }
+        out.extend(sealer.push(plaintext));
+        out.extend(sealer.finish());
         out
+    }
+
+    /// Seals a file fed in pieces of any size, for files that are never whole in memory.
+    pub fn blob_sealer(&self, context: &str) -> BlobSealer {
+        let prefix = random::<STREAM_PREFIX_LEN>();
+        let mut header = Vec::with_capacity(BLOB_MAGIC.len() + STREAM_PREFIX_LEN);
+        header.extend_from_slice(BLOB_MAGIC);
+        header.extend_from_slice(&prefix);
+        BlobSealer {
+            encryptor: EncryptorBE32::from_aead(self.cipher(), prefix.as_slice().into()),
+            context: context.as_bytes().to_vec(),
+            header: Some(header),
+            buffer: Vec::with_capacity(BLOB_CHUNK),
+        }
     }
 
     /// A keyed hash (HMAC-SHA256, hex) of `value`: equal values give equal digests, and without
@@ -295,6 +293,58 @@ impl DataKey {
         let mut out = opener.push(sealed)?;
         out.extend(opener.finish()?);
         Ok(out)
+    }
+}
+
+/// Seals a file fed in pieces of any size into the format [`BlobOpener`] reads. A full chunk is
+/// sealed only once a byte after it has arrived (or at `finish`), because the last chunk —
+/// however long — is sealed with the last-block flag: the output is the same whatever the
+/// piece sizes, and the same as [`DataKey::seal_blob`]'s. It holds at most one chunk.
+pub struct BlobSealer {
+    encryptor: EncryptorBE32<XChaCha20Poly1305>,
+    context: Vec<u8>,
+    /// `SPB1` and the nonce prefix, until they are handed out with the first bytes.
+    header: Option<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+impl BlobSealer {
+    /// Takes more plaintext; returns the sealed bytes that are ready (possibly none).
+    pub fn push(&mut self, mut data: &[u8]) -> Vec<u8> {
+        let mut out = self.header.take().unwrap_or_default();
+        while !data.is_empty() {
+            if self.buffer.len() == BLOB_CHUNK {
+                // More is coming, so the buffered chunk is not the last one.
+                let sealed = self
+                    .encryptor
+                    .encrypt_next(Payload {
+                        msg: &self.buffer,
+                        aad: &self.context,
+                    })
+                    .unwrap_or_default();
+                out.extend_from_slice(&sealed);
+                self.buffer.clear();
+            }
+            let take = (BLOB_CHUNK - self.buffer.len()).min(data.len());
+            self.buffer.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        out
+    }
+
+    /// Seals what is left as the last chunk (empty for an empty file).
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = self.header.unwrap_or_default();
+        // Encryption with a valid key and in-memory buffers cannot fail.
+        let sealed = self
+            .encryptor
+            .encrypt_last(Payload {
+                msg: &self.buffer,
+                aad: &self.context,
+            })
+            .unwrap_or_default();
+        out.extend_from_slice(&sealed);
+        out
     }
 }
 
@@ -446,6 +496,51 @@ mod tests {
         altered[n] ^= 1;
         assert!(dk.open_blob("k", &altered).is_err());
         assert!(dk.open_blob("other", &sealed).is_err());
+    }
+
+    /// A file sealed by the whole-buffer `seal_blob` of before streaming existed (a 32-byte key of
+    /// sevens, two chunks): the format did not change, so it still opens, whole or in pieces.
+    #[test]
+    fn a_blob_written_before_sealing_streamed_still_opens() {
+        let dk = DataKey::from_raw([7u8; KEY_LEN]);
+        let context = "requests/0123456789abcdef01234567/f_fixture";
+        let sealed = include_bytes!("../testdata/spb1-written-by-seal_blob.bin");
+        let data: Vec<u8> = (0..BLOB_CHUNK + 1000).map(|i| (i % 251) as u8).collect();
+        assert_eq!(dk.open_blob(context, sealed).unwrap(), data);
+        let mut opener = dk.blob_opener(context);
+        let mut out = Vec::new();
+        for piece in sealed.chunks(1000) {
+            out.extend(opener.push(piece).unwrap());
+        }
+        out.extend(opener.finish().unwrap());
+        assert_eq!(out, data);
+        // What the sealer writes today has the same layout, byte for byte but the random
+        // nonce prefix: the same length and the same header.
+        let today = dk.seal_blob(context, &data);
+        assert_eq!(today.len(), sealed.len());
+        assert_eq!(today[..BLOB_MAGIC.len()], sealed[..BLOB_MAGIC.len()]);
+    }
+
+    proptest! {
+        // Each case seals up to 200 KB in a debug build: fewer cases keep the suite quick.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_file_sealed_in_pieces_opens_whole(
+            len in 0usize..(3 * BLOB_CHUNK + 100),
+            piece in 1usize..100_000,
+        ) {
+            let dk = DataKey::generate();
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut sealer = dk.blob_sealer("requests/x/f");
+            let mut sealed = Vec::new();
+            for part in data.chunks(piece) {
+                sealed.extend(sealer.push(part));
+            }
+            sealed.extend(sealer.finish());
+            prop_assert_eq!(sealed.len(), dk.seal_blob("requests/x/f", &data).len());
+            prop_assert_eq!(dk.open_blob("requests/x/f", &sealed).unwrap(), data);
+        }
     }
 
     proptest! {

@@ -13,6 +13,7 @@
 //! handed a decompression bomb.
 
 pub mod content;
+pub mod inspect;
 
 use super::{text, FieldError, FileKind, FileUpload};
 use base64::alphabet;
@@ -95,12 +96,7 @@ pub fn validate(raw: &str, limits: Limits) -> Result<FileUpload, FieldError> {
     if bytes.len() > max_bytes {
         return Err(too_large(max_bytes));
     }
-    let kind = sniff(&bytes).ok_or_else(|| {
-        FieldError::new(
-            "file_type",
-            "only PDF, JPEG and PNG files are accepted (the type is read from the content, not from the name or the declared type)",
-        )
-    })?;
+    let kind = sniff(&bytes).ok_or_else(wrong_type)?;
     check_content(kind, &bytes, limits)?;
     Ok(FileUpload {
         name: sanitize_name(name, kind),
@@ -113,36 +109,56 @@ pub fn validate(raw: &str, limits: Limits) -> Result<FileUpload, FieldError> {
 fn check_content(kind: FileKind, bytes: &[u8], limits: Limits) -> Result<(), FieldError> {
     match kind {
         FileKind::Png | FileKind::Jpeg => {
-            let dimensions = match kind {
-                FileKind::Png => content::png_dimensions(bytes),
-                _ => content::jpeg_dimensions(bytes),
-            };
-            let (width, height) = dimensions.ok_or_else(|| {
-                FieldError::new(
-                    "file_type",
-                    "the image header cannot be read (a truncated or damaged file)",
-                )
-            })?;
-            let pixels = u64::from(width) * u64::from(height);
-            if pixels > limits.max_image_pixels {
-                return Err(FieldError::new(
-                    "image_too_large",
-                    format!(
-                        "the image has {pixels} pixels ({width}×{height}), more than the limit of {}",
-                        limits.max_image_pixels
-                    ),
-                ));
-            }
+            let dimensions = image_dimensions(kind, bytes).ok_or_else(unreadable_image)?;
+            check_pixels(dimensions, limits)
         }
-        FileKind::Pdf => {
-            let pages = content::pdf_page_count(bytes);
-            if pages > limits.max_pdf_pages as usize {
-                return Err(FieldError::new(
-                    "pdf_too_many_pages",
-                    format!("the PDF has more than {} pages", limits.max_pdf_pages),
-                ));
-            }
-        }
+        FileKind::Pdf => check_pages(content::pdf_page_count(bytes), limits),
+    }
+}
+
+/// Width and height from an image's header (`None` for a PDF, or a header not readable).
+fn image_dimensions(kind: FileKind, bytes: &[u8]) -> Option<(u32, u32)> {
+    match kind {
+        FileKind::Png => content::png_dimensions(bytes),
+        FileKind::Jpeg => content::jpeg_dimensions(bytes),
+        FileKind::Pdf => None,
+    }
+}
+
+fn unreadable_image() -> FieldError {
+    FieldError::new(
+        "file_type",
+        "the image header cannot be read (a truncated or damaged file)",
+    )
+}
+
+fn wrong_type() -> FieldError {
+    FieldError::new(
+        "file_type",
+        "only PDF, JPEG and PNG files are accepted (the type is read from the content, not from the name or the declared type)",
+    )
+}
+
+fn check_pixels((width, height): (u32, u32), limits: Limits) -> Result<(), FieldError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_image_pixels {
+        return Err(FieldError::new(
+            "image_too_large",
+            format!(
+                "the image has {pixels} pixels ({width}×{height}), more than the limit of {}",
+                limits.max_image_pixels
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_pages(pages: usize, limits: Limits) -> Result<(), FieldError> {
+    if pages > limits.max_pdf_pages as usize {
+        return Err(FieldError::new(
+            "pdf_too_many_pages",
+            format!("the PDF has more than {} pages", limits.max_pdf_pages),
+        ));
     }
     Ok(())
 }

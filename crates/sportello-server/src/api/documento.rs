@@ -7,7 +7,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-use super::ok;
 use crate::auth::ClientCaller;
 use crate::error::ApiResult;
 use crate::service::documents;
@@ -33,7 +32,15 @@ pub async fn get(
     caller: ClientCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(documents::get(&state, &caller, &id).await?))
+    let d = documents::get(&state, &caller, &id).await?;
+    let mut response = (StatusCode::OK, Body::from_stream(d.body)).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.length));
+    Ok(response)
 }
 
 /// The result archive, streamed.

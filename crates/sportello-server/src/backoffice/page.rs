@@ -87,6 +87,7 @@ fn italian(e: &ApiError) -> String {
         ("messaggio must be", "Scrivi il messaggio per il cliente (al massimo 2000 caratteri)."),
         ("motivo must be", "Scrivi il motivo dell'annullamento (al massimo 1000 caratteri)."),
         ("every entry of campi", "Uno dei campi indicati non appartiene al servizio."),
+        ("file is required", "Scegli un file da caricare."),
         ("esito", "L'esito indicato non è valido (codice breve, descrizione di al massimo 1000 caratteri)."),
     ];
     if let Some((_, it)) = REASONS.iter().find(|(en, _)| e.message.contains(en)) {

@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 use sportello_domain::status::Status;
@@ -268,6 +267,9 @@ pub async fn ask_integration(
     Ok(back(&id, "integrazione"))
 }
 
+/// The result file, streamed from the form into the file store (see
+/// [`operator::attach_result_stream`]). The form sends the CSRF token first, so it is checked
+/// before a byte of the file is read.
 pub async fn attach_result(
     State(state): State<AppState>,
     staff: Staff,
@@ -281,31 +283,24 @@ pub async fn attach_result(
         )
     };
     let mut csrf = None;
-    let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
         match field.name() {
             Some("csrf") => csrf = Some(field.text().await.map_err(|_| unreadable())?),
             Some("file") => {
+                staff.check_csrf(csrf.as_deref())?;
                 let name = field.file_name().unwrap_or_default().to_string();
-                let bytes = field.bytes().await.map_err(|_| unreadable())?;
-                file = Some((name, bytes.to_vec()));
+                operator::attach_result_stream(&state, &staff.operator()?, &id, &name, field)
+                    .await?;
+                return Ok(back(&id, "risultato"));
             }
             _ => {}
         }
     }
     staff.check_csrf(csrf.as_deref())?;
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Err(PageError::Refused(
-            StatusCode::BAD_REQUEST,
-            "Scegli un file da caricare.".into(),
-        ));
-    };
-    let mut body = json!({ "file": base64::engine::general_purpose::STANDARD.encode(&bytes) });
-    if !name.trim().is_empty() {
-        body["nome"] = json!(name);
-    }
-    operator::attach_result(&state, &staff.operator()?, &id, &body).await?;
-    Ok(back(&id, "risultato"))
+    Err(PageError::Refused(
+        StatusCode::BAD_REQUEST,
+        "Scegli un file da caricare.".into(),
+    ))
 }
 
 pub async fn close(

@@ -1,50 +1,143 @@
 //! The result archive: built once when a request is closed, stored as a blob, served as the
 //! commercial API's base64 JSON or streamed as binary.
 
-use base64::Engine;
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use futures::io::AsyncWriteExt;
+use futures::stream::{BoxStream, StreamExt};
 use sportello_store::crypto::DataKey;
 use sportello_store::{ids, DocumentRecord, FileKind, FileRecord, StoreError};
 use std::collections::HashSet;
-use std::io::Write;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio_util::sync::PollSender;
 
+use super::base64_stream;
 use super::requests::find_own;
 use crate::auth::ClientCaller;
+use crate::envelope::Envelope;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::Documento;
 
-/// Zips the result files (names made unique) and stores the archive.
+/// Zips the result files (names made unique) and stores the archive, as a stream: each result
+/// is decrypted piece by piece into the zip writer, whose output is sealed and uploaded as it
+/// comes, so neither the results nor the archive are ever whole in memory (or on a disk).
+///
+/// `async_zip` writes each entry with a data descriptor (sizes and CRC after the data), which
+/// needs no seeking back; the `zip` crate's writer seeks, so it would need the archive in memory
+/// or a plaintext temporary file.
 pub async fn build_archive(
     state: &AppState,
     request_id: &str,
     results: &[FileRecord],
 ) -> ApiResult<DocumentRecord> {
     let key = super::data_key(state, request_id).await?;
-    let mut contents = Vec::with_capacity(results.len());
-    for f in results.iter().filter(|f| f.kind == FileKind::Result) {
-        contents.push((
-            f.name.clone(),
-            state.blobs.get_opened(&f.blob_key, &key).await?,
-        ));
-    }
-    let (zip, allegati) = tokio::task::spawn_blocking(move || zip_files(contents))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "building the result archive failed");
-            ApiError::internal()
-        })?;
+    let mut taken = HashSet::new();
+    let entries: Vec<(String, String)> = results
+        .iter()
+        .filter(|f| f.kind == FileKind::Result)
+        .map(|f| (unique_name(&f.name, &mut taken), f.blob_key.clone()))
+        .collect();
+    let allegati = entries.iter().map(|(name, _)| name.clone()).collect();
     let blob_key = format!("requests/{request_id}/documento.zip");
-    let doc = DocumentRecord {
-        allegati,
-        size: zip.len() as u64,
-        sha256: ids::sha256_hex(&zip),
-        blob_key: blob_key.clone(),
+    // A few writes of the zip writer in flight between it and the upload.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(16);
+    let zipping = async {
+        let out = ArchiveSink(PollSender::new(tx.clone()));
+        let zipped = zip_files(state, &key, &entries, out).await;
+        if let Err(e) = &zipped {
+            tracing::error!(error = %e, "building the result archive failed");
+            // The upload ends with this error, so no partial archive is stored.
+            let failed = std::io::Error::other("building the result archive failed");
+            let _ = tx.send(Err(failed.into())).await;
+        }
+        drop(tx);
+        zipped
     };
-    state.blobs.put_sealed(&blob_key, &key, &zip).await?;
-    Ok(doc)
+    // The receiver moves into the upload: if the upload stops early, the zip writer learns it.
+    let archive = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let upload = state.blobs.put_sealed_stream(&blob_key, &key, archive);
+    let (zipped, written) = tokio::join!(zipping, upload);
+    if zipped.is_err() {
+        return Err(ApiError::internal());
+    }
+    let written = written?;
+    Ok(DocumentRecord {
+        allegati,
+        size: written.size,
+        sha256: written.sha256,
+        blob_key,
+    })
+}
+
+/// Writes the zip of `entries` (name in the archive, blob key) into `out`.
+async fn zip_files(
+    state: &AppState,
+    key: &DataKey,
+    entries: &[(String, String)],
+    out: ArchiveSink,
+) -> Result<(), ArchiveError> {
+    // Classic headers (no zip64), which every reader knows, and entries stored, not deflated:
+    // async_zip 0.0.17 writes a streamed entry's compressed and uncompressed sizes swapped
+    // without zip64, harmless only when they are equal; and without `force_no_zip64` it writes
+    // zip64 fields that simple readers refuse. Results are PDFs and images, whose content is
+    // compressed already, so storing costs little space and no CPU on the runtime.
+    let mut zip = async_zip::base::write::ZipFileWriter::new(out).force_no_zip64();
+    for (name, blob_key) in entries {
+        let entry =
+            async_zip::ZipEntryBuilder::new(name.clone().into(), async_zip::Compression::Stored)
+                .unix_permissions(0o644);
+        let mut writer = zip.write_entry_stream(entry).await?;
+        let mut plain = state.blobs.stream_opened(blob_key, key).await?;
+        while let Some(piece) = plain.next().await {
+            writer.write_all(&piece?).await?;
+        }
+        writer.close().await?;
+    }
+    let mut out = zip.close().await?;
+    out.close().await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ArchiveError {
+    #[error(transparent)]
+    Zip(#[from] async_zip::error::ZipError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The zip writer's output: every write becomes a piece of the stream the upload seals. Bounded,
+/// so a slow upload slows the zipping instead of filling memory.
+struct ArchiveSink(PollSender<Result<Bytes, StoreError>>);
+
+impl futures::io::AsyncWrite for ArchiveSink {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let gone = |_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped");
+        match self.0.poll_reserve(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(r) => r.map_err(gone)?,
+        }
+        self.0
+            .send_item(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(gone)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.0.close();
+        Poll::Ready(Ok(()))
+    }
 }
 
 fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
@@ -59,22 +152,6 @@ fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
         .map(|n| format!("{stem} ({n}){ext}"))
         .find(|candidate| taken.insert(candidate.clone()))
         .unwrap_or_default()
-}
-
-fn zip_files(files: Vec<(String, Bytes)>) -> Result<(Vec<u8>, Vec<String>), zip::result::ZipError> {
-    let mut taken = HashSet::new();
-    let mut names = Vec::new();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in files {
-        let name = unique_name(&name, &mut taken);
-        writer.start_file(name.as_str(), options)?;
-        writer.write_all(&bytes)?;
-        names.push(name);
-    }
-    let cursor = writer.finish()?;
-    Ok((cursor.into_inner(), names))
 }
 
 async fn ready_document(
@@ -118,16 +195,43 @@ async fn open_document(
     Ok((doc, key))
 }
 
-/// `GET /documento/{_id}`: the archive whole, base64, as the commercial API sends it.
-pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Documento> {
+/// `GET /documento/{_id}`, ready to send: its exact length and its bytes as a stream.
+pub struct Streamed {
+    pub length: u64,
+    pub body: BoxStream<'static, Result<Bytes, StoreError>>,
+}
+
+/// Stands for the base64 in the rendered envelope; no base64, hex or id contains it.
+const FILE_MARKER: &str = "<<file>>";
+
+/// `GET /documento/{_id}`: the archive base64 inside the envelope, as the commercial API sends
+/// it — byte for byte what serialising the whole [`Documento`] would give — but streamed: the
+/// JSON before `file`, the base64 of the archive as it is decrypted, the JSON after it.
+///
+/// Everything that can be refused (id, owner, state, purge, the key, the audit record, the
+/// stored object) is decided before the first byte, so those failures are still proper error
+/// answers; once the body has started, a damaged file can only cut it short.
+pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Streamed> {
     let (doc, key) = open_document(state, caller, id, "base64").await?;
-    let bytes = state.blobs.get_opened(&doc.blob_key, &key).await?;
-    Ok(Documento {
+    let archive = state.blobs.stream_opened(&doc.blob_key, &key).await?;
+    let rendered = serde_json::to_string(&Envelope::ok(Documento {
         nome: format!("{id}.zip"),
-        dimensione: bytes.len() as u64,
-        file: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        dimensione: doc.size,
+        file: FILE_MARKER.to_string(),
         sha256: doc.sha256,
-    })
+    }))
+    .map_err(|_| ApiError::internal())?;
+    let (prefix, suffix) = rendered
+        .split_once(FILE_MARKER)
+        .ok_or_else(ApiError::internal)?;
+    let length = prefix.len() as u64 + base64_stream::encoded_len(doc.size) + suffix.len() as u64;
+    let prefix = Bytes::from(prefix.to_string());
+    let suffix = Bytes::from(suffix.to_string());
+    let body = futures::stream::once(async move { Ok(prefix) })
+        .chain(base64_stream::encode(archive, doc.size))
+        .chain(futures::stream::once(async move { Ok(suffix) }))
+        .boxed();
+    Ok(Streamed { length, body })
 }
 
 pub struct Download {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod base64_stream;
 pub mod body;
 pub mod deliveries;
 pub mod documents;

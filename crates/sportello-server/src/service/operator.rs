@@ -2,13 +2,15 @@
 //! integration, attaching results, closing, cancelling.
 
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
-use sportello_domain::fields::{self, FieldType, FieldValue};
+use sportello_domain::fields::file::inspect::{Inspected, Inspector};
+use sportello_domain::fields::{self, FieldError, FieldType, FieldValue};
 use sportello_domain::status::{Action, Status};
 use sportello_store::{
     ids, FileKind, FileRecord, HistoryEntry, Integration, ProviderQueue, RequestFilter,
-    RequestRecord, StoredValue,
+    RequestRecord, StoreError, StoredValue,
 };
 use utoipa::ToSchema;
 
@@ -523,24 +525,19 @@ pub async fn attach_result(
     let upload = match fields::validate(FieldType::File, "risultato", raw, &field_context(state)) {
         Ok(FieldValue::File(f)) => f,
         Ok(FieldValue::Text(_)) => return Err(ApiError::internal()),
-        Err(e) => {
-            return Err(ApiError::validation(
-                229,
-                vec![Detail {
-                    campo: "file".into(),
-                    codice: e.code.to_string(),
-                    messaggio: e.message,
-                }],
-            ))
-        }
+        Err(e) => return Err(file_refused(e)),
     };
     let name = match nome {
         Some(n) => sanitize_name(&n, upload.kind.extension()),
         None => upload.name.clone(),
     };
-    let now = state.clock.now();
     let file_id = ids::short_id("f");
     let blob_key = format!("requests/{id}/{file_id}");
+    let key = super::data_key(state, id).await?;
+    state
+        .blobs
+        .put_sealed(&blob_key, &key, &upload.bytes)
+        .await?;
     let record = FileRecord {
         id: file_id,
         request_id: id.to_string(),
@@ -550,14 +547,139 @@ pub async fn attach_result(
         mime: upload.kind.mime().to_string(),
         size: upload.bytes.len() as u64,
         sha256: ids::sha256_hex(&upload.bytes),
-        blob_key: blob_key.clone(),
-        created_at: now,
+        blob_key,
+        created_at: state.clock.now(),
     };
+    record_result(state, op, id, record).await
+}
+
+/// Why a streamed upload stopped before its end.
+enum Stop {
+    Refused(FieldError),
+    /// The body broke off or passed the body limit.
+    Unreadable,
+}
+
+/// Attaches one result file read as a stream (the back office's multipart upload): checked,
+/// measured (size, SHA-256) and sealed into the file store as it arrives, never whole in
+/// memory. The same checks as [`attach_result`]'s, and nothing is stored when one fails.
+pub async fn attach_result_stream<S, E>(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    file_name: &str,
+    body: S,
+) -> ApiResult<OperatorRequest>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let current = load(state, op, id).await?;
+    mine(op, &current)?;
+    transition(&current, false, Action::AttachResult)?;
     let key = super::data_key(state, id).await?;
-    state
+    let file_id = ids::short_id("f");
+    let blob_key = format!("requests/{id}/{file_id}");
+    let inspector = Inspector::new(field_context(state).file_limits());
+    let mut verdict: Option<Result<Inspected, Stop>> = None;
+    // The inspector sees each piece before it is sealed; a refusal ends the stream with an
+    // error, which makes the store abandon the upload.
+    let checked = futures::stream::unfold(
+        (Box::pin(body), Some(inspector), &mut verdict),
+        |(mut body, mut inspector, verdict)| async move {
+            let stopped = || StoreError::Corrupt("the upload was refused on the way".into());
+            let current = inspector.as_mut()?;
+            match body.next().await {
+                Some(Ok(piece)) => match current.push(&piece) {
+                    Ok(()) => Some((Ok(piece), (body, inspector, verdict))),
+                    Err(e) => {
+                        *verdict = Some(Err(Stop::Refused(e)));
+                        Some((Err(stopped()), (body, None, verdict)))
+                    }
+                },
+                Some(Err(_)) => {
+                    *verdict = Some(Err(Stop::Unreadable));
+                    Some((Err(stopped()), (body, None, verdict)))
+                }
+                None => match inspector.take()?.finish() {
+                    Ok(inspected) => {
+                        *verdict = Some(Ok(inspected));
+                        None
+                    }
+                    Err(e) => {
+                        *verdict = Some(Err(Stop::Refused(e)));
+                        Some((Err(stopped()), (body, None, verdict)))
+                    }
+                },
+            }
+        },
+    );
+    let written = state
         .blobs
-        .put_sealed(&blob_key, &key, &upload.bytes)
-        .await?;
+        .put_sealed_stream(&blob_key, &key, checked)
+        .await;
+    let (written, inspected) = match (written, verdict) {
+        (_, Some(Err(Stop::Refused(e)))) if e.code == "file_empty" => {
+            return Err(ApiError::invalid_member(
+                "file",
+                "required",
+                "file is required: choose a file to upload",
+            ))
+        }
+        (_, Some(Err(Stop::Refused(e)))) => return Err(file_refused(e)),
+        (_, Some(Err(Stop::Unreadable))) => {
+            return Err(ApiError::malformed("the uploaded file could not be read"))
+        }
+        (Err(e), _) => return Err(e.into()),
+        (Ok(written), Some(Ok(inspected))) => (written, inspected),
+        (Ok(_), None) => return Err(ApiError::internal()),
+    };
+    let name = if file_name.trim().is_empty() {
+        fields::file::sanitize_name("", inspected.kind)
+    } else {
+        sanitize_name(file_name, inspected.kind.extension())
+    };
+    let record = FileRecord {
+        id: file_id,
+        request_id: id.to_string(),
+        kind: FileKind::Result,
+        campo: None,
+        name,
+        mime: inspected.kind.mime().to_string(),
+        size: written.size,
+        sha256: written.sha256,
+        blob_key: blob_key.clone(),
+        created_at: state.clock.now(),
+    };
+    let recorded = record_result(state, op, id, record).await;
+    if recorded.is_err() {
+        // The request moved on meanwhile: the sealed file belongs to nothing.
+        if let Err(e) = state.blobs.delete(&blob_key).await {
+            tracing::warn!(error = %e, "removing an unrecorded result file failed");
+        }
+    }
+    recorded
+}
+
+/// A file refused by its checks: 412/229 naming `file` and why.
+fn file_refused(e: FieldError) -> ApiError {
+    ApiError::validation(
+        229,
+        vec![Detail {
+            campo: "file".into(),
+            codice: e.code.to_string(),
+            messaggio: e.message,
+        }],
+    )
+}
+
+/// Records a result file already sealed in the store, if the request still takes one.
+async fn record_result(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+    record: FileRecord,
+) -> ApiResult<OperatorRequest> {
+    let now = record.created_at;
     let r = mutate(state, id, |r| {
         mine(op, r)?;
         transition(r, false, Action::AttachResult)?;

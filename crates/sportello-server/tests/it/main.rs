@@ -11,6 +11,7 @@ mod billing;
 mod client_api;
 mod client_api_flows;
 mod common;
+mod documents;
 mod field_types;
 mod form_schema;
 mod form_tool;

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::config::Settings;
 use load::Stats;
-use report::{Backend, Memory, Report};
+use report::{Backend, Downloads, Memory, Report};
 
 /// The family status certificate: no files, a codice fiscale, one durable commit to create.
 const SERVICE: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
@@ -289,15 +289,45 @@ async fn memory(
     let under_load = sampler.finish();
     anyhow::ensure!(load.failed == 0, "creations failed on the serve process");
 
+    let auth = format!("Bearer {}", callers.client);
+    let binary = ten_downloads(
+        &serve,
+        http,
+        format!("{}/documento/{id}/download", serve.base),
+        &auth,
+        "/documento/{id}/download",
+    )
+    .await?;
+    let json = ten_downloads(
+        &serve,
+        http,
+        format!("{}/documento/{id}", serve.base),
+        &auth,
+        "/documento/{id}",
+    )
+    .await?;
+    Ok(Memory {
+        idle,
+        under_load,
+        binary,
+        json,
+    })
+}
+
+/// Ten clients fetching `url` at once, each reading the whole body: the resident set before
+/// and at its peak, and the body's size.
+async fn ten_downloads(
+    serve: &memory::ServeProcess,
+    http: &reqwest::Client,
+    url: String,
+    auth: &str,
+    what: &str,
+) -> Result<Downloads> {
     let before = serve.rss()?;
     let sampler = serve.sample_peak();
-    let (client, url, auth) = (
-        http.clone(),
-        format!("{}/documento/{id}/download", serve.base),
-        format!("Bearer {}", callers.client),
-    );
-    let expected = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let seen = expected.clone();
+    let (client, auth) = (http.clone(), auth.to_string());
+    let body_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = body_bytes.clone();
     let downloads = load::run(10, 10, move |_| {
         let request = client.get(&url).header("authorization", &auth);
         let seen = seen.clone();
@@ -315,17 +345,15 @@ async fn memory(
         }
     })
     .await;
-    let downloading = sampler.finish();
+    let peak = sampler.finish();
     anyhow::ensure!(
         downloads.failed == 0,
-        "a download of the result failed or came short"
+        "a download of the result through {what} failed or came short"
     );
-    Ok(Memory {
-        idle,
-        under_load,
-        before_downloads: before,
-        downloading,
-        archive_bytes: expected.load(std::sync::atomic::Ordering::Relaxed),
+    Ok(Downloads {
+        before,
+        peak,
+        body_bytes: body_bytes.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 

@@ -17,9 +17,19 @@ pub struct Backend {
 pub struct Memory {
     pub idle: u64,
     pub under_load: u64,
-    pub before_downloads: u64,
-    pub downloading: u64,
-    pub archive_bytes: u64,
+    /// Ten clients on `GET /documento/{id}/download` (the zip, binary).
+    pub binary: Downloads,
+    /// Ten clients on `GET /documento/{id}` (the zip base64 inside the JSON envelope).
+    pub json: Downloads,
+}
+
+/// Ten concurrent downloads of the large result.
+pub struct Downloads {
+    /// The resident set just before, and its peak during them.
+    pub before: u64,
+    pub peak: u64,
+    /// What one client received.
+    pub body_bytes: u64,
 }
 
 pub struct Report {
@@ -78,18 +88,24 @@ impl Report {
         let m = &self.memory;
         row("RSS idle", &mb(m.idle), "");
         row("RSS under creation load", &mb(m.under_load), "");
+        let size = self.download_bytes / (1024 * 1024);
+        let grew = |d: &Downloads, what: &str| {
+            format!(
+                "{} ({:+.1} MB over the {} before; {what} {})",
+                mb(d.peak),
+                (d.peak as f64 - d.before as f64) / (1024.0 * 1024.0),
+                mb(d.before),
+                mb(d.body_bytes)
+            )
+        };
         row(
-            &format!(
-                "RSS during 10 downloads of {} MB",
-                self.download_bytes / (1024 * 1024)
-            ),
-            &format!(
-                "{} ({:+.1} MB over the {} before; archive {})",
-                mb(m.downloading),
-                (m.downloading as f64 - m.before_downloads as f64) / (1024.0 * 1024.0),
-                mb(m.before_downloads),
-                mb(m.archive_bytes)
-            ),
+            &format!("RSS during 10 downloads of {size} MB"),
+            &grew(&m.binary, "archive"),
+            "",
+        );
+        row(
+            &format!("RSS during 10 GET /documento {size} MB"),
+            &grew(&m.json, "JSON"),
             "",
         );
     }

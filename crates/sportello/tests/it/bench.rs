@@ -19,6 +19,7 @@ fn a_quick_bench_prints_every_measurement() {
         "RSS idle",
         "RSS under creation load",
         "RSS during 10 downloads of 1 MB",
+        "RSS during 10 GET /documento 1 MB",
     ] {
         let line = out
             .lines()

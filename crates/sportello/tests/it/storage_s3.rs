@@ -87,7 +87,8 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         )
         .await
         .ok();
-    let result = pdf("RISULTATO-SEGRETO", 3 * 1024 * 1024);
+    // Sealed, larger than one 5 MiB part: it goes up as an S3 multipart upload.
+    let result = pdf("RISULTATO-SEGRETO", 6 * 1024 * 1024);
     server
         .post(
             &format!("/operator/requests/{id}/results"),
@@ -144,8 +145,8 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
         b"RISULTATO-SEGRETO",
         b"mario.rossi@example.com",
     ];
-    let mut largest = 0;
-    for (key, bytes) in &objects {
+    let mut largest = (0, String::new());
+    for (key, bytes, etag) in &objects {
         assert!(
             key.starts_with("docs/"),
             "{key} is outside the configured prefix"
@@ -164,15 +165,23 @@ async fn files_in_an_s3_bucket_are_ciphertext_and_the_result_streams_back() {
                 String::from_utf8_lossy(secret)
             );
         }
-        largest = largest.max(bytes.len());
+        if bytes.len() > largest.0 {
+            largest = (bytes.len(), etag.clone());
+        }
     }
     assert!(
-        largest > 3 * 1024 * 1024,
+        largest.0 > 6 * 1024 * 1024,
         "the sealed result is not in the bucket: {:?}",
         objects
             .iter()
-            .map(|(k, b)| (k, b.len()))
+            .map(|(k, b, _)| (k, b.len()))
             .collect::<Vec<_>>()
+    );
+    // A multipart upload's ETag is the digest of its parts' digests, then `-` and their count.
+    assert!(
+        largest.1.trim_matches('"').ends_with("-2"),
+        "the large result was not uploaded in two parts: ETag {}",
+        largest.1
     );
 
     // The archive comes back streamed: in many chunks, the same bytes as the base64 answer.

@@ -93,6 +93,90 @@ pub fn pdf_page_count(bytes: &[u8]) -> usize {
     count
 }
 
+/// [`pdf_page_count`] for a file that arrives in pieces: the same count whatever the piece
+/// sizes, in constant memory (a match cut between two pieces is followed across the cut).
+#[derive(Debug, Default, Clone)]
+pub struct PageCounter {
+    count: usize,
+    state: PageState,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum PageState {
+    /// `n` bytes of `/Type` matched (0: none).
+    #[default]
+    Key0,
+    Key(usize),
+    /// `/Type` seen, whitespace being skipped.
+    Space,
+    /// `/Type`, whitespace, then `n` bytes of `/Page` (at least 1).
+    Value(usize),
+    /// `/Type /Page` whole: the next byte says whether the name ends there.
+    End,
+}
+
+impl PageCounter {
+    pub fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.step(b);
+        }
+    }
+
+    /// The count, taking the end of the file as the end of a name.
+    pub fn finish(&self) -> usize {
+        self.count + usize::from(self.state == PageState::End)
+    }
+
+    /// Pages counted so far (a floor of [`PageCounter::finish`]).
+    pub fn so_far(&self) -> usize {
+        self.count
+    }
+
+    fn step(&mut self, b: u8) {
+        const KEY: &[u8] = b"/Type";
+        const VALUE: &[u8] = b"/Page";
+        self.state = match self.state {
+            PageState::Key0 => Self::key_from(0, b),
+            PageState::Key(n) => Self::key_from(n, b),
+            PageState::Space if is_pdf_whitespace(b) => PageState::Space,
+            PageState::Space if b == VALUE[0] => PageState::Value(1),
+            PageState::Space => Self::key_from(0, b),
+            PageState::Value(n) if b == VALUE[n] => {
+                if n + 1 == VALUE.len() {
+                    PageState::End
+                } else {
+                    PageState::Value(n + 1)
+                }
+            }
+            // Only the leading `/` of the value can also begin a `/Type`.
+            PageState::Value(1) => Self::key_from(1, b),
+            PageState::Value(_) => Self::key_from(0, b),
+            PageState::End => {
+                if is_pdf_whitespace(b) || is_pdf_delimiter(b) {
+                    self.count += 1;
+                }
+                Self::key_from(0, b)
+            }
+        };
+        if self.state == PageState::Key(KEY.len()) {
+            self.state = PageState::Space;
+        }
+    }
+
+    /// After `n` bytes of `/Type`, byte `b`: how much of `/Type` is matched now. No proper
+    /// prefix of `/Type` recurs inside it but `/`, so a mismatch restarts at `/` or nothing.
+    fn key_from(n: usize, b: u8) -> PageState {
+        const KEY: &[u8] = b"/Type";
+        if b == KEY[n] {
+            PageState::Key(n + 1)
+        } else if b == KEY[0] {
+            PageState::Key(1)
+        } else {
+            PageState::Key0
+        }
+    }
+}
+
 /// ISO 32000-1 §7.2.2, Table 1.
 fn is_pdf_whitespace(b: u8) -> bool {
     matches!(b, 0x00 | 0x09 | 0x0A | 0x0C | 0x0D | 0x20)
@@ -154,6 +238,36 @@ mod tests {
     use super::samples::{jpeg, png};
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// Text made of the pieces of the names, whitespace and delimiters, cut anywhere.
+        #[test]
+        fn pages_counted_in_pieces_are_the_pages_counted_whole(
+            words in proptest::collection::vec(
+                prop_oneof![
+                    Just("/Type"), Just("/Page"), Just("/Pages"), Just("/"), Just("/T"),
+                    Just("/P"), Just("Page"), Just(" "), Just("\n"), Just("("), Just("x"),
+                    Just("/Type/Page"), Just("/Type /Page"), Just("/Ty")
+                ],
+                0..60,
+            ),
+            cuts in proptest::collection::vec(1usize..12, 1..30),
+        ) {
+            let text = words.concat();
+            let bytes = text.as_bytes();
+            let mut counter = PageCounter::default();
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at >= bytes.len() {
+                    break;
+                }
+                let end = (at + cut).min(bytes.len());
+                counter.push(&bytes[at..end]);
+                at = end;
+            }
+            prop_assert_eq!(counter.finish(), pdf_page_count(bytes), "{:?}", text);
+        }
+    }
 
     #[test]
     fn png_dimensions_come_from_ihdr() {

@@ -85,9 +85,9 @@ impl S3Server {
             .env("SPORTELLO_STORAGE_ALLOW_HTTP", "true");
     }
 
-    /// Every object of the bucket, as stored: listed and read with an S3 client of its own,
-    /// not through the server.
-    pub async fn objects(&self) -> Vec<(String, Vec<u8>)> {
+    /// Every object of the bucket, as stored, with its ETag: listed and read with an S3 client
+    /// of its own, not through the server.
+    pub async fn objects(&self) -> Vec<(String, Vec<u8>, String)> {
         use futures::TryStreamExt;
         use object_store::ObjectStore;
         let s3 = object_store::aws::AmazonS3Builder::new()
@@ -103,7 +103,8 @@ impl S3Server {
         let mut out = Vec::new();
         for meta in listed {
             let bytes = s3.get(&meta.location).await.unwrap().bytes().await.unwrap();
-            out.push((meta.location.to_string(), bytes.to_vec()));
+            let etag = meta.e_tag.clone().unwrap_or_default();
+            out.push((meta.location.to_string(), bytes.to_vec(), etag));
         }
         out
     }
