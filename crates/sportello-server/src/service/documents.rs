@@ -25,7 +25,7 @@ use crate::wire::Documento;
 ///
 /// `async_zip` writes each entry with a data descriptor (sizes and CRC after the data), which
 /// needs no seeking back; the `zip` crate's writer seeks, so it would need the archive in memory
-/// or a plaintext temporary file.
+/// or a plaintext temporary file. Deflating runs on the runtime, a piece at a time.
 pub async fn build_archive(
     state: &AppState,
     request_id: &str,
@@ -77,15 +77,13 @@ async fn zip_files(
     entries: &[(String, String)],
     out: ArchiveSink,
 ) -> Result<(), ArchiveError> {
-    // Classic headers (no zip64), which every reader knows, and entries stored, not deflated:
-    // async_zip 0.0.17 writes a streamed entry's compressed and uncompressed sizes swapped
-    // without zip64, harmless only when they are equal; and without `force_no_zip64` it writes
-    // zip64 fields that simple readers refuse. Results are PDFs and images, whose content is
-    // compressed already, so storing costs little space and no CPU on the runtime.
-    let mut zip = async_zip::base::write::ZipFileWriter::new(out).force_no_zip64();
+    // Streamed entries carry their sizes in a zip64 extra field. Not `force_no_zip64`: with it,
+    // async_zip 0.0.17 (and 0.0.19) writes the compressed and uncompressed sizes swapped, which
+    // Python's zipfile (rightly) refuses.
+    let mut zip = async_zip::base::write::ZipFileWriter::new(out);
     for (name, blob_key) in entries {
         let entry =
-            async_zip::ZipEntryBuilder::new(name.clone().into(), async_zip::Compression::Stored)
+            async_zip::ZipEntryBuilder::new(name.clone().into(), async_zip::Compression::Deflate)
                 .unix_permissions(0o644);
         let mut writer = zip.write_entry_stream(entry).await?;
         let mut plain = state.blobs.stream_opened(blob_key, key).await?;
