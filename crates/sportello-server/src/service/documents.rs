@@ -77,10 +77,9 @@ async fn zip_files(
     entries: &[(String, String)],
     out: ArchiveSink,
 ) -> Result<(), ArchiveError> {
-    // Streamed entries carry their sizes in a zip64 extra field. Not `force_no_zip64`: with it,
-    // async_zip 0.0.17 (and 0.0.19) writes the compressed and uncompressed sizes swapped, which
-    // Python's zipfile (rightly) refuses.
-    let mut zip = async_zip::base::write::ZipFileWriter::new(out);
+    // Classic (non-zip64) headers, as the commercial API's archives and every reader know them;
+    // a result too large for them fails here instead of producing an odd archive.
+    let mut zip = async_zip::base::write::ZipFileWriter::new(out).force_no_zip64();
     for (name, blob_key) in entries {
         let entry =
             async_zip::ZipEntryBuilder::new(name.clone().into(), async_zip::Compression::Deflate)
