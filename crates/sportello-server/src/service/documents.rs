@@ -2,14 +2,11 @@
 //! commercial API's base64 JSON or streamed as binary.
 
 use bytes::Bytes;
-use futures::io::AsyncWriteExt;
 use futures::stream::{BoxStream, StreamExt};
 use sportello_store::crypto::DataKey;
 use sportello_store::{ids, DocumentRecord, FileKind, FileRecord, StoreError};
 use std::collections::HashSet;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio_util::sync::PollSender;
+use std::io::Write;
 
 use super::base64_stream;
 use super::requests::find_own;
@@ -19,122 +16,36 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::Documento;
 
-/// Zips the result files (names made unique) and stores the archive, as a stream: each result
-/// is decrypted piece by piece into the zip writer, whose output is sealed and uploaded as it
-/// comes, so neither the results nor the archive are ever whole in memory (or on a disk).
-///
-/// `async_zip` writes each entry with a data descriptor (sizes and CRC after the data), which
-/// needs no seeking back; the `zip` crate's writer seeks, so it would need the archive in memory
-/// or a plaintext temporary file. Deflating runs on the runtime, a piece at a time.
+/// Zips the result files (names made unique) and stores the archive.
 pub async fn build_archive(
     state: &AppState,
     request_id: &str,
     results: &[FileRecord],
 ) -> ApiResult<DocumentRecord> {
     let key = super::data_key(state, request_id).await?;
-    let mut taken = HashSet::new();
-    let entries: Vec<(String, String)> = results
-        .iter()
-        .filter(|f| f.kind == FileKind::Result)
-        .map(|f| (unique_name(&f.name, &mut taken), f.blob_key.clone()))
-        .collect();
-    let allegati = entries.iter().map(|(name, _)| name.clone()).collect();
-    let blob_key = format!("requests/{request_id}/documento.zip");
-    // A few writes of the zip writer in flight between it and the upload.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(16);
-    let zipping = async {
-        let out = ArchiveSink(PollSender::new(tx.clone()));
-        let zipped = zip_files(state, &key, &entries, out).await;
-        if let Err(e) = &zipped {
+    let mut contents = Vec::with_capacity(results.len());
+    for f in results.iter().filter(|f| f.kind == FileKind::Result) {
+        contents.push((
+            f.name.clone(),
+            state.blobs.get_opened(&f.blob_key, &key).await?,
+        ));
+    }
+    let (zip, allegati) = tokio::task::spawn_blocking(move || zip_files(contents))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
             tracing::error!(error = %e, "building the result archive failed");
-            // The upload ends with this error, so no partial archive is stored.
-            let failed = std::io::Error::other("building the result archive failed");
-            let _ = tx.send(Err(failed.into())).await;
-        }
-        drop(tx);
-        zipped
-    };
-    // The receiver moves into the upload: if the upload stops early, the zip writer learns it.
-    let archive = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let upload = state.blobs.put_sealed_stream(&blob_key, &key, archive);
-    let (zipped, written) = tokio::join!(zipping, upload);
-    if zipped.is_err() {
-        return Err(ApiError::internal());
-    }
-    let written = written?;
-    Ok(DocumentRecord {
+            ApiError::internal()
+        })?;
+    let blob_key = format!("requests/{request_id}/documento.zip");
+    let doc = DocumentRecord {
         allegati,
-        size: written.size,
-        sha256: written.sha256,
-        blob_key,
-    })
-}
-
-/// Writes the zip of `entries` (name in the archive, blob key) into `out`.
-async fn zip_files(
-    state: &AppState,
-    key: &DataKey,
-    entries: &[(String, String)],
-    out: ArchiveSink,
-) -> Result<(), ArchiveError> {
-    // Classic (non-zip64) headers, as the commercial API's archives and every reader know them;
-    // a result too large for them fails here instead of producing an odd archive.
-    let mut zip = async_zip::base::write::ZipFileWriter::new(out).force_no_zip64();
-    for (name, blob_key) in entries {
-        let entry =
-            async_zip::ZipEntryBuilder::new(name.clone().into(), async_zip::Compression::Deflate)
-                .unix_permissions(0o644);
-        let mut writer = zip.write_entry_stream(entry).await?;
-        let mut plain = state.blobs.stream_opened(blob_key, key).await?;
-        while let Some(piece) = plain.next().await {
-            writer.write_all(&piece?).await?;
-        }
-        writer.close().await?;
-    }
-    let mut out = zip.close().await?;
-    out.close().await?;
-    Ok(())
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ArchiveError {
-    #[error(transparent)]
-    Zip(#[from] async_zip::error::ZipError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
-
-/// The zip writer's output: every write becomes a piece of the stream the upload seals. Bounded,
-/// so a slow upload slows the zipping instead of filling memory.
-struct ArchiveSink(PollSender<Result<Bytes, StoreError>>);
-
-impl futures::io::AsyncWrite for ArchiveSink {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let gone = |_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped");
-        match self.0.poll_reserve(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r.map_err(gone)?,
-        }
-        self.0
-            .send_item(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(gone)?;
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.0.close();
-        Poll::Ready(Ok(()))
-    }
+        size: zip.len() as u64,
+        sha256: ids::sha256_hex(&zip),
+        blob_key: blob_key.clone(),
+    };
+    state.blobs.put_sealed(&blob_key, &key, &zip).await?;
+    Ok(doc)
 }
 
 fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
@@ -149,6 +60,22 @@ fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
         .map(|n| format!("{stem} ({n}){ext}"))
         .find(|candidate| taken.insert(candidate.clone()))
         .unwrap_or_default()
+}
+
+fn zip_files(files: Vec<(String, Bytes)>) -> Result<(Vec<u8>, Vec<String>), zip::result::ZipError> {
+    let mut taken = HashSet::new();
+    let mut names = Vec::new();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        let name = unique_name(&name, &mut taken);
+        writer.start_file(name.as_str(), options)?;
+        writer.write_all(&bytes)?;
+        names.push(name);
+    }
+    let cursor = writer.finish()?;
+    Ok((cursor.into_inner(), names))
 }
 
 async fn ready_document(
