@@ -11,6 +11,7 @@
 //! (which process serves a call, and when the kill comes, still depend on timing).
 #![allow(clippy::unwrap_used)]
 
+use crate::common::received::read_request;
 use crate::common::s3::S3Server;
 use crate::common::{free_port, stato_di_famiglia, Install, Server, STATO_DI_FAMIGLIA};
 use base64::Engine;
@@ -143,38 +144,12 @@ impl Receiver {
     }
 
     async fn serve(self: Arc<Self>, mut socket: tokio::net::TcpStream, pause: Duration) {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let (head_end, length) = loop {
-            match socket.read(&mut chunk).await {
-                // A sender killed mid-request: nothing was received.
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                let length = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map(|v| v.trim().parse::<usize>().unwrap())
-                    .unwrap_or(0);
-                break (end + 4, length);
-            }
+        // None: a sender killed mid-request, nothing was received.
+        let Some(received) = read_request(&mut socket).await else {
+            return;
         };
-        while buf.len() < head_end + length {
-            match socket.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-        let header = |name: &str| {
-            head.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}:")))
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default()
-        };
-        let body: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap();
+        let header = |name: &str| received.header(name).to_string();
+        let body: Value = serde_json::from_slice(&received.body).unwrap();
         let delivery = header("webhook-id");
         self.calls.lock().unwrap().push(Call {
             delivery: delivery.clone(),

@@ -5,66 +5,24 @@
 
 use crate::common;
 
+use common::received::{read_request, Received};
 use common::{free_port, stato_di_famiglia, Install, STATO_DI_FAMIGLIA};
 use serde_json::json;
 use sportello_server::outbox::signing;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP request read off a socket: its headers (lower-cased names) and body.
-struct Received {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-}
+use tokio::io::AsyncWriteExt;
 
 /// Accepts one connection, reads one request, answers 200.
 async fn receive_one(listener: tokio::net::TcpListener) -> Received {
     let (mut socket, _) = listener.accept().await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let (head_end, length) = loop {
-        let n = socket.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "the connection closed before the request ended");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map(|v| v.trim().parse::<usize>().unwrap())
-                .unwrap_or(0);
-            break (end + 4, length);
-        }
-    };
-    while buf.len() < head_end + length {
-        let n = socket.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
+    let received = read_request(&mut socket)
+        .await
+        .expect("the connection closed before the request ended");
     socket
         .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    Received {
-        headers: head
-            .lines()
-            .skip(1)
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-            .collect(),
-        body: buf[head_end..head_end + length].to_vec(),
-    }
+    received
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! embedded SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod received;
 pub mod s3;
 
 use reqwest::StatusCode;
