@@ -134,23 +134,6 @@ async fn refusals_come_before_the_first_byte_of_the_base64_document() {
     assert_eq!(lost.error_code(), 999);
 }
 
-/// Every file under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_result_uploaded_in_the_back_office_is_checked_measured_and_sealed_as_it_streams() {
     let app = TestApp::spawn_with(sportello_server::Limits {
