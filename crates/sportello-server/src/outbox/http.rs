@@ -29,7 +29,24 @@ pub enum CallResult {
 /// Largest part of an answer read before the connection is dropped.
 const ANSWER_CAP: usize = 64 * 1024;
 
+/// One call, resolution of the host included, within `timeout`: a delivery's lease is only
+/// required to be longer than this, so nothing of an attempt (a slow resolver neither) may
+/// outlast it.
 pub async fn post(
+    out: Outgoing<'_>,
+    policy: &GuardPolicy,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> CallResult {
+    tokio::time::timeout(timeout, attempt(out, policy, connect_timeout, timeout))
+        .await
+        .unwrap_or_else(|_| CallResult::Failed {
+            error: "timed out".to_string(),
+            status: None,
+        })
+}
+
+async fn attempt(
     out: Outgoing<'_>,
     policy: &GuardPolicy,
     connect_timeout: Duration,
