@@ -95,6 +95,15 @@ fn bearer_hash(parts: &Parts) -> Result<String, ApiError> {
     Ok(sportello_store::ids::secret_hash(secret))
 }
 
+/// 403/904: a valid token of another role than the route's.
+fn wrong_role(expected: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        904,
+        format!("this token is not {expected} token"),
+    )
+}
+
 /// Refuses a revoked or expired token: checked on every call, cached or not.
 fn still_valid(token: &TokenRecord, state: &AppState) -> Result<(), ApiError> {
     if token.revoked_at.is_some() {
@@ -166,13 +175,7 @@ impl FromRequestParts<AppState> for ClientCaller {
                         .get_client(id)
                         .await?
                         .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?,
-                    _ => {
-                        return Err(ApiError::new(
-                            axum::http::StatusCode::FORBIDDEN,
-                            904,
-                            "this token is not a client token",
-                        ))
-                    }
+                    _ => return Err(wrong_role("a client")),
                 };
                 let cached = cache::Cached { token, client };
                 state.callers.put(hash, cached.clone(), ttl);
@@ -203,13 +206,7 @@ impl FromRequestParts<AppState> for OperatorCaller {
         let token = authenticate(parts, state).await?;
         let operator_id = match (token.role, &token.operator_id) {
             (Role::Operator, Some(id)) => id.clone(),
-            _ => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    904,
-                    "this token is not an operator token",
-                ))
-            }
+            _ => return Err(wrong_role("an operator")),
         };
         check_scope(&token, parts)?;
         let operator = state
@@ -238,11 +235,7 @@ impl FromRequestParts<AppState> for AdminCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = authenticate(parts, state).await?;
         if token.role != Role::Admin {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                904,
-                "this token is not an admin token",
-            ));
+            return Err(wrong_role("an admin"));
         }
         check_scope(&token, parts)?;
         Ok(AdminCaller {
