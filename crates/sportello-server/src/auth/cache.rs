@@ -40,7 +40,7 @@ impl CallerCache {
             .map(|(_, cached)| cached.clone())
     }
 
-    pub fn put(&self, token_hash: String, cached: Cached, ttl: Duration) {
+    pub fn put(&self, token_hash: String, cached: Arc<Cached>, ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -51,7 +51,7 @@ impl CallerCache {
                 entries.clear();
             }
         }
-        entries.insert(token_hash, (Instant::now(), Arc::new(cached)));
+        entries.insert(token_hash, (Instant::now(), cached));
     }
 
     /// After a revocation in this process: nothing cached may outlive it.

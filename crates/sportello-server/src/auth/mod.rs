@@ -177,9 +177,9 @@ impl FromRequestParts<AppState> for ClientCaller {
                         .ok_or_else(|| ApiError::unauthorized(901, "invalid token"))?,
                     _ => return Err(wrong_role("a client")),
                 };
-                let cached = cache::Cached { token, client };
+                let cached = std::sync::Arc::new(cache::Cached { token, client });
                 state.callers.put(hash, cached.clone(), ttl);
-                std::sync::Arc::new(cached)
+                cached
             }
         };
         still_valid(&cached.token, state)?;
