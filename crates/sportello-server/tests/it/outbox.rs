@@ -667,7 +667,7 @@ async fn refused_targets_and_redirects_fail_with_a_clear_error() {
     assert!(receiver.calls().is_empty(), "nothing reached the receiver");
 }
 
-/// A real SMTP server: aiosmtpd (from PyPI, installed by .ci/run), writing to a Maildir.
+/// A real SMTP server: aiosmtpd (pinned in tools/test-requirements.txt), writing to a Maildir.
 struct Smtp {
     child: std::process::Child,
     port: u16,
@@ -682,14 +682,15 @@ impl Smtp {
             .unwrap()
             .port();
         let maildir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("python3")
+        let python = crate::common::python::with_module("aiosmtpd");
+        let child = std::process::Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir.path().join("mail"))
             .stdout(std::process::Stdio::null())
             .spawn()
-            .expect("python3 with aiosmtpd (pip install aiosmtpd==1.4.6) is needed");
+            .expect("starting aiosmtpd");
         // Ready when it accepts connections.
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))

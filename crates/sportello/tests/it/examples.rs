@@ -12,7 +12,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-async fn run_example(program: &str, script: &str) -> String {
+async fn run_example(program: impl AsRef<std::ffi::OsStr>, script: &str) -> String {
     let install = Install::new();
     let server = install.start().await;
     // The test token alone: the sandbox works the request, at its default pace.
@@ -42,7 +42,9 @@ async fn the_curl_example_runs_to_the_document() {
 
 #[tokio::test]
 async fn the_python_example_runs_to_the_document() {
-    let out = run_example("python3", "examples/python/flow.py").await;
+    // The example needs Python's standard library only; the tools' Python is a known one.
+    let python = common::python::with_module("urllib.request");
+    let out = run_example(python, "examples/python/flow.py").await;
     assert!(
         out.contains("refused: HTTP 412 error 250: $7 cf_check_character"),
         "{out}"

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tempfile::TempDir;
 
 mod credit;
+pub mod python;
 
 pub struct TestApp {
     pub base: String,

@@ -7,6 +7,9 @@
 
 pub mod received;
 pub mod s3;
+// One definition for both test crates: which Python runs the test tools.
+#[path = "../../../../sportello-server/tests/it/common/python.rs"]
+pub mod python;
 
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -1,5 +1,5 @@
-//! A real S3-compatible server for the tests: moto's server mode (from PyPI, installed by
-//! `.ci/run`) on 127.0.0.1, with one bucket, and the settings that point the binary at it.
+//! A real S3-compatible server for the tests: moto's server mode (pinned in
+//! `tools/test-requirements.txt`, installed by `./test.sh`) on 127.0.0.1, with one bucket, and the settings that point the binary at it.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use super::free_port;
@@ -23,13 +23,13 @@ impl Drop for S3Server {
 }
 
 impl S3Server {
-    /// Starts moto (its log in `dir/moto.log`) and creates the bucket. CI installs moto
-    /// (`.ci/run`): if it cannot start, the test fails — a storage test that skips proves
-    /// nothing.
+    /// Starts moto (its log in `dir/moto.log`) and creates the bucket. If it cannot start, the
+    /// test fails — a storage test that skips proves nothing.
     pub async fn start(dir: &std::path::Path) -> S3Server {
         let port = free_port();
         let log = std::fs::File::create(dir.join("moto.log")).unwrap();
-        let child = Command::new("python3")
+        let python = super::python::with_module("moto.server");
+        let child = Command::new(python)
             .args([
                 "-m",
                 "moto.server",
@@ -42,7 +42,7 @@ impl S3Server {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("python3 is needed to run the moto S3 server (pip install 'moto[server]')");
+            .expect("starting moto's S3 server");
         let mut server = S3Server {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
