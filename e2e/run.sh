@@ -21,7 +21,9 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
 fi
-# Reuses the debug build `cargo test --workspace` made; compiles only what is missing. From the
+# The binary `cargo test --workspace` builds for the binary tests: after ./test.sh's Rust passes
+# this compiles nothing. (`cargo build -p sportello` would resolve features without the
+# dev-dependencies and rebuild a third of the tree for a second, different binary.) From the
 # repository root, so a relative CARGO_TARGET_DIR means the same directory here and in the test.
-(cd .. && cargo build --quiet -p sportello --locked)
+(cd .. && cargo test --workspace --locked --no-run --quiet)
 npm test
