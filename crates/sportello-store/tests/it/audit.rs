@@ -1,0 +1,125 @@
+//! The audit trail: appended as a hash chain, read in order, its head, verified.
+#![allow(clippy::unwrap_used)]
+
+use crate::common::*;
+use sportello_store::audit::{chain_hash, verify, AuditEntry, AuditEvent, GENESIS};
+
+stories!(
+    the_trail_is_a_chain_read_in_order_from_any_point,
+    history_and_direct_entries_share_one_unbroken_chain,
+);
+
+fn event(n: i64, request_id: Option<&str>) -> AuditEvent {
+    AuditEvent {
+        at: T0 + n,
+        actor: format!("operator:op_{n}"),
+        action: "read_personal_data".into(),
+        request_id: request_id.map(str::to_string),
+        detail: format!("campo ${n}"),
+        source: (n % 2 == 0).then(|| "198.51.100.4".to_string()),
+    }
+}
+
+async fn the_trail_is_a_chain_read_in_order_from_any_point(w: World) {
+    assert_eq!(
+        w.store.audit_head().await.unwrap(),
+        (0, GENESIS.to_string())
+    );
+    assert!(w.store.audit_entries(0, 10, None).await.unwrap().is_empty());
+
+    let request = "65536f00aabbccddeeff0011";
+    let events = [event(1, None), event(2, Some(request)), event(3, None)];
+    let mut written: Vec<AuditEntry> = Vec::new();
+    for e in &events {
+        written.push(w.store.audit(e).await.unwrap());
+    }
+    let mut prev = GENESIS.to_string();
+    for (i, (entry, e)) in written.iter().zip(&events).enumerate() {
+        let seq = i64::try_from(i).unwrap() + 1;
+        assert_eq!(entry.seq, seq);
+        assert_eq!(&entry.event, e);
+        assert_eq!(entry.prev_hash, prev);
+        assert_eq!(entry.hash, chain_hash(&prev, seq, e));
+        prev = entry.hash.clone();
+    }
+    let head = w.store.audit_head().await.unwrap();
+    assert_eq!(head, (3, prev.clone()));
+
+    let all = w.store.audit_entries(0, 100, None).await.unwrap();
+    assert_eq!(all, written);
+    assert_eq!(verify(&all, (head.0, &head.1)), Ok(3));
+    // After a sequence number, at most `limit`, of one request.
+    assert_eq!(
+        w.store.audit_entries(1, 1, None).await.unwrap(),
+        written[1..2].to_vec()
+    );
+    assert_eq!(
+        w.store.audit_entries(1, 100, None).await.unwrap(),
+        written[1..].to_vec()
+    );
+    assert!(w
+        .store
+        .audit_entries(3, 100, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(w.store.audit_entries(0, 0, None).await.unwrap().is_empty());
+    assert_eq!(
+        w.store.audit_entries(0, 100, Some(request)).await.unwrap(),
+        written[1..2].to_vec()
+    );
+    assert!(w
+        .store
+        .audit_entries(2, 100, Some(request))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn history_and_direct_entries_share_one_unbroken_chain(w: World) {
+    client(&w, "cli_1").await;
+    w.store.audit(&event(1, None)).await.unwrap();
+    let mut r = submitted("cli_1", None, T0);
+    create(&w, &r).await;
+    // Appends from many callers at once still make one chain.
+    let many: Vec<AuditEvent> = (2..12).map(|n| event(n, Some(&r.id))).collect();
+    let appended = futures::future::join_all(many.iter().map(|e| w.store.audit(e))).await;
+    assert!(appended.iter().all(Result::is_ok), "{appended:?}");
+    assert!(
+        change(
+            &w,
+            &mut r,
+            sportello_domain::status::Status::Annullata,
+            "cancel",
+            T0 + 50
+        )
+        .await
+    );
+
+    let head = w.store.audit_head().await.unwrap();
+    assert_eq!(head.0, 13);
+    let all = w.store.audit_entries(0, 100, None).await.unwrap();
+    assert_eq!(verify(&all, (head.0, &head.1)), Ok(13));
+    let own: Vec<(String, String)> = w
+        .store
+        .audit_entries(0, 100, Some(&r.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.action == "change_state")
+        .map(|e| (e.event.actor, e.event.detail))
+        .collect();
+    assert_eq!(
+        own,
+        [
+            (
+                "client:cli_1".to_string(),
+                "submit -> in_erogazione".to_string()
+            ),
+            (
+                "operator:op_1".to_string(),
+                "cancel -> annullata".to_string()
+            ),
+        ]
+    );
+}

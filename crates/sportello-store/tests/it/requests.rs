@@ -1,0 +1,621 @@
+//! Requests: a creation and everything it writes, idempotency, optimistic updates, listing,
+//! files, history and the subject index.
+#![allow(clippy::unwrap_used)]
+
+use crate::common::*;
+use sportello_domain::status::Status;
+use sportello_store::crypto::DataKey;
+use sportello_store::ledger::Transaction;
+use sportello_store::{
+    FileKind, FileRecord, HistoryEntry, IdempotencyRecord, NewRequest, OperatorRecord,
+    ProviderQueue, RequestFilter, RequestRecord, StoreError, StoredValue,
+};
+
+stories!(
+    a_creation_writes_the_request_and_everything_that_comes_with_it,
+    a_taken_idempotency_key_refuses_the_second_creation_whole,
+    an_update_is_refused_when_someone_else_changed_the_request_first,
+    of_two_concurrent_updates_of_one_version_exactly_one_wins,
+    requests_are_listed_by_filter_newest_first_oldest_first_or_by_due_time,
+    subjects_are_indexed_by_keyed_hash_and_found_by_code,
+);
+
+fn file(r: &RequestRecord, id: &str, kind: FileKind, at: i64) -> FileRecord {
+    FileRecord {
+        id: id.to_string(),
+        request_id: r.id.clone(),
+        kind,
+        campo: (kind == FileKind::Input).then(|| "$1".to_string()),
+        name: format!("rossi_mario_{id}.pdf"),
+        mime: "application/pdf".into(),
+        size: 1234,
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        blob_key: format!("requests/{}/{id}", r.id),
+        created_at: at,
+    }
+}
+
+fn ids(list: &[RequestRecord]) -> Vec<String> {
+    list.iter().map(|r| r.id.clone()).collect()
+}
+
+fn of(list: &[&RequestRecord]) -> Vec<String> {
+    list.iter().map(|r| r.id.clone()).collect()
+}
+
+async fn a_creation_writes_the_request_and_everything_that_comes_with_it(w: World) {
+    client(&w, "cli_1").await;
+    client(&w, "cli_2").await;
+    provider(&w, "prv_1", &[VISURA]).await;
+    top_up(&w, "cli_1", 10_000, T0 - 10).await;
+    w.store
+        .set_webhook_url("cli_1", Some("https://client.example/hook"))
+        .await
+        .unwrap();
+
+    let r = submitted("cli_1", Some("prv_1"), T0);
+    let key = DataKey::generate();
+    let files = [file(&r, "fil_0001", FileKind::Input, T0)];
+    let history = HistoryEntry {
+        note: Some("urgente".into()),
+        ..entry(&r, "submit", "client:cli_1", T0)
+    };
+    let idempotency = IdempotencyRecord {
+        client_id: "cli_1".into(),
+        key: "live:k-1".into(),
+        body_sha256: "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c".into(),
+        request_id: r.id.clone(),
+        response: r#"{"success":true,"data":{"id":"x"}}"#.into(),
+        created_at: T0,
+    };
+    let debit = Transaction::debit(&r.id, "cli_1", r.price.clone().unwrap(), T0, "client:cli_1");
+    let subjects = ["RSSMRA80A01H501U".to_string(), "01234567890".to_string()];
+    w.store
+        .insert_request(NewRequest {
+            request: &r,
+            key: &key,
+            files: &files,
+            history: &history,
+            idempotency: Some(&idempotency),
+            debit: Some(&debit),
+            subjects: &subjects,
+        })
+        .await
+        .unwrap();
+
+    // The request reads back as written, its sealed columns opened.
+    assert_eq!(w.store.get_request(&r.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(
+        w.store
+            .get_request("0123456789abcdef01234567")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        w.store.data_key(&r.id).await.unwrap().unwrap().expose(),
+        key.expose()
+    );
+    assert!(w
+        .store
+        .data_key("0123456789abcdef01234567")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(w.store.list_files(&r.id).await.unwrap(), files.to_vec());
+    // The history keeps the note; where the change came from goes to the audit trail only.
+    assert_eq!(
+        w.store.history(&r.id).await.unwrap(),
+        vec![HistoryEntry {
+            source: None,
+            ..history.clone()
+        }]
+    );
+    let audit = w.store.audit_entries(0, 100, Some(&r.id)).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].event.action, "change_state");
+    assert_eq!(audit[0].event.actor, "client:cli_1");
+    assert_eq!(audit[0].event.detail, "submit -> in_erogazione");
+    assert_eq!(audit[0].event.source.as_deref(), Some("192.0.2.7"));
+
+    // The answer to replay, for this client and key only.
+    assert_eq!(
+        w.store.find_idempotency("cli_1", "live:k-1").await.unwrap(),
+        Some(idempotency)
+    );
+    assert_eq!(
+        w.store.find_idempotency("cli_2", "live:k-1").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        w.store.find_idempotency("cli_1", "test:k-1").await.unwrap(),
+        None
+    );
+
+    // The people it is about, by code.
+    for code in &subjects {
+        assert_eq!(
+            w.store.find_by_subject(code).await.unwrap(),
+            vec![r.id.clone()]
+        );
+    }
+    assert!(w
+        .store
+        .find_by_subject("BNCLRA85M41F205X")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The debit, in the same transaction.
+    assert_eq!(
+        w.store.balance("cli_1", None).await.unwrap(),
+        10_000 - gross(&quote(1000))
+    );
+    let booked = w
+        .store
+        .transactions(Some("cli_1"), T0, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].request_id.as_deref(), Some(r.id.as_str()));
+    assert_eq!(
+        Transaction {
+            id: 0,
+            ..booked[0].clone()
+        },
+        debit,
+        "the debit reads back as posted"
+    );
+
+    // The event of the submission and its deliveries (callback and webhook; e-mail is for the end).
+    let events = w.store.events(&r.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "request.submitted");
+    assert_eq!(events[0].status, "in_erogazione");
+    assert_eq!((events[0].client_id.as_str(), events[0].at), ("cli_1", T0));
+}
+
+async fn a_taken_idempotency_key_refuses_the_second_creation_whole(w: World) {
+    client(&w, "cli_1").await;
+    top_up(&w, "cli_1", 10_000, T0).await;
+    let with_key = |r: &RequestRecord, response: &str| IdempotencyRecord {
+        client_id: "cli_1".into(),
+        key: "live:same".into(),
+        body_sha256: "sha".into(),
+        request_id: r.id.clone(),
+        response: response.into(),
+        created_at: r.created_at,
+    };
+    let first = submitted("cli_1", None, T0);
+    let second = submitted("cli_1", None, T0 + 1);
+    for (r, response) in [(&first, "first"), (&second, "second")] {
+        let key = DataKey::generate();
+        let debit = Transaction::debit(
+            &r.id,
+            "cli_1",
+            r.price.clone().unwrap(),
+            r.created_at,
+            "client:cli_1",
+        );
+        let outcome = w
+            .store
+            .insert_request(NewRequest {
+                request: r,
+                key: &key,
+                files: &[file(
+                    r,
+                    &format!("fil_{response}"),
+                    FileKind::Input,
+                    r.created_at,
+                )],
+                history: &entry(r, "submit", "client:cli_1", r.created_at),
+                idempotency: Some(&with_key(r, response)),
+                debit: Some(&debit),
+                subjects: &["RSSMRA80A01H501U".to_string()],
+            })
+            .await;
+        if r.id == first.id {
+            outcome.unwrap();
+        } else {
+            let e = outcome.unwrap_err();
+            assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+        }
+    }
+
+    // The winner's answer stays; nothing of the loser was written, nor charged.
+    assert_eq!(
+        w.store
+            .find_idempotency("cli_1", "live:same")
+            .await
+            .unwrap()
+            .unwrap()
+            .response,
+        "first"
+    );
+    assert_eq!(w.store.get_request(&second.id).await.unwrap(), None);
+    assert!(w.store.list_files(&second.id).await.unwrap().is_empty());
+    assert!(w.store.history(&second.id).await.unwrap().is_empty());
+    assert!(w.store.events(&second.id).await.unwrap().is_empty());
+    assert!(w.store.data_key(&second.id).await.unwrap().is_none());
+    assert_eq!(
+        w.store.find_by_subject("RSSMRA80A01H501U").await.unwrap(),
+        vec![first.id.clone()]
+    );
+    assert_eq!(
+        w.store.balance("cli_1", None).await.unwrap(),
+        10_000 - gross(&quote(1000))
+    );
+    assert_eq!(
+        w.store
+            .audit_entries(0, 100, Some(&second.id))
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
+async fn an_update_is_refused_when_someone_else_changed_the_request_first(w: World) {
+    client(&w, "cli_1").await;
+    let mut r = draft("cli_1", T0);
+    create(&w, &r).await;
+    let stale = r.clone();
+
+    // The client edits its draft: version 2.
+    r.fields
+        .insert("$0".into(), StoredValue::Text("BNCLRA85M41F205X".into()));
+    r.email_target = None;
+    r.callback_data = Some(serde_json::json!({"url": "https://client.example/other"}));
+    r.version = 2;
+    r.updated_at = T0 + 10;
+    assert!(w.store.update_request(&r, &[], None, None).await.unwrap());
+    assert_eq!(w.store.get_request(&r.id).await.unwrap(), Some(r.clone()));
+
+    // Whoever read version 1 writes nothing.
+    let mut late = stale.clone();
+    late.version = 2;
+    late.esito_info = "late".into();
+    assert!(!w
+        .store
+        .update_request(&late, &[], None, None)
+        .await
+        .unwrap());
+    assert_eq!(w.store.get_request(&r.id).await.unwrap(), Some(r.clone()));
+    // Nor does a writer that skips a version.
+    let mut ahead = r.clone();
+    ahead.version = 4;
+    assert!(!w
+        .store
+        .update_request(&ahead, &[], None, None)
+        .await
+        .unwrap());
+
+    // Submitted with its files and history entry, in one go. The price is never rewritten.
+    let files = [
+        file(&r, "fil_a", FileKind::Input, T0 + 20),
+        file(&r, "fil_b", FileKind::Input, T0 + 20),
+    ];
+    r.status = Status::InErogazione;
+    r.timestamp_stati.insert("in_erogazione".into(), T0 + 20);
+    r.updated_at = T0 + 20;
+    r.version = 3;
+    let kept_price = r.price.replace(quote(1));
+    let submit = entry(&r, "submit", "client:cli_1", T0 + 20);
+    assert!(w
+        .store
+        .update_request(&r, &files, Some(&submit), None)
+        .await
+        .unwrap());
+    r.price = kept_price;
+    assert_eq!(w.store.get_request(&r.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(w.store.list_files(&r.id).await.unwrap(), files.to_vec());
+    let actions: Vec<String> = w
+        .store
+        .history(&r.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(actions, ["open", "submit"]);
+
+    // A result, attached later, lists after the inputs.
+    let result = file(&r, "fil_r", FileKind::Result, T0 + 30);
+    r.version = 4;
+    r.updated_at = T0 + 30;
+    let attach = entry(&r, "attach_result", "operator:op_1", T0 + 30);
+    assert!(w
+        .store
+        .update_request(&r, std::slice::from_ref(&result), Some(&attach), None)
+        .await
+        .unwrap());
+    let listed = w.store.list_files(&r.id).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[2], result);
+
+    // Closing stamps closed_at with the update's time; later updates keep it.
+    assert!(change(&w, &mut r, Status::VisuraEvasa, "close", T0 + 100).await);
+    let closed = w.store.get_request(&r.id).await.unwrap().unwrap();
+    assert_eq!(closed.closed_at, Some(T0 + 100));
+    r.esito_info = "corretto".into();
+    r.version += 1;
+    r.updated_at = T0 + 200;
+    assert!(w.store.update_request(&r, &[], None, None).await.unwrap());
+    assert_eq!(
+        w.store.get_request(&r.id).await.unwrap().unwrap().closed_at,
+        Some(T0 + 100)
+    );
+
+    // A request that does not exist has no key to seal with.
+    let mut ghost = draft("cli_1", T0);
+    ghost.version = 2;
+    let e = w
+        .store
+        .update_request(&ghost, &[], None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Purged(ref id) if *id == ghost.id),
+        "{e:?}"
+    );
+}
+
+async fn of_two_concurrent_updates_of_one_version_exactly_one_wins(w: World) {
+    client(&w, "cli_1").await;
+    let r = submitted("cli_1", None, T0);
+    create(&w, &r).await;
+    let mut a = r.clone();
+    let mut b = r.clone();
+    for (x, who) in [(&mut a, "a"), (&mut b, "b")] {
+        x.version = 2;
+        x.esito_info = who.to_string();
+        x.updated_at = T0 + 1;
+    }
+    let ha = entry(&a, "claim", "operator:a", T0 + 1);
+    let hb = entry(&b, "claim", "operator:b", T0 + 1);
+    let (one, two) = tokio::join!(
+        w.store.update_request(&a, &[], Some(&ha), None),
+        w.store.update_request(&b, &[], Some(&hb), None)
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert!(one ^ two, "exactly one update wins: {one} {two}");
+    let stored = w.store.get_request(&r.id).await.unwrap().unwrap();
+    assert_eq!(stored.esito_info, if one { "a" } else { "b" });
+    assert_eq!(stored.version, 2);
+    // The loser's history entry was not written either.
+    assert_eq!(w.store.history(&r.id).await.unwrap().len(), 2);
+}
+
+async fn requests_are_listed_by_filter_newest_first_oldest_first_or_by_due_time(w: World) {
+    client(&w, "cli_1").await;
+    client(&w, "cli_2").await;
+    provider(&w, "prv_1", &[VISURA]).await;
+    provider(&w, "prv_2", &[OTHER_VISURA]).await;
+    w.store
+        .create_operator(&OperatorRecord {
+            id: "op_1".into(),
+            provider_id: "prv_2".into(),
+            name: "Anna".into(),
+            email: "anna@caf.example".into(),
+            disabled: false,
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+
+    let r1 = draft("cli_1", T0);
+    let r2 = submitted("cli_1", Some("prv_1"), T0 + 10);
+    // The same second as r2: insertion order breaks the tie.
+    let r3 = submitted("cli_1", None, T0 + 10);
+    let mut r4 = submitted("cli_1", Some("prv_1"), T0 + 20);
+    r4.live = false;
+    let mut r5 = submitted("cli_2", Some("prv_2"), T0 + 30);
+    r5.hash_visura = OTHER_VISURA.into();
+    r5.operator_id = Some("op_1".into());
+    let mut r6 = submitted("cli_1", Some("prv_1"), T0 + 40);
+    r6.due_at = Some(T0 + 100);
+    r6.overdue_at = Some(T0 + 200);
+    for r in [&r1, &r2, &r3, &r4, &r5, &r6] {
+        create(&w, r).await;
+    }
+    let list = |f: RequestFilter| {
+        let store = w.store.clone();
+        async move {
+            ids(&store
+                .list_requests(&RequestFilter {
+                    limit: if f.limit == 0 { 100 } else { f.limit },
+                    ..f
+                })
+                .await
+                .unwrap())
+        }
+    };
+    let all = RequestFilter::default;
+
+    assert_eq!(list(all()).await, of(&[&r6, &r5, &r4, &r3, &r2, &r1]));
+    assert_eq!(
+        list(RequestFilter {
+            oldest_first: true,
+            ..all()
+        })
+        .await,
+        of(&[&r1, &r2, &r3, &r4, &r5, &r6])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            client_id: Some("cli_1".into()),
+            live: Some(true),
+            ..all()
+        })
+        .await,
+        of(&[&r6, &r3, &r2, &r1])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            live: Some(false),
+            ..all()
+        })
+        .await,
+        of(&[&r4])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            statuses: vec![Status::Draft],
+            ..all()
+        })
+        .await,
+        of(&[&r1])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            statuses: vec![Status::InErogazione, Status::VisuraEvasa],
+            client_id: Some("cli_1".into()),
+            live: Some(true),
+            ..all()
+        })
+        .await,
+        of(&[&r6, &r3, &r2])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            hash_visura: Some(OTHER_VISURA.into()),
+            ..all()
+        })
+        .await,
+        of(&[&r5])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            operator_id: Some("op_1".into()),
+            ..all()
+        })
+        .await,
+        of(&[&r5])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            unassigned: true,
+            ..all()
+        })
+        .await,
+        of(&[&r6, &r4, &r3, &r2, &r1])
+    );
+    // A provider's queue: what is routed to it, and what is not routed yet but of its services
+    // (drafts included: the caller filters states).
+    assert_eq!(
+        list(RequestFilter {
+            provider_queue: Some(ProviderQueue {
+                provider_id: "prv_1".into(),
+                services: vec![VISURA.into()],
+            }),
+            ..all()
+        })
+        .await,
+        of(&[&r6, &r4, &r3, &r2, &r1])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            provider_queue: Some(ProviderQueue {
+                provider_id: "prv_2".into(),
+                services: vec![],
+            }),
+            ..all()
+        })
+        .await,
+        of(&[&r5])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            overdue: Some(true),
+            ..all()
+        })
+        .await,
+        of(&[&r6])
+    );
+    assert_eq!(
+        list(RequestFilter {
+            overdue: Some(false),
+            ..all()
+        })
+        .await,
+        of(&[&r5, &r4, &r3, &r2, &r1])
+    );
+    // The operators' order: overdue first, then by due time, then oldest; no due time last.
+    assert_eq!(
+        list(RequestFilter {
+            by_due: true,
+            ..all()
+        })
+        .await,
+        of(&[&r6, &r2, &r3, &r4, &r5, &r1])
+    );
+    // Pages; a limit of 0 reads as 1.
+    assert_eq!(
+        list(RequestFilter {
+            limit: 2,
+            offset: 1,
+            ..all()
+        })
+        .await,
+        of(&[&r5, &r4])
+    );
+    assert_eq!(
+        ids(&w
+            .store
+            .list_requests(&RequestFilter::default())
+            .await
+            .unwrap()),
+        of(&[&r6])
+    );
+    assert_eq!(
+        list(RequestFilter { offset: 6, ..all() }).await,
+        Vec::<String>::new()
+    );
+}
+
+async fn subjects_are_indexed_by_keyed_hash_and_found_by_code(w: World) {
+    client(&w, "cli_1").await;
+    let one = submitted("cli_1", None, T0);
+    let two = submitted("cli_1", None, T0);
+    create(&w, &one).await;
+    create(&w, &two).await;
+    let code = "RSSMRA80A01H501U".to_string();
+
+    w.store
+        .index_subjects(&one.id, &[code.clone(), "01234567890".into()])
+        .await
+        .unwrap();
+    // Indexing again is harmless; nothing to index is nothing to do.
+    w.store
+        .index_subjects(&one.id, std::slice::from_ref(&code))
+        .await
+        .unwrap();
+    w.store.index_subjects(&two.id, &[]).await.unwrap();
+    assert_eq!(
+        w.store.find_by_subject(&code).await.unwrap(),
+        vec![one.id.clone()]
+    );
+    w.store
+        .index_subjects(&two.id, std::slice::from_ref(&code))
+        .await
+        .unwrap();
+    let mut both = vec![one.id.clone(), two.id.clone()];
+    both.sort();
+    assert_eq!(w.store.find_by_subject(&code).await.unwrap(), both);
+    assert_eq!(
+        w.store.find_by_subject("01234567890").await.unwrap(),
+        vec![one.id.clone()]
+    );
+    // Exact codes: the caller normalises.
+    assert!(w
+        .store
+        .find_by_subject("rssmra80a01h501u")
+        .await
+        .unwrap()
+        .is_empty());
+    // Only requests that exist.
+    assert!(w
+        .store
+        .index_subjects("0123456789abcdef01234567", std::slice::from_ref(&code))
+        .await
+        .is_err());
+}
