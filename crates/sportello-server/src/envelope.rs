@@ -37,6 +37,10 @@ pub struct ErrorEnvelope {
     /// With 402/211: the wallet's balance, what the request costs and what is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credito: Option<Credito>,
+    /// Our extension: the call's `x-request-id` (the caller's, or one made up for it), which
+    /// names the server's log lines about it. Not a richiesta's `_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Why a debit was refused, in euro.

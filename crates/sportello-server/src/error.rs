@@ -318,6 +318,7 @@ impl IntoResponse for ApiError {
             error: self.code,
             details: self.details,
             credito: self.credito,
+            request_id: crate::access_log::RequestId::current().map(|id| id.as_str().to_string()),
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {

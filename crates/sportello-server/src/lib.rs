@@ -3,9 +3,11 @@
 //! Invariant: handlers parse, call one function of `service`, and wrap the answer; SQL lives in
 //! the store crate and rules in the domain crate.
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod backoffice;
+pub mod client_addr;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -28,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
@@ -43,6 +44,7 @@ use error::ApiError;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.limits.request_timeout_secs.max(1));
     let limiter = Arc::new(ratelimit::RateLimiter::new(&state.limits));
+    let trusted_proxies = Arc::new(state.limits.trusted_proxies.clone());
     let openapi = api::docs::document(&state.catalog, &state.limits);
     let metrics = Arc::new(metrics::Metrics::new());
     Router::new()
@@ -140,7 +142,13 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(axum::Extension(metrics))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(access_log::record))
+        // Outermost: the limiter, the access log and the audit trail all read the address it
+        // resolves.
+        .layer(middleware::from_fn_with_state(
+            trusted_proxies,
+            client_addr::resolve,
+        ))
 }
 
 /// A request that takes too long is answered 408 in our envelope (slow clients included).
@@ -157,7 +165,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address reaches the handlers, for the audit trail.
+    // The peer address reaches `client_addr`, which tells the client's address from it.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -1,4 +1,5 @@
-//! Rate limits: a token bucket per bearer token and one per client address, refused with 429/918
+//! Rate limits: a token bucket per bearer token and one per client address (as
+//! [`crate::client_addr`] resolves it behind trusted proxies), refused with 429/918
 //! and `Retry-After` before any handler, extractor or database is reached. `/healthz` and `/readyz` are exempt
 //! (load balancers poll it).
 //!
@@ -10,17 +11,18 @@
 //! days; a monotonic clock cannot be stepped back by an NTP correction (which would lock callers
 //! out, or hand them a fresh burst), and tokio's can still be paused in tests.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::state::Limits;
 
@@ -69,10 +71,7 @@ pub async fn enforce(
     }
     // Absent when the router is served without connection info (some tests): then only the
     // per-token limit applies.
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let ip = ClientAddr::of(req.extensions());
     match limiter.admit(ip, bearer(req.headers()), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => ApiError::too_many_requests(retry_after).into_response(),

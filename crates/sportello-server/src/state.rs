@@ -85,6 +85,9 @@ pub struct Limits {
     /// Seconds a client token, once read from the database, is trusted from memory (0: read it
     /// on every call). A revocation made in another process takes this long to apply here.
     pub token_cache_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client (see
+    /// [`crate::client_addr`]); empty: the TCP peer is the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl Default for Limits {
@@ -105,6 +108,7 @@ impl Default for Limits {
             allow_http_callbacks: false,
             sandbox_delay_secs: 3,
             token_cache_secs: 2,
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -28,6 +28,45 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// Whether the database or the file store could not be reached at all (down, refusing
+    /// connections, a file that cannot be opened), as opposed to refusing what was asked.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => database_unreachable(e),
+            StoreError::Migration(sqlx::migrate::MigrateError::Execute(e)) => {
+                database_unreachable(e)
+            }
+            StoreError::Io(_) => true,
+            // What object_store answers when a bucket's service cannot be talked to; the
+            // other kinds (not found, precondition…) are answers.
+            StoreError::Blob(object_store::Error::Generic { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // SQLSTATE class 08 (connection exception), 57P03 (cannot connect now).
+                pg.code().starts_with("08") || pg.code() == "57P03"
+            } else {
+                // SQLite's SQLITE_CANTOPEN (14), in its extended forms too.
+                db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| c & 0xff == 14)
+            }
+        }
+        _ => false,
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())

@@ -19,7 +19,8 @@ use crate::config::{Overrides, Settings};
 #[command(
     name = "sportello",
     version,
-    about = "Patronato and CAF practices, Visengine-compatible"
+    about = "Patronato and CAF practices, Visengine-compatible",
+    after_help = crate::exit::HELP
 )]
 pub struct Cli {
     /// A TOML configuration file [default: ./sportello.toml if present].
@@ -415,11 +416,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                     println!("audit trail intact: {n} entries verified");
                     Ok(())
                 }
-                Err(broken) => bail!(
+                Err(broken) => Err(crate::exit::problem(anyhow::anyhow!(
                     "audit trail broken at entry {}: {}",
                     broken.seq,
                     broken.reason
-                ),
+                ))),
             }
         }
         Command::Audit(AuditCmd::List {
@@ -453,11 +454,11 @@ pub async fn run(cli: Cli) -> Result<()> {
                 println!("problem: {p}");
             }
             if !c.balanced() {
-                bail!(
+                return Err(crate::exit::problem(anyhow::anyhow!(
                     "the ledger does not balance: {} problem(s), legs sum to {} cents",
                     c.problems.len(),
                     c.total
-                );
+                )));
             }
             println!(
                 "ledger balanced: {} transactions, {} entries",
@@ -478,7 +479,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => print_calendar(&settings, year, provider.as_deref(), format),
         Command::Bench(args) => crate::bench::run(&settings, args).await,
         Command::Catalog(CatalogCmd::Check) => {
-            let catalog = load_catalog(settings.catalog_dir.as_deref())?;
+            let catalog = load_catalog(settings.catalog_dir.as_deref()).map_err(|e| {
+                // A catalog that does not check is what this verb looks for; a directory that
+                // cannot be read is a setting's mistake.
+                if e.chain()
+                    .any(|c| c.is::<sportello_domain::catalog::CatalogError>())
+                {
+                    crate::exit::problem(e)
+                } else {
+                    e
+                }
+            })?;
             for s in catalog.services() {
                 println!(
                     "{}  {}  ({} campi)",
@@ -582,6 +593,7 @@ async fn serve(settings: Settings) -> Result<()> {
         catalog = settings.catalog_dir.as_deref().map(|d| d.display().to_string()).unwrap_or_else(|| "embedded".into()),
         max_body_bytes = settings.max_body_bytes,
         max_file_bytes = settings.max_file_bytes,
+        trusted_proxies = %settings.trusted_proxies,
         "starting"
     );
     // Checked before anything is opened: a configuration the outbox cannot run with stops the

@@ -5,6 +5,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use sportello_domain::calendar::{Calendar, Calendars, Closure};
+use sportello_server::client_addr::TrustedProxies;
 use sportello_server::outbox::email::{SmtpSettings, SmtpTls};
 use sportello_server::outbox::guard::GuardPolicy;
 use sportello_server::outbox::OutboxConfig;
@@ -41,6 +42,9 @@ pub struct Settings {
     pub rate_per_token_per_minute: u32,
     /// 0 disables.
     pub rate_per_ip_per_minute: u32,
+    /// Reverse proxies (addresses, CIDR networks) whose `X-Forwarded-For`/`Forwarded` headers
+    /// name the client; empty: the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
     pub max_files_per_request: usize,
     pub max_json_depth: usize,
     pub max_image_pixels: u64,
@@ -144,6 +148,7 @@ impl Default for Settings {
             request_timeout_secs: limits.request_timeout_secs,
             rate_per_token_per_minute: limits.rate_per_token_per_minute,
             rate_per_ip_per_minute: limits.rate_per_ip_per_minute,
+            trusted_proxies: limits.trusted_proxies.clone(),
             max_files_per_request: limits.max_files_per_request,
             max_json_depth: limits.max_json_depth,
             max_image_pixels: limits.max_image_pixels,
@@ -375,6 +380,7 @@ impl Settings {
             allow_http_callbacks: self.webhook_allow_http,
             sandbox_delay_secs: self.sandbox_delay_secs,
             token_cache_secs: self.token_cache_secs,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }
@@ -460,5 +466,31 @@ mod tests {
         assert_eq!(limits.max_json_depth, 8);
         assert_eq!(limits.max_image_pixels, 1_000_000);
         assert_eq!(limits.max_pdf_pages, 10);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_networks_checked_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sportello.toml");
+        assert!(Settings::default().limits().trusted_proxies.is_empty());
+        std::fs::write(&file, "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+        let limits = Settings::load(Some(&file), &Overrides::default())
+            .unwrap()
+            .limits();
+        assert!(limits
+            .trusted_proxies
+            .contains("10.20.30.40".parse().unwrap()));
+        assert!(limits
+            .trusted_proxies
+            .contains("127.0.0.1".parse().unwrap()));
+        assert!(!limits
+            .trusted_proxies
+            .contains("127.0.0.2".parse().unwrap()));
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"proxy.lan\"]\n").unwrap();
+        let err = Settings::load(Some(&file), &Overrides::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("proxy.lan"), "{err}");
     }
 }

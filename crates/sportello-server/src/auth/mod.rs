@@ -67,12 +67,10 @@ pub struct AdminCaller {
     pub source: Option<String>,
 }
 
-/// The caller's address, when the server was started with connection info.
+/// The caller's address (behind a trusted proxy, the client's), when the server was started
+/// with connection info.
 fn source(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+    crate::client_addr::ClientAddr::of(&parts.extensions).map(|ip| ip.to_string())
 }
 
 /// The SHA-256 of the bearer secret: what tokens are stored and cached under.

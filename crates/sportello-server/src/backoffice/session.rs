@@ -162,10 +162,7 @@ impl FromRequestParts<AppState> for Staff {
         let (session, account) = accounts::resume(state, &id)
             .await?
             .ok_or(PageError::NotLoggedIn)?;
-        let source = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let Source(source) = Source::of(parts);
         Ok(Staff {
             session,
             account,
@@ -174,18 +171,20 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// The caller's address, for the audit trail (absent when served without connection info).
+/// The caller's address (behind a trusted proxy, the client's), for the audit trail and the
+/// lock-out (absent when served without connection info).
 pub struct Source(pub Option<String>);
+
+impl Source {
+    fn of(parts: &Parts) -> Source {
+        Source(crate::client_addr::ClientAddr::of(&parts.extensions).map(|ip| ip.to_string()))
+    }
+}
 
 impl FromRequestParts<AppState> for Source {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Source(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+        Ok(Source::of(parts))
     }
 }

@@ -21,6 +21,7 @@ mod metrics;
 mod operator_api;
 mod outbox;
 mod privacy;
+mod proxy;
 mod readiness;
 mod retention;
 mod sandbox;

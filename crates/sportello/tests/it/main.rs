@@ -1,6 +1,7 @@
 //! The integration tests of `sportello`, linked into one binary: each file is a module.
 //! One binary instead of one per file keeps CI's link time and disk use small.
 
+mod access_log;
 mod audit;
 mod bench;
 mod calendar;
@@ -11,6 +12,7 @@ mod config;
 mod deploy;
 mod durability;
 mod examples;
+mod exit_codes;
 mod help;
 mod master_key;
 mod money;
