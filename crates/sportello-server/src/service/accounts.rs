@@ -187,7 +187,7 @@ async fn find_account(state: &AppState, email: &str) -> Result<Option<Account>, 
 /// count against each other: of any number sent at once, at most [`MAX_FAILURES`] per address
 /// are checked. An address with no account is reserved, hashed (against a dummy) and locked
 /// exactly like one that has. A locked address still lets in its owner with the password and
-/// a valid, unused TOTP code (see [`through_the_lock`]), so guessing at an administrator's
+/// a valid, unused TOTP code (see `through_the_lock`), so guessing at an administrator's
 /// address cannot keep them out.
 pub async fn login(
     state: &AppState,
