@@ -36,22 +36,20 @@ async fn login_form(app: &TestApp, http: &reqwest::Client) -> (String, String) {
 
 /// `n` logins to `email` sent at once (one form, reused), and the status of each.
 async fn parallel_logins(app: &TestApp, email: &str, password: &str, n: usize) -> Vec<StatusCode> {
+    parallel_logins_with(app, &[("email", email), ("password", password)], n).await
+}
+
+/// `n` login forms with `fields` sent at once, and the status of each.
+async fn parallel_logins_with(app: &TestApp, fields: &[(&str, &str)], n: usize) -> Vec<StatusCode> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let (cookie, csrf) = login_form(app, &http).await;
     let url = format!("{}/backoffice/login", app.base);
-    let logins = (0..n).map(|_| {
-        http.post(&url)
-            .header(COOKIE, &cookie)
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-    });
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let logins = (0..n).map(|_| http.post(&url).header(COOKIE, &cookie).form(&form).send());
     join_all(logins)
         .await
         .into_iter()
@@ -306,6 +304,29 @@ async fn a_totp_code_is_accepted_once() {
         .assert_redirect("/backoffice");
     let page = login_with_code(&mut Browser::new(&app), &email, PASSWORD, &code).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_parallel_logins_with_one_code_open_one_session() {
+    let app = TestApp::spawn().await;
+    let email = demo_operator(&app).await;
+    let mut own = Browser::new(&app);
+    own.login(&email, PASSWORD).await;
+    let secret = enabled_totp(&app, &mut own).await;
+    app.clock.advance(30);
+    let code = totp::code_at(&secret, now(&app)).unwrap();
+    let statuses = parallel_logins_with(
+        &app,
+        &[("email", &email), ("password", PASSWORD), ("codice", &code)],
+        5,
+    )
+    .await;
+    assert_eq!(count(&statuses, StatusCode::SEE_OTHER), 1, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        4,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
