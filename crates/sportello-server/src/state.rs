@@ -78,6 +78,9 @@ pub struct Limits {
     pub max_pdf_pages: u32,
     /// Back-office cookies are `Secure` (and `__Host-` named) even without TLS at a proxy.
     pub secure_cookies: bool,
+    /// Failed back-office logins one source (an IPv4 address, an IPv6 /64) may make within
+    /// the lock-out window, whatever the addresses tried; 0: no such limit.
+    pub login_failures_per_source: u32,
     /// Accept plain `http://` callback and webhook URLs (the outbox's guard is told the same).
     pub allow_http_callbacks: bool,
     /// Seconds a test request waits before the sandbox's simulated operator works it.
@@ -105,6 +108,7 @@ impl Default for Limits {
             max_image_pixels: 40_000_000,
             max_pdf_pages: 500,
             secure_cookies: false,
+            login_failures_per_source: 20,
             allow_http_callbacks: false,
             sandbox_delay_secs: 3,
             token_cache_secs: 2,

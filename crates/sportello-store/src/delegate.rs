@@ -246,24 +246,20 @@ macro_rules! delegate_store {
                 backoffice::delete_sessions(self, account).await
             }
 
-            async fn record_login_failure(
+            async fn reserve_login(
                 &self,
+                attempt: &crate::LoginAttempt,
+                limits: &crate::LoginLimits,
+            ) -> Result<crate::LoginReservation, StoreError> {
+                backoffice::reserve_login(self, attempt, limits).await
+            }
+
+            async fn login_succeeded(
+                &self,
+                attempt: Option<i64>,
                 email_hash: &str,
-                at: i64,
             ) -> Result<(), StoreError> {
-                backoffice::record_login_failure(self, email_hash, at).await
-            }
-
-            async fn login_failures(
-                &self,
-                email_hash: &str,
-                since: i64,
-            ) -> Result<u32, StoreError> {
-                backoffice::login_failures(self, email_hash, since).await
-            }
-
-            async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError> {
-                backoffice::clear_login_failures(self, email_hash).await
+                backoffice::login_succeeded(self, attempt, email_hash).await
             }
 
             async fn delete_expired_sessions(
@@ -303,6 +299,10 @@ macro_rules! delegate_store {
                 account: &str,
             ) -> Result<Option<(DataKey, Option<i64>)>, StoreError> {
                 backoffice::totp_key(self, account).await
+            }
+
+            async fn accept_totp_step(&self, account: &str, step: i64) -> Result<bool, StoreError> {
+                backoffice::accept_totp_step(self, account, step).await
             }
 
             async fn set_provider_services(

@@ -20,7 +20,9 @@ mod sealing;
 pub mod setup_lock;
 pub mod sqlite;
 
-pub use backoffice::{AdminRecord, NoteRecord, SessionRecord};
+pub use backoffice::{
+    AdminRecord, LoginAttempt, LoginLimits, LoginReservation, NoteRecord, SessionRecord,
+};
 pub use blobs::{BlobStore, S3Settings};
 pub use error::StoreError;
 pub use model::*;
@@ -77,7 +79,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// The request's data key (None once purged).
     async fn data_key(&self, request_id: &str) -> Result<Option<crypto::DataKey>, StoreError>;
-    /// Re-wraps every data key under the current master key; returns how many changed.
+    /// Re-wraps every data key (requests' and second factors') and installation secret under
+    /// the current master key; returns how many data keys changed.
     async fn rewrap_keys(&self) -> Result<u64, StoreError>;
     /// Closed, not yet purged requests of `hash_visura` closed before `closed_before`.
     async fn expired(
@@ -148,10 +151,24 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
     /// Ends every session of `account` (after a password change or when it is disabled).
     async fn delete_sessions(&self, account: &str) -> Result<(), StoreError>;
-    async fn record_login_failure(&self, email_hash: &str, at: i64) -> Result<(), StoreError>;
-    /// Failures of this e-mail hash at or after `since`.
-    async fn login_failures(&self, email_hash: &str, since: i64) -> Result<u32, StoreError>;
-    async fn clear_login_failures(&self, email_hash: &str) -> Result<(), StoreError>;
+    /// Reserves a password check before it is made: the attempt is recorded as a failure
+    /// unless its source or its e-mail hash already has its limit of attempts since
+    /// `limits.since` (then nothing is written, and the answer says which). Count and record
+    /// are one step for every process on the database: of any number of parallel attempts, at
+    /// most the limit are reserved.
+    async fn reserve_login(
+        &self,
+        attempt: &LoginAttempt,
+        limits: &LoginLimits,
+    ) -> Result<LoginReservation, StoreError>;
+    /// A login succeeded: its reserved attempt (if any) is no failure, and the earlier failures
+    /// of `email_hash` stop counting against that address (they still count against their
+    /// sources).
+    async fn login_succeeded(
+        &self,
+        attempt: Option<i64>,
+        email_hash: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes the sessions last seen at or before `seen_by` or created at or before
     /// `created_by` (expired either way); how many.
     async fn delete_expired_sessions(
@@ -176,6 +193,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         account: &str,
     ) -> Result<Option<(crypto::DataKey, Option<i64>)>, StoreError>;
+    /// Records that the TOTP code of time step `step` was accepted for `account`; false (a
+    /// replay) when this step or a later one already was, or there is no key.
+    async fn accept_totp_step(&self, account: &str, step: i64) -> Result<bool, StoreError>;
     /// Replaces the services a provider works; false when no such provider exists.
     async fn set_provider_services(
         &self,

@@ -55,6 +55,9 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
     pub secure_cookies: bool,
+    /// Failed back-office logins one source (IPv4 address, IPv6 /64) may make in 15 minutes,
+    /// whatever the addresses tried; 0 disables.
+    pub login_failures_per_source: u32,
     /// Seconds between two passes of the outbox (callbacks, webhooks, e-mails).
     pub outbox_interval_secs: u64,
     /// Retries of a delivery stop this long after its first attempt (default three days).
@@ -156,6 +159,7 @@ impl Default for Settings {
             log_format: "text".into(),
             purge_interval_secs: 3600,
             secure_cookies: limits.secure_cookies,
+            login_failures_per_source: limits.login_failures_per_source,
             outbox_interval_secs: 5,
             outbox_max_age_secs: 3 * 24 * 3600,
             outbox_lease_secs: 300,
@@ -377,6 +381,7 @@ impl Settings {
             max_image_pixels: self.max_image_pixels,
             max_pdf_pages: self.max_pdf_pages,
             secure_cookies: self.secure_cookies,
+            login_failures_per_source: self.login_failures_per_source,
             allow_http_callbacks: self.webhook_allow_http,
             sandbox_delay_secs: self.sandbox_delay_secs,
             token_cache_secs: self.token_cache_secs,

@@ -53,6 +53,15 @@ async fn page(State(state): State<AppState>, staff: Staff, Query(d): Query<Done>
 
 async fn begin(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
     staff.check_csrf(form.get("csrf"))?;
+    // A new key switches the current one off until confirmed: while the factor is on, starting
+    // over needs the factor, or a stolen session alone could remove it.
+    let code = form.text("codice");
+    if !totp::satisfied(&state, &staff.actor(), code.as_deref()).await? {
+        return Err(PageError::Refused(
+            StatusCode::BAD_REQUEST,
+            "Per configurare di nuovo la verifica in due passaggi inserisci un codice valido dell'app attuale.".into(),
+        ));
+    }
     let e = totp::begin(&state, &staff.actor(), &email(&staff)).await?;
     html(AccountPage {
         nav: Nav::of(&staff),

@@ -52,7 +52,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
-    let expected = session::login_token(&headers);
+    let expected = session::login_token(&state, &headers);
     let sent = form.get("csrf");
     let genuine = matches!((&expected, sent), (Some(e), Some(s)) if accounts::same_secret(e, s));
     if !genuine {
@@ -90,7 +90,13 @@ pub async fn submit(
             &state,
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Troppi tentativi non riusciti: l'accesso è bloccato per 15 minuti."),
+            Some("Troppi tentativi non riusciti: l'accesso è bloccato per 15 minuti. Se hai attivato la verifica in due passaggi puoi accedere con la password e il codice."),
+        ),
+        Err(LoginError::SourceLockedOut) => login_form(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Troppi tentativi non riusciti da questa rete: l'accesso è bloccato per 15 minuti."),
         ),
         Err(LoginError::Store(e)) => Err(e.into()),
     }

@@ -1,7 +1,9 @@
 //! The back office's session cookie, the logged-in person (`Staff`) and the CSRF check.
 //!
 //! The cookie is always `HttpOnly` and `SameSite=Strict`; over TLS (or when configured) it is
-//! `Secure` and named with the `__Host-` prefix, so no other origin or path can plant it.
+//! `Secure` and named with the `__Host-` prefix, so no other origin or path can plant it — and
+//! then only the `__Host-` names are read: a plain-named cookie planted by a sibling subdomain
+//! or over plain HTTP (session fixation, login CSRF) is ignored.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -28,7 +30,16 @@ pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-fn cookie(headers: &HeaderMap, names: [&str; 2]) -> Option<String> {
+/// The names a cookie is read under: in secure mode only the `__Host-` one.
+fn accepted<'a>(secure: bool, names: (&'a str, &'a str)) -> Vec<&'a str> {
+    if secure {
+        vec![names.0]
+    } else {
+        vec![names.0, names.1]
+    }
+}
+
+fn cookie(headers: &HeaderMap, names: &[&str]) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -70,8 +81,12 @@ pub fn login_cookie(secure: bool, token: &str) -> HeaderValue {
     )
 }
 
-pub fn login_token(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, [LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME])
+pub fn login_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let names = accepted(
+        secure(state, headers),
+        (LOGIN_SECURE_NAME, LOGIN_PLAIN_NAME),
+    );
+    cookie(headers, &names)
 }
 
 /// The person logged in to the back office.
@@ -156,7 +171,8 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let Some(id) = cookie(&parts.headers, [SECURE_NAME, PLAIN_NAME]) else {
+        let names = accepted(secure(state, &parts.headers), (SECURE_NAME, PLAIN_NAME));
+        let Some(id) = cookie(&parts.headers, &names) else {
             return Err(PageError::NotLoggedIn);
         };
         let (session, account) = accounts::resume(state, &id)

@@ -1,18 +1,20 @@
-//! Back-office accounts: argon2id passwords, login with lock-out, sessions with idle and
-//! absolute expiry, the CSRF token of each session, and the first admin of a new installation.
+//! Back-office accounts: login with lock-out, sessions with idle and absolute expiry, the CSRF
+//! token of each session, and the first admin of a new installation. Passwords are hashed by
+//! [`super::passwords`], off the async workers.
 //!
 //! Never logs or returns a password, a session id or an e-mail address in an error.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
 use rand::RngCore;
 use sportello_store::{
-    ids, AdminRecord, OperatorRecord, ProviderRecord, SessionRecord, StoreError,
+    ids, AdminRecord, LoginAttempt, LoginLimits, LoginReservation, OperatorRecord, ProviderRecord,
+    SessionRecord, StoreError,
 };
 
 use crate::state::AppState;
 
-/// Lock-out: this many failures within the window lock the e-mail address for the window.
+/// Lock-out: this many failures within the window lock the e-mail address for the window
+/// (an address with no account too, so the answers do not tell which exist). Failures from one
+/// source are limited too, by `Limits::login_failures_per_source` in the same window.
 pub const MAX_FAILURES: u32 = 5;
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// A session unused this long ends.
@@ -60,8 +62,13 @@ pub enum LoginError {
     /// the form does not tell which addresses exist.
     #[error("wrong credentials")]
     WrongCredentials,
+    /// The e-mail address has had too many failures; only the password with a second-factor
+    /// code gets through.
     #[error("too many failed attempts")]
     LockedOut,
+    /// The caller's network has had too many failures, whatever the address.
+    #[error("too many failed attempts from this source")]
+    SourceLockedOut,
     /// The password was right but the TOTP code missing or wrong (counts as a failure).
     #[error("second factor required")]
     SecondFactor,
@@ -106,35 +113,26 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| PasswordError::Hashing)
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Checks a password against nothing, so an unknown address costs the same time as a known one.
-fn burn_time(password: &str) {
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    if let Some(phc) = DUMMY.get_or_init(|| hash_password("sportello-dummy-password").ok()) {
-        let _ = verify_password(password, phc);
-    }
-}
-
 /// The lock-out counts failures per address without keeping the address itself.
 fn email_hash(email: &str) -> String {
     ids::secret_hash(&email.trim().to_lowercase())
+}
+
+/// The network a login comes from, as the lock-out counts it: an IPv4 address, or the /64 of
+/// an IPv6 one (a subscriber picks any address in its /64, RFC 6177), hashed.
+fn source_hash(source: &str) -> String {
+    let network = match source
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => source.to_string(),
+    };
+    ids::secret_hash(&format!("source {network}"))
 }
 
 /// Sets (or resets) the password of an account (`admin:<id>` / `operator:<id>`) and ends its
@@ -155,7 +153,9 @@ pub async fn set_password(
     if !known {
         return Err(PasswordError::NoSuchAccount);
     }
-    let phc = hash_password(password)?;
+    let phc = super::passwords::hash(password)
+        .await
+        .ok_or(PasswordError::Hashing)?;
     state
         .store
         .set_password(account, &phc, state.clock.now())
@@ -182,6 +182,13 @@ async fn find_account(state: &AppState, email: &str) -> Result<Option<Account>, 
 
 /// Checks the credentials (and the TOTP code, when the account has enabled it) and opens a
 /// session.
+///
+/// The attempt is reserved in the store before the password is hashed, so parallel guesses
+/// count against each other: of any number sent at once, at most [`MAX_FAILURES`] per address
+/// are checked. An address with no account is reserved, hashed (against a dummy) and locked
+/// exactly like one that has. A locked address still lets in its owner with the password and
+/// a valid, unused TOTP code (see `through_the_lock`), so guessing at an administrator's
+/// address cannot keep them out.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -190,36 +197,81 @@ pub async fn login(
     source: Option<String>,
 ) -> Result<(NewSession, Account), LoginError> {
     let now = state.clock.now();
-    let lock = email_hash(email);
-    if state
-        .store
-        .login_failures(&lock, now - FAILURE_WINDOW_SECS)
-        .await?
-        >= MAX_FAILURES
-    {
-        return Err(LoginError::LockedOut);
-    }
+    let attempt = LoginAttempt {
+        email_hash: email_hash(email),
+        source_hash: source.as_deref().map(source_hash),
+        at: now,
+    };
+    let limits = LoginLimits {
+        since: now - FAILURE_WINDOW_SECS,
+        per_email: MAX_FAILURES,
+        per_source: state.limits.login_failures_per_source,
+    };
+    let reserved = match state.store.reserve_login(&attempt, &limits).await? {
+        LoginReservation::Reserved(id) => id,
+        LoginReservation::SourceLocked => return Err(LoginError::SourceLockedOut),
+        LoginReservation::EmailLocked => {
+            return through_the_lock(state, &attempt, email, password, code, source).await
+        }
+    };
+    // From here on the reservation is the failure, unless the login succeeds.
     let account = find_account(state, email).await?;
     let phc = match &account {
         Some(a) => state.store.password(&a.key()).await?,
         None => None,
     };
-    let ok = match &phc {
-        Some(phc) => verify_password(password, phc),
-        None => {
-            burn_time(password);
-            false
-        }
-    };
+    let ok = super::passwords::verify(password, phc).await;
     let Some(account) = account.filter(|_| ok) else {
-        state.store.record_login_failure(&lock, now).await?;
         return Err(LoginError::WrongCredentials);
     };
     if !super::totp::satisfied(state, &account.key(), code).await? {
-        state.store.record_login_failure(&lock, now).await?;
         return Err(LoginError::SecondFactor);
     }
-    state.store.clear_login_failures(&lock).await?;
+    state
+        .store
+        .login_succeeded(Some(reserved), &attempt.email_hash)
+        .await?;
+    open_session(state, account, source).await
+}
+
+/// A locked address: only the password together with a second-factor code gets in. The code
+/// is checked first, and used up, so a guess costs no hash unless it carries a right code never
+/// used before (at most one per 30-second step); every refusal is the lock's, the same for an
+/// address with or without an account or a factor.
+async fn through_the_lock(
+    state: &AppState,
+    attempt: &LoginAttempt,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+    source: Option<String>,
+) -> Result<(NewSession, Account), LoginError> {
+    let Some(code) = code else {
+        return Err(LoginError::LockedOut);
+    };
+    let Some(account) = find_account(state, email).await? else {
+        return Err(LoginError::LockedOut);
+    };
+    if !super::totp::proves(state, &account.key(), code).await? {
+        return Err(LoginError::LockedOut);
+    }
+    let phc = state.store.password(&account.key()).await?;
+    if !super::passwords::verify(password, phc).await {
+        return Err(LoginError::LockedOut);
+    }
+    state
+        .store
+        .login_succeeded(None, &attempt.email_hash)
+        .await?;
+    open_session(state, account, source).await
+}
+
+async fn open_session(
+    state: &AppState,
+    account: Account,
+    source: Option<String>,
+) -> Result<(NewSession, Account), LoginError> {
+    let now = state.clock.now();
     let id = random_hex(32);
     let record = SessionRecord {
         id_hash: ids::secret_hash(&id),
@@ -367,19 +419,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_round_trip_and_are_argon2id() {
-        let phc = hash_password("correct horse battery").expect("hash");
-        assert!(phc.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &phc));
-        assert!(!verify_password("correct horse batterY", &phc));
-        assert!(!verify_password("x", "not a phc string"));
-    }
-
-    #[test]
     fn generated_passwords_are_long_enough() {
         let p = generate_password();
         assert!(p.chars().count() >= MIN_PASSWORD_CHARS);
         assert_ne!(p, generate_password());
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64_and_a_mapped_ipv4_its_ipv4() {
+        assert_eq!(
+            source_hash("2001:db8:1:2:aaaa::1"),
+            source_hash("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(
+            source_hash("2001:db8:1:2::1"),
+            source_hash("2001:db8:1:3::1")
+        );
+        assert_eq!(source_hash("::ffff:192.0.2.1"), source_hash("192.0.2.1"));
+        assert_ne!(source_hash("192.0.2.1"), source_hash("192.0.2.2"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The optional second factor: TOTP (RFC 6238: SHA-1, 6 digits, 30 seconds, one step of skew).
 //! The shared secret is derived from a random key that the store keeps wrapped by the master
-//! key, so the database alone never reveals it. Time comes from the injectable clock.
+//! key, so the database alone never reveals it. Time comes from the injectable clock. A code is
+//! accepted once (RFC 6238 §5.2): the store keeps the last time step accepted per account, so a
+//! code seen over a shoulder or replayed from a captured form is refused within its window.
 
 use sportello_store::crypto::DataKey;
 use sportello_store::StoreError;
@@ -44,15 +46,34 @@ pub async fn begin(state: &AppState, account: &str, label: &str) -> Result<Enrol
     Ok(Enrolment { secret, uri })
 }
 
-fn matches(state: &AppState, key: &DataKey, code: &str) -> bool {
+const STEP_SECS: i64 = 30;
+
+/// The time step whose code `code` is, within one step of skew (the latest, if several).
+fn matching_step(state: &AppState, key: &DataKey, code: &str) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    code.len() == 6
-        && code.bytes().all(|b| b.is_ascii_digit())
-        && totp(key).is_some_and(|t| {
-            u64::try_from(state.clock.now())
-                .map(|now| t.check(&code, now))
-                .unwrap_or(false)
-        })
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let totp = totp(key)?;
+    let now = state.clock.now().div_euclid(STEP_SECS);
+    (now - 1..=now + 1).rev().find(|step| {
+        u64::try_from(step * STEP_SECS)
+            .is_ok_and(|at| super::accounts::same_secret(&totp.generate(at), &code))
+    })
+}
+
+/// Whether `code` is the account's current code and was never accepted before; accepting it
+/// uses it up.
+async fn accept(
+    state: &AppState,
+    account: &str,
+    key: &DataKey,
+    code: &str,
+) -> Result<bool, StoreError> {
+    match matching_step(state, key, code) {
+        Some(step) => state.store.accept_totp_step(account, step).await,
+        None => Ok(false),
+    }
 }
 
 /// Turns the factor on once the person proves the app has the secret.
@@ -60,7 +81,7 @@ pub async fn confirm(state: &AppState, account: &str, code: &str) -> Result<bool
     let Some((key, _)) = state.store.totp_key(account).await? else {
         return Ok(false);
     };
-    if !matches(state, &key, code) {
+    if !accept(state, account, &key, code).await? {
         return Ok(false);
     }
     state.store.enable_totp(account, state.clock.now()).await
@@ -73,15 +94,26 @@ pub async fn enabled(state: &AppState, account: &str) -> Result<bool, StoreError
     ))
 }
 
-/// Whether the login may proceed: no factor enabled, or the right code.
+/// Whether the login (or a change of the factor) may proceed: no factor enabled, or a right
+/// code not used before (which this uses up).
 pub async fn satisfied(
     state: &AppState,
     account: &str,
     code: Option<&str>,
 ) -> Result<bool, StoreError> {
-    match state.store.totp_key(account).await? {
-        Some((key, Some(_))) => Ok(code.is_some_and(|c| matches(state, &key, c))),
+    match (state.store.totp_key(account).await?, code) {
+        (Some((key, Some(_))), Some(code)) => accept(state, account, &key, code).await,
+        (Some((_, Some(_))), None) => Ok(false),
         _ => Ok(true),
+    }
+}
+
+/// Whether the account has the factor enabled and `code` is a right, unused code (used up
+/// now). The way through a locked account: see `accounts::login`.
+pub async fn proves(state: &AppState, account: &str, code: &str) -> Result<bool, StoreError> {
+    match state.store.totp_key(account).await? {
+        Some((key, Some(_))) => accept(state, account, &key, code).await,
+        _ => Ok(false),
     }
 }
 

@@ -901,7 +901,7 @@ async fn totp_once_enabled_is_required_at_login() {
         .assert_redirect("/backoffice");
     assert_eq!(fresh.get("/backoffice/coda").await.status, StatusCode::OK);
 
-    // Turning it off needs a code too.
+    // Turning it off needs a code too, and one not used before.
     let refused = fresh
         .act(
             "/backoffice/account",
@@ -910,11 +910,13 @@ async fn totp_once_enabled_is_required_at_login() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    app.clock.advance(30);
+    let next = totp::code_at(&secret, now()).unwrap();
     fresh
         .act(
             "/backoffice/account",
             "/backoffice/account/totp/disattiva",
-            &[("codice", &current)],
+            &[("codice", &next)],
         )
         .await
         .assert_redirect("/backoffice/account?fatto=disattivata");

@@ -7,6 +7,7 @@ mod auth;
 mod authorization;
 mod backoffice;
 mod backoffice_admin;
+mod backoffice_auth;
 mod billing;
 mod client_api;
 mod client_api_flows;

@@ -9,7 +9,9 @@ use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
 use crate::sealing::context;
-use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
+use crate::{
+    AdminRecord, LoginAttempt, LoginLimits, LoginReservation, NoteRecord, SessionRecord, StoreError,
+};
 
 fn unique_violation(e: sqlx::Error) -> StoreError {
     match &e {
@@ -179,42 +181,84 @@ pub(super) async fn delete_sessions(store: &PgStore, account: &str) -> Result<()
     Ok(())
 }
 
-pub(super) async fn record_login_failure(
-    store: &PgStore,
-    email_hash: &str,
-    at: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO login_failures (email_hash, at) VALUES ($1, $2)")
-        .bind(email_hash)
-        .bind(at)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
-}
+/// The advisory lock classes of the lock-out's keys ("LgSr", "LgEm"): two key spaces, always
+/// taken source first, so two reservations can never wait for each other in a cycle.
+const SOURCE_LOCK: i32 = 0x4c67_5372;
+const EMAIL_LOCK: i32 = 0x4c67_456d;
 
-pub(super) async fn login_failures(
+/// One transaction holding an advisory lock on each of the attempt's keys until it commits:
+/// under READ COMMITTED two transactions would otherwise both count four and both insert the
+/// fifth. The count runs after the lock is granted, so it sees every reservation committed
+/// by the lock's previous holder, in this process or another.
+pub(super) async fn reserve_login(
     store: &PgStore,
-    email_hash: &str,
-    since: i64,
-) -> Result<u32, StoreError> {
+    attempt: &LoginAttempt,
+    limits: &LoginLimits,
+) -> Result<LoginReservation, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    if let (Some(source), true) = (&attempt.source_hash, limits.per_source > 0) {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(SOURCE_LOCK)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE source_hash = $1 AND at >= $2",
+        )
+        .bind(source)
+        .bind(limits.since)
+        .fetch_one(&mut *tx)
+        .await?;
+        if n >= i64::from(limits.per_source) {
+            tx.rollback().await?;
+            return Ok(LoginReservation::SourceLocked);
+        }
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(EMAIL_LOCK)
+        .bind(&attempt.email_hash)
+        .execute(&mut *tx)
+        .await?;
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM login_failures WHERE email_hash = $1 AND at >= $2",
+        "SELECT COUNT(*) FROM login_attempts WHERE email_hash = $1 AND at >= $2",
     )
-    .bind(email_hash)
-    .bind(since)
-    .fetch_one(&store.pool)
+    .bind(&attempt.email_hash)
+    .bind(limits.since)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    if n >= i64::from(limits.per_email) {
+        tx.rollback().await?;
+        return Ok(LoginReservation::EmailLocked);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_attempts (email_hash, source_hash, at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&attempt.email_hash)
+    .bind(&attempt.source_hash)
+    .bind(attempt.at)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(LoginReservation::Reserved(id))
 }
 
-pub(super) async fn clear_login_failures(
+pub(super) async fn login_succeeded(
     store: &PgStore,
+    attempt: Option<i64>,
     email_hash: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_failures WHERE email_hash = $1")
+    let mut tx = store.pool.begin().await?;
+    if let Some(id) = attempt {
+        sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE login_attempts SET email_hash = NULL WHERE email_hash = $1")
         .bind(email_hash)
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -235,7 +279,7 @@ pub(super) async fn delete_login_failures_before(
     store: &PgStore,
     before: i64,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+    let done = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
         .bind(before)
         .execute(&store.pool)
         .await?;
@@ -319,7 +363,7 @@ pub(super) async fn put_totp_key(
     sqlx::query(
         "INSERT INTO totp_keys (account, key_id, wrapped, enabled_at) VALUES ($1, $2, $3, NULL)
          ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
-             enabled_at = NULL",
+             enabled_at = NULL, last_step = NULL",
     )
     .bind(account)
     .bind(&wrapped.key_id)
@@ -365,4 +409,21 @@ pub(super) async fn totp_key(
         .keyring
         .unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
     Ok(Some((key, row.try_get("enabled_at")?)))
+}
+
+/// One conditional UPDATE: of two logins racing with the same code, the second re-checks the
+/// row after the first commits and finds the step taken.
+pub(super) async fn accept_totp_step(
+    store: &PgStore,
+    account: &str,
+    step: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE totp_keys SET last_step = $1 WHERE account = $2 AND (last_step IS NULL OR last_step < $1)",
+    )
+    .bind(step)
+    .bind(account)
+    .execute(&store.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -67,7 +67,8 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // A wrong master key must stop the start, not turn every later read into an error.
         let key_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT key_id FROM request_keys UNION SELECT key_id FROM secrets",
+            "SELECT DISTINCT key_id FROM request_keys UNION SELECT key_id FROM secrets \
+             UNION SELECT key_id FROM totp_keys",
         )
         .fetch_all(&pool)
         .await?;

@@ -9,7 +9,9 @@ use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::{admin_from, note_from, operator_from, session_from, wrapped_from};
 use crate::sealing::context;
-use crate::{AdminRecord, NoteRecord, SessionRecord, StoreError};
+use crate::{
+    AdminRecord, LoginAttempt, LoginLimits, LoginReservation, NoteRecord, SessionRecord, StoreError,
+};
 
 fn unique_violation(e: sqlx::Error) -> StoreError {
     match &e {
@@ -185,41 +187,66 @@ pub(super) async fn delete_sessions(store: &SqliteStore, account: &str) -> Resul
     Ok(())
 }
 
-pub(super) async fn record_login_failure(
+/// One `BEGIN IMMEDIATE` transaction: it holds the database's write lock from its first
+/// statement, so no other connection or process counts between our count and our insert.
+pub(super) async fn reserve_login(
     store: &SqliteStore,
-    email_hash: &str,
-    at: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO login_failures (email_hash, at) VALUES (?, ?)")
-        .bind(email_hash)
-        .bind(at)
-        .execute(&store.pool)
+    attempt: &LoginAttempt,
+    limits: &LoginLimits,
+) -> Result<LoginReservation, StoreError> {
+    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+    if let (Some(source), true) = (&attempt.source_hash, limits.per_source > 0) {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE source_hash = ? AND at >= ?",
+        )
+        .bind(source)
+        .bind(limits.since)
+        .fetch_one(&mut *tx)
         .await?;
-    Ok(())
-}
-
-pub(super) async fn login_failures(
-    store: &SqliteStore,
-    email_hash: &str,
-    since: i64,
-) -> Result<u32, StoreError> {
+        if n >= i64::from(limits.per_source) {
+            tx.rollback().await?;
+            return Ok(LoginReservation::SourceLocked);
+        }
+    }
     let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email_hash = ? AND at >= ?")
-            .bind(email_hash)
-            .bind(since)
-            .fetch_one(&store.pool)
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email_hash = ? AND at >= ?")
+            .bind(&attempt.email_hash)
+            .bind(limits.since)
+            .fetch_one(&mut *tx)
             .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    if n >= i64::from(limits.per_email) {
+        tx.rollback().await?;
+        return Ok(LoginReservation::EmailLocked);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_attempts (email_hash, source_hash, at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(&attempt.email_hash)
+    .bind(&attempt.source_hash)
+    .bind(attempt.at)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(LoginReservation::Reserved(id))
 }
 
-pub(super) async fn clear_login_failures(
+pub(super) async fn login_succeeded(
     store: &SqliteStore,
+    attempt: Option<i64>,
     email_hash: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_failures WHERE email_hash = ?")
+    let mut tx = store.pool.begin().await?;
+    if let Some(id) = attempt {
+        sqlx::query("DELETE FROM login_attempts WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE login_attempts SET email_hash = NULL WHERE email_hash = ?")
         .bind(email_hash)
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -240,7 +267,7 @@ pub(super) async fn delete_login_failures_before(
     store: &SqliteStore,
     before: i64,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at < ?")
+    let done = sqlx::query("DELETE FROM login_attempts WHERE at < ?")
         .bind(before)
         .execute(&store.pool)
         .await?;
@@ -324,7 +351,7 @@ pub(super) async fn put_totp_key(
     sqlx::query(
         "INSERT INTO totp_keys (account, key_id, wrapped, enabled_at) VALUES (?, ?, ?, NULL)
          ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
-             enabled_at = NULL",
+             enabled_at = NULL, last_step = NULL",
     )
     .bind(account)
     .bind(&wrapped.key_id)
@@ -370,4 +397,21 @@ pub(super) async fn totp_key(
         .keyring
         .unwrap(&wrapped_from(&row)?, &format!("totp:{account}"))?;
     Ok(Some((key, row.try_get("enabled_at")?)))
+}
+
+/// One conditional UPDATE: of two logins racing with the same code, one writes the step.
+pub(super) async fn accept_totp_step(
+    store: &SqliteStore,
+    account: &str,
+    step: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE totp_keys SET last_step = ? WHERE account = ? AND (last_step IS NULL OR last_step < ?)",
+    )
+    .bind(step)
+    .bind(account)
+    .bind(step)
+    .execute(&store.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -76,5 +76,29 @@ pub(super) async fn rewrap_keys(store: &SqliteStore) -> Result<u64, StoreError> 
             .execute(&store.pool)
             .await?;
     }
+    // The second factors' keys: left under the old key, every login with TOTP would fail
+    // once it is destroyed.
+    let totp = sqlx::query("SELECT account, key_id, wrapped FROM totp_keys WHERE key_id <> ?")
+        .bind(&current)
+        .fetch_all(&store.pool)
+        .await?;
+    for row in &totp {
+        let account: String = row.try_get("account")?;
+        let context = format!("totp:{account}");
+        let old = wrapped_from(row)?;
+        let new = store
+            .keyring
+            .wrap(&store.keyring.unwrap(&old, &context)?, &context);
+        done += sqlx::query(
+            "UPDATE totp_keys SET key_id = ?, wrapped = ? WHERE account = ? AND key_id = ?",
+        )
+        .bind(&new.key_id)
+        .bind(&new.bytes)
+        .bind(&account)
+        .bind(&old.key_id)
+        .execute(&store.pool)
+        .await?
+        .rows_affected();
+    }
     Ok(done)
 }

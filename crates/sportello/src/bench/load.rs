@@ -16,6 +16,17 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The stats of calls timed elsewhere (a loop that runs as long as something else does).
+    pub fn of(mut latencies: Vec<Duration>, failed: usize, elapsed: Duration) -> Stats {
+        latencies.sort();
+        Stats {
+            done: latencies.len(),
+            failed,
+            elapsed,
+            latencies,
+        }
+    }
+
     /// Successful calls per second.
     pub fn per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();

@@ -1,10 +1,12 @@
 //! `sportello bench`: the performance numbers of this machine, in one run, side by side —
 //! request creation against the raw commit ceiling of the same database, `GET /visure` against
-//! a trivial handler, codice fiscale validations, and the memory of a real `serve` process.
+//! a trivial handler, codice fiscale validations, the memory of a real `serve` process, and
+//! `/healthz` while that process is flooded with failed logins.
 //!
 //! It measures; it asserts nothing. Tests run it only with `--quick`, to see every line come out.
 
 mod load;
+mod logins;
 mod memory;
 mod report;
 mod server;
@@ -122,6 +124,13 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
         trivial: trivial_rate,
         validations: validations(counts.validations)?,
         memory: memory(settings, &scratch.path().join("serve"), &counts, &http).await?,
+        logins: logins::measure(
+            &scratch.path().join("logins"),
+            counts.requests.max(logins::CLIENTS * 4) / 4,
+            counts.requests,
+            &http,
+        )
+        .await?,
     };
     report.print(cfg!(debug_assertions));
     Ok(())

@@ -40,6 +40,7 @@ pub struct Report {
     pub trivial: f64,
     pub validations: f64,
     pub memory: Memory,
+    pub logins: super::logins::LoginFlood,
 }
 
 impl Report {
@@ -108,6 +109,8 @@ impl Report {
             &grew(&m.json, "JSON"),
             "",
         );
+        let (label, value) = self.logins.row();
+        row(&label, &value, "");
     }
 }
 

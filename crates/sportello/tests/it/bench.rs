@@ -20,6 +20,7 @@ fn a_quick_bench_prints_every_measurement() {
         "RSS under creation load",
         "RSS during 10 downloads of 1 MB",
         "RSS during 10 GET /documento 1 MB",
+        "/healthz during 50 failed logins",
     ] {
         let line = out
             .lines()
