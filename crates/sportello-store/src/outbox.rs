@@ -243,5 +243,7 @@ pub enum Replay {
     NotFound,
     /// Replayed `max` times within the window already; the next replay is allowed at
     /// `retry_at` (Unix seconds), when the oldest of them leaves the window.
-    Limited { retry_at: i64 },
+    Limited {
+        retry_at: i64,
+    },
 }

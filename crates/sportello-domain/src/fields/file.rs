@@ -168,7 +168,9 @@ pub fn check_size(raw: &str, max_bytes: usize) -> Result<(), FieldError> {
     if value.len() > max_encoded.saturating_mul(2).saturating_add(4096) {
         return Err(too_large(max_bytes));
     }
-    let payload = value.rsplit_once('|').map_or(value, |(_, rest)| rest.trim());
+    let payload = value
+        .rsplit_once('|')
+        .map_or(value, |(_, rest)| rest.trim());
     // The base64 after a `data:` header's comma (or the whole, when bare).
     let is_data_url = payload
         .get(..5)

@@ -34,9 +34,8 @@ pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiR
         state.store.expired_tests(test_cutoff, limit)
     })
     .await?;
-    let draft_cutoff = now.saturating_sub(
-        i64::from(state.limits.draft_retention_days).saturating_mul(DAY),
-    );
+    let draft_cutoff =
+        now.saturating_sub(i64::from(state.limits.draft_retention_days).saturating_mul(DAY));
     let draft_actor = format!("{actor}:draft");
     purge_batches(state, dry_run, &draft_actor, &mut out, |limit| {
         state.store.expired_drafts(draft_cutoff, limit)
