@@ -60,27 +60,8 @@ pub fn check(
     json_visura: &BTreeMap<String, String>,
     ctx: &Context,
 ) -> Result<Submission, SubmissionError> {
-    let files = json_visura
-        .iter()
-        .filter(|(key, raw)| {
-            !raw.trim().is_empty()
-                && field_index(key)
-                    .and_then(|n| service.field(n))
-                    .is_some_and(|f| f.tipo == FieldType::File)
-        })
-        .count();
-    if files > ctx.max_files {
-        return Err(SubmissionError {
-            invalid: vec![FieldProblem {
-                campo: "json_visura".into(),
-                code: "too_many_files",
-                message: format!(
-                    "{files} files in one request, more than the limit of {}",
-                    ctx.max_files
-                ),
-            }],
-            ..SubmissionError::default()
-        });
+    if let Some(e) = too_many_files(service, json_visura, ctx) {
+        return Err(e);
     }
 
     let mut values = BTreeMap::new();
@@ -136,6 +117,95 @@ pub fn check(
     } else {
         Err(error)
     }
+}
+
+/// The size limits of [`check`] for a draft, whose values may still be incomplete or wrong: a
+/// draft keeps only fields of its service, at most `ctx.max_files` files, and no value larger
+/// than a valid one of its type could be — `max_text_chars` characters for free text, the
+/// longest address for an e-mail, `max_file_bytes` (decoded) for a file, and for the short codes
+/// and dates the larger of the two text limits. Its content is checked when it is submitted.
+pub fn check_draft(
+    service: &Service,
+    json_visura: &BTreeMap<String, String>,
+    ctx: &Context,
+) -> Result<(), SubmissionError> {
+    if let Some(e) = too_many_files(service, json_visura, ctx) {
+        return Err(e);
+    }
+    let mut invalid: Vec<(u32, FieldProblem)> = Vec::new();
+    let mut unknown = Vec::new();
+    for (key, raw) in json_visura {
+        let Some(field) = field_index(key).and_then(|n| service.field(n)) else {
+            unknown.push(key.clone());
+            continue;
+        };
+        let problem = match field.tipo {
+            FieldType::File => fields::file::check_size(raw, ctx.max_file_bytes).err(),
+            tipo => {
+                let max_chars = match tipo {
+                    FieldType::Testo | FieldType::Denominazione => ctx.max_text_chars,
+                    FieldType::Email => fields::email::MAX_LEN,
+                    _ => ctx.max_text_chars.max(fields::email::MAX_LEN),
+                };
+                let len = raw.trim().chars().count();
+                (len > max_chars).then(|| {
+                    fields::FieldError::new(
+                        "too_long",
+                        format!("the value has {len} characters, at most {max_chars} are allowed"),
+                    )
+                })
+            }
+        };
+        if let Some(e) = problem {
+            invalid.push((
+                field.index,
+                FieldProblem {
+                    campo: field.key(),
+                    code: e.code,
+                    message: e.message,
+                },
+            ));
+        }
+    }
+    invalid.sort_by_key(|(n, _)| *n);
+    let error = SubmissionError {
+        invalid: invalid.into_iter().map(|(_, p)| p).collect(),
+        missing: Vec::new(),
+        unknown,
+    };
+    if error.is_empty() {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// More non-empty `file` values than `ctx.max_files`: answered alone, before any is looked at.
+fn too_many_files(
+    service: &Service,
+    json_visura: &BTreeMap<String, String>,
+    ctx: &Context,
+) -> Option<SubmissionError> {
+    let files = json_visura
+        .iter()
+        .filter(|(key, raw)| {
+            !raw.trim().is_empty()
+                && field_index(key)
+                    .and_then(|n| service.field(n))
+                    .is_some_and(|f| f.tipo == FieldType::File)
+        })
+        .count();
+    (files > ctx.max_files).then(|| SubmissionError {
+        invalid: vec![FieldProblem {
+            campo: "json_visura".into(),
+            code: "too_many_files",
+            message: format!(
+                "{files} files in one request, more than the limit of {}",
+                ctx.max_files
+            ),
+        }],
+        ..SubmissionError::default()
+    })
 }
 
 /// `$n` with `n` a decimal number without leading zeros (or `0` itself), as the catalog
@@ -362,6 +432,54 @@ mod tests {
                 p.message
             );
         }
+    }
+
+    #[test]
+    fn a_draft_may_be_incomplete_or_wrong_but_not_larger_than_a_submission() {
+        let c = ctx();
+        // Half-typed, invalid values: a draft keeps them.
+        let partial = visura(&[("$1", "RSSMRA8"), ("$2", "31-02"), ("$5", "mario@")]);
+        assert_eq!(check_draft(&service(), &partial, &c), Ok(()));
+        let long_text = "x".repeat(256);
+        let long_code = "x".repeat(256);
+        let huge_file = "A".repeat(20_000);
+        let err = check_draft(
+            &service(),
+            &visura(&[
+                ("$0", &long_text),
+                ("$1", &long_code),
+                ("$3", &huge_file),
+                ("$9", "not a field"),
+            ]),
+            &c,
+        )
+        .unwrap_err();
+        let codes: Vec<(&str, &str)> = err
+            .invalid
+            .iter()
+            .map(|p| (p.campo.as_str(), p.code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("$0", "too_long"),
+                ("$1", "too_long"),
+                ("$3", "file_too_large")
+            ]
+        );
+        assert_eq!(err.unknown, ["$9"]);
+        assert!(err.missing.is_empty());
+        // A file within the limit, as a data: URL, is kept without being decoded.
+        assert_eq!(
+            check_draft(&service(), &visura(&[("$3", &pdf())]), &c),
+            Ok(())
+        );
+        let few = Context { max_files: 1, ..c };
+        let two = visura(&[("$3", &pdf()), ("$4", &pdf())]);
+        assert_eq!(
+            check_draft(&service(), &two, &few).unwrap_err().invalid[0].code,
+            "too_many_files"
+        );
     }
 
     #[test]

@@ -280,6 +280,21 @@ impl ApiError {
         }
     }
 
+    /// A delivery was replayed as often as an hour allows; `retry_after_secs` is when the oldest
+    /// of those replays leaves the hour.
+    pub fn too_many_replays(max: u32, retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                918,
+                format!(
+                    "this delivery was replayed {max} times in the last hour; retry in {retry_after_secs} seconds"
+                ),
+            )
+        }
+    }
+
     /// `/readyz`: a dependency does not answer; `what` names it (never a path or a secret).
     pub fn not_ready(what: &str) -> ApiError {
         ApiError::new(
@@ -302,6 +317,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         if let StoreError::InsufficientCredit { balance, required } = e {
             return ApiError::insufficient_credit(balance, required);
+        }
+        if let StoreError::Purged(_) = e {
+            return ApiError::purged();
         }
         // Store errors carry ids and database messages, never field values.
         tracing::error!(error = %e, "store failure");

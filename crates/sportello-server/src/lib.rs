@@ -126,6 +126,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .with_state(state)
+        // One readiness probe shared by this router's callers (see `system::Readiness`).
+        .layer(axum::Extension(Arc::new(system::Readiness::default())))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             answer_within(timeout, req, next)
         }))

@@ -1,7 +1,8 @@
 //! Rate limits: a token bucket per bearer token and one per client address (as
-//! [`crate::client_addr`] resolves it behind trusted proxies), refused with 429/918
-//! and `Retry-After` before any handler, extractor or database is reached. `/healthz` and `/readyz` are exempt
-//! (load balancers poll it).
+//! [`crate::client_addr`] resolves it behind trusted proxies), refused with 429/918 and
+//! `Retry-After` before any handler, extractor or database is reached. Only `/healthz` is
+//! exempt: it answers from the process alone, so a flood of it costs nothing, and a liveness
+//! probe must never be refused. `/readyz` touches the database and the file store: limited.
 //!
 //! Invariant: the buckets never hold a bearer token, only its SHA-256 (as the store does), so a
 //! memory dump of the limiter gives no credentials away.
@@ -66,7 +67,7 @@ pub async fn enforce(
     req: Request,
     next: Next,
 ) -> Response {
-    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+    if req.uri().path() == "/healthz" {
         return next.run(req).await;
     }
     // Absent when the router is served without connection info (some tests): then only the

@@ -62,6 +62,9 @@ pub struct Limits {
     pub max_text_chars: usize,
     /// Largest page of a list.
     pub max_page_size: u32,
+    /// Days a draft keeps its personal data after its last change; then the retention pass
+    /// purges it, as it purges closed requests.
+    pub draft_retention_days: u32,
     /// Seconds a request may take end to end before it is answered 408.
     pub request_timeout_secs: u64,
     /// Requests a minute one bearer token may make (burst: a sixth of it); 0 disables.
@@ -100,6 +103,7 @@ impl Default for Limits {
             max_file_bytes: 10 * 1024 * 1024,
             max_text_chars: 255,
             max_page_size: 500,
+            draft_retention_days: 30,
             request_timeout_secs: 60,
             rate_per_token_per_minute: 600,
             rate_per_ip_per_minute: 1200,

@@ -113,6 +113,14 @@ macro_rules! delegate_store {
                 retention::expired_tests(self, created_by, limit).await
             }
 
+            async fn expired_drafts(
+                &self,
+                updated_before: i64,
+                limit: u32,
+            ) -> Result<Vec<String>, StoreError> {
+                retention::expired_drafts(self, updated_before, limit).await
+            }
+
             async fn purge_request(
                 &self,
                 id: &str,
@@ -171,8 +179,12 @@ macro_rules! delegate_store {
                 subjects::find_by_subject(self, code).await
             }
 
-            async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+            async fn audit_head(&self) -> Result<crate::audit::Head, StoreError> {
                 audit::audit_head(self).await
+            }
+
+            fn audit_key(&self) -> &crate::audit::ChainKey {
+                &self.chain
             }
 
             async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError> {
@@ -348,8 +360,13 @@ macro_rules! delegate_store {
                 outbox::list_deliveries(self, f).await
             }
 
-            async fn replay_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-                outbox::replay_delivery(self, id, now).await
+            async fn replay_delivery(
+                &self,
+                id: &str,
+                now: i64,
+                limit: &ReplayLimit,
+            ) -> Result<Replay, StoreError> {
+                outbox::replay_delivery(self, id, now, limit).await
             }
 
             async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError> {
@@ -409,6 +426,15 @@ macro_rules! delegate_store {
                 audit: Option<&AuditEvent>,
             ) -> Result<i64, StoreError> {
                 ledger::post(self, t, funds, audit).await
+            }
+
+            async fn post_keyed(
+                &self,
+                t: &crate::ledger::Transaction,
+                audit: &AuditEvent,
+                key: &crate::ledger::PostKey,
+            ) -> Result<crate::ledger::Keyed, StoreError> {
+                ledger::post_keyed(self, t, audit, key).await
             }
 
             async fn balance(

@@ -217,6 +217,29 @@ pub enum Funds {
 }
 
 /// The result of checking the books.
+/// An `Idempotency-Key` on a top-up or an adjustment: the key as the caller gave it, and the
+/// fingerprint of what it was sent with (which client, which movement, which body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostKey {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// What [`crate::Store::post_keyed`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed {
+    /// Posted now: the transaction's id and the wallet's balance right after it.
+    Posted { id: i64, balance_after: i64 },
+    /// The key was used before with the same fingerprint: nothing posted; the transaction then
+    /// posted (with its legs) and the balance right after it.
+    Replayed {
+        transaction: Box<Transaction>,
+        balance_after: i64,
+    },
+    /// The key was used before with another fingerprint: nothing posted.
+    KeyReused,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Check {
     pub transactions: u64,

@@ -91,6 +91,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<String>, StoreError>;
     /// Test (sandbox) requests, in any state, created before `created_by` and not yet purged.
     async fn expired_tests(&self, created_by: i64, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Drafts last changed before `updated_before` and not yet purged.
+    async fn expired_drafts(
+        &self,
+        updated_before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
     /// Destroys a request's personal data: its data key, sealed columns, file names, notes and
     /// idempotency answers; keeps what accounting needs (ids, service, dates, prices, state).
     /// Recorded in the history as `purge` by `actor`. Returns the blobs to delete, or None if it
@@ -125,8 +131,10 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         request_id: Option<&str>,
     ) -> Result<Vec<audit::AuditEntry>, StoreError>;
-    /// The chain's head: the last sequence number and hash.
-    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+    /// The chain's head: the last sequence number and hash, and the first keyed entry.
+    async fn audit_head(&self) -> Result<audit::Head, StoreError>;
+    /// The key the chain's links are made with, to verify them.
+    fn audit_key(&self) -> &audit::ChainKey;
 
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
@@ -229,8 +237,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: &DeliveryFilter,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
-    /// Makes the delivery due now with a fresh retry window; false if there is no such delivery.
-    async fn replay_delivery(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Makes the delivery due now with a fresh retry window, unless it was replayed
+    /// `limit.max` times within the last `limit.window_secs` (counted here, in the database, so
+    /// every process sees the same count).
+    async fn replay_delivery(
+        &self,
+        id: &str,
+        now: i64,
+        limit: &ReplayLimit,
+    ) -> Result<Replay, StoreError>;
     /// A request's events, in order.
     async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError>;
     /// The client's webhook endpoint and signing secrets (a first secret is created if none).
@@ -262,6 +277,16 @@ pub trait Store: Send + Sync + 'static {
         funds: ledger::Funds,
         audit: Option<&audit::AuditEvent>,
     ) -> Result<i64, StoreError>;
+    /// Like [`Store::post`] for a top-up or an adjustment made with an `Idempotency-Key`: the
+    /// first call with a key posts and records the key, the transaction and the balance after
+    /// it, in one transaction; a later one with the same fingerprint posts nothing and gets them
+    /// back; one with another fingerprint is refused.
+    async fn post_keyed(
+        &self,
+        transaction: &ledger::Transaction,
+        audit: &audit::AuditEvent,
+        key: &ledger::PostKey,
+    ) -> Result<ledger::Keyed, StoreError>;
     /// A client's balance in cents: the sum of its wallet's legs (before `before`, if given).
     async fn balance(&self, client_id: &str, before: Option<i64>) -> Result<i64, StoreError>;
     /// Ledger transactions with their legs, oldest first, with `from <= at < to`, of one client

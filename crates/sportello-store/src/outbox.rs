@@ -227,3 +227,23 @@ mod tests {
         }
     }
 }
+
+/// How often one delivery may be replayed: at most `max` replays within `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayLimit {
+    pub max: u32,
+    pub window_secs: i64,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Due now, with a fresh retry window.
+    Done,
+    NotFound,
+    /// Replayed `max` times within the window already; the next replay is allowed at
+    /// `retry_at` (Unix seconds), when the oldest of them leaves the window.
+    Limited {
+        retry_at: i64,
+    },
+}

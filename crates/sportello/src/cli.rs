@@ -412,8 +412,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCmd::Verify) => {
             let state = open_state(&settings).await?;
             match sportello_server::service::audit::verify(&state).await? {
-                Ok(n) => {
-                    println!("audit trail intact: {n} entries verified");
+                Ok(v) => {
+                    println!(
+                        "audit trail intact: {} entries verified; keyed (HMAC-SHA256 under the audit key) from entry {}",
+                        v.entries, v.keyed_from
+                    );
                     Ok(())
                 }
                 Err(broken) => Err(crate::exit::problem(anyhow::anyhow!(

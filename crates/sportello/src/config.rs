@@ -53,6 +53,8 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds between two retention passes of a running server.
     pub purge_interval_secs: u64,
+    /// Days a draft keeps its personal data after its last change.
+    pub draft_retention_days: u32,
     /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
     pub secure_cookies: bool,
     /// Failed back-office logins one source (IPv4 address, IPv6 /64) may make in 15 minutes,
@@ -158,6 +160,7 @@ impl Default for Settings {
             max_pdf_pages: limits.max_pdf_pages,
             log_format: "text".into(),
             purge_interval_secs: 3600,
+            draft_retention_days: limits.draft_retention_days,
             secure_cookies: limits.secure_cookies,
             login_failures_per_source: limits.login_failures_per_source,
             outbox_interval_secs: 5,
@@ -373,6 +376,7 @@ impl Settings {
             max_file_bytes: self.max_file_bytes,
             max_text_chars: self.max_text_chars,
             max_page_size: self.max_page_size,
+            draft_retention_days: self.draft_retention_days,
             request_timeout_secs: self.request_timeout_secs,
             rate_per_token_per_minute: self.rate_per_token_per_minute,
             rate_per_ip_per_minute: self.rate_per_ip_per_minute,

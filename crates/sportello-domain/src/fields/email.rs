@@ -14,7 +14,7 @@
 
 use super::FieldError;
 
-const MAX_LEN: usize = 254;
+pub const MAX_LEN: usize = 254;
 const MAX_LOCAL: usize = 64;
 const MAX_DOMAIN: usize = 253;
 const MAX_LABEL: usize = 63;

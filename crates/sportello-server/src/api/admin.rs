@@ -40,6 +40,12 @@ pub struct AuditItem {
 pub struct AuditCheck {
     pub integro: bool,
     pub voci_verificate: u64,
+    /// The chain verified under the installation's audit key (HMAC-SHA256): nobody without the
+    /// master key can have rewritten an entry and re-chained the ones after it.
+    pub con_chiave: bool,
+    /// The first entry linked with the key (1: all of them); the entries before it were made by
+    /// a version without the key, with plain SHA-256 links, and are held by it.
+    pub con_chiave_dalla_voce: Option<i64>,
     /// The first broken entry, when the chain is not intact.
     pub prima_voce_alterata: Option<i64>,
     pub motivo: Option<String>,
@@ -85,22 +91,27 @@ pub async fn list(
 
 /// Verifies the audit chain.
 ///
-/// Recomputes every entry's hash and link to the previous one and names the first broken entry.
+/// Recomputes every entry's keyed hash (HMAC-SHA256 under the installation's audit key) and link
+/// to the previous one and names the first broken entry.
 #[utoipa::path(get, path = "/admin/audit/verify", tag = "admin",
     responses((status = 200, description = "The result", body = inline(crate::envelope::Envelope<AuditCheck>))),
     extensions(("x-error-codes" = json!([]))),
     security(("bearer" = [])))]
 pub async fn verify(State(state): State<AppState>, _admin: AdminCaller) -> ApiResult<Response> {
     let check = match audit::verify(&state).await.map_err(ApiError::from)? {
-        Ok(n) => AuditCheck {
+        Ok(v) => AuditCheck {
             integro: true,
-            voci_verificate: n,
+            voci_verificate: v.entries,
+            con_chiave: true,
+            con_chiave_dalla_voce: Some(v.keyed_from),
             prima_voce_alterata: None,
             motivo: None,
         },
         Err(b) => AuditCheck {
             integro: false,
             voci_verificate: 0,
+            con_chiave: false,
+            con_chiave_dalla_voce: None,
             prima_voce_alterata: Some(b.seq),
             motivo: Some(b.reason.to_string()),
         },

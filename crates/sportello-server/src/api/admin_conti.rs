@@ -2,18 +2,19 @@
 //! provider's settlement, the check of the books.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 use sportello_domain::pricing::from_cents;
-use sportello_store::ledger::Kind;
+use sportello_store::ledger::{Kind, PostKey};
 use utoipa::ToSchema;
 
 use super::conto::{conto_of, csv, statement_response, Conto, Format, FormatParams};
 use super::ok;
 use crate::auth::AdminCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, Query};
+use crate::extract::{Query, RawJson};
 use crate::service::statements::{self, Month, Settlement, Statement};
 use crate::service::wallet;
 use crate::state::AppState;
@@ -54,8 +55,11 @@ async fn fund(
     admin: &AdminCaller,
     kind: Kind,
     client_id: &str,
-    body: &Value,
+    headers: &HeaderMap,
+    raw: RawJson,
 ) -> ApiResult<Response> {
+    let key = super::richiesta::idempotency_key(headers)?;
+    let body = &raw.value;
     let importo = match body.get("importo") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -69,68 +73,102 @@ async fn fund(
     };
     let motivo = body.get("motivo").and_then(Value::as_str).unwrap_or("");
     let actor = format!("admin:{}", admin.token.id);
-    let t = wallet::fund(
-        state,
-        kind,
-        client_id,
-        &importo,
-        motivo,
-        &actor,
-        admin.source.clone(),
-    )
-    .await?;
+    let funded = match key {
+        Some(key) => {
+            // The same key for another client or the other movement is another request.
+            let fingerprint = sportello_store::ids::sha256_hex(
+                format!("{}\n{client_id}\n{}", kind.as_db(), raw.sha256).as_bytes(),
+            );
+            wallet::fund_once(
+                state,
+                kind,
+                client_id,
+                &importo,
+                motivo,
+                &actor,
+                admin.source.clone(),
+                PostKey { key, fingerprint },
+            )
+            .await?
+        }
+        None => {
+            let transaction = wallet::fund(
+                state,
+                kind,
+                client_id,
+                &importo,
+                motivo,
+                &actor,
+                admin.source.clone(),
+            )
+            .await?;
+            wallet::Funded {
+                balance_after: state.store.balance(client_id, None).await?,
+                transaction,
+            }
+        }
+    };
+    let t = funded.transaction;
     Ok(ok(Movement {
         id: t.id,
         timestamp: t.at,
-        tipo: kind.as_db().to_string(),
+        tipo: t.kind.as_db().to_string(),
         importo: money(from_cents(t.wallet_effect())),
         motivo: t.reason.unwrap_or_default(),
-        saldo: money(from_cents(state.store.balance(client_id, None).await?)),
+        saldo: money(from_cents(funded.balance_after)),
     }))
 }
 
 /// Records money received from a client.
 ///
 /// `{"importo": "50.00", "motivo": "bonifico 123"}`: a positive amount of euro with at most two
-/// decimals and a reason; written to the ledger and the audit trail.
+/// decimals and a reason; written to the ledger and the audit trail. With an `Idempotency-Key`
+/// header, a retry with the same body gets the very same answer and credits nothing.
 #[utoipa::path(post, path = "/admin/clients/{id}/topup", tag = "admin",
-    params(("id" = String, Path, description = "The client's id")),
+    params(("id" = String, Path, description = "The client's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first answer")),
     request_body(content = Object, description = "importo (positive euro, at most two decimals), motivo (required)"),
     responses(
         (status = 200, description = "The top-up", body = inline(crate::envelope::Envelope<Movement>)),
         (status = 400, description = "invalid importo or motivo (915)", body = crate::envelope::ErrorEnvelope),
-        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
-    extensions(("x-error-codes" = json!([914, 915]))),
+        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 422, description = "Idempotency-Key reused with another body (908)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([908, 909, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn topup(
     State(state): State<AppState>,
     admin: AdminCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    headers: HeaderMap,
+    raw: RawJson,
 ) -> ApiResult<Response> {
-    fund(&state, &admin, Kind::Topup, &id, &body).await
+    fund(&state, &admin, Kind::Topup, &id, &headers, raw).await
 }
 
 /// Corrects a client's balance.
 ///
 /// `{"importo": "-5.00", "motivo": "…"}`: either sign, at most two decimals, with a reason; written
-/// to the ledger and the audit trail.
+/// to the ledger and the audit trail. With an `Idempotency-Key` header, a retry with the same
+/// body gets the very same answer and moves nothing.
 #[utoipa::path(post, path = "/admin/clients/{id}/adjustment", tag = "admin",
-    params(("id" = String, Path, description = "The client's id")),
+    params(("id" = String, Path, description = "The client's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first answer")),
     request_body(content = Object, description = "importo (euro, either sign, at most two decimals), motivo (required)"),
     responses(
         (status = 200, description = "The adjustment", body = inline(crate::envelope::Envelope<Movement>)),
         (status = 400, description = "invalid importo or motivo (915)", body = crate::envelope::ErrorEnvelope),
-        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope)),
-    extensions(("x-error-codes" = json!([914, 915]))),
+        (status = 404, description = "no such client (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 422, description = "Idempotency-Key reused with another body (908)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([908, 909, 914, 915]))),
     security(("bearer" = [])))]
 pub async fn adjustment(
     State(state): State<AppState>,
     admin: AdminCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    headers: HeaderMap,
+    raw: RawJson,
 ) -> ApiResult<Response> {
-    fund(&state, &admin, Kind::Adjustment, &id, &body).await
+    fund(&state, &admin, Kind::Adjustment, &id, &headers, raw).await
 }
 
 /// Any client's statement for a month.

@@ -50,12 +50,14 @@ pub async fn list(
 
 /// Sends any delivery again now.
 ///
-/// Even after its attempts ran out; the worker sends it on its next pass.
+/// Even after its attempts ran out; the worker sends it on its next pass. At most 3 replays of one
+/// delivery an hour, the client's and the admins' together: beyond, 429/918 with `Retry-After`.
 #[utoipa::path(post, path = "/admin/deliveries/{id}/replay", tag = "admin",
     params(("id" = String, Path)),
     responses((status = 200, description = "The delivery, due now", body = inline(crate::envelope::Envelope<Consegna>)),
-        (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope)),
-    extensions(("x-error-codes" = json!([914]))),
+        (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 429, description = "replayed 3 times in the last hour already (918); `Retry-After` says when the next is allowed", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 918]))),
     security(("bearer" = [])))]
 pub async fn replay(
     State(state): State<AppState>,

@@ -52,12 +52,13 @@ pub async fn list(
 /// Sends a delivery again now.
 ///
 /// Even after its attempts ran out; the delivery is due at once and the worker sends it on its next
-/// pass.
+/// pass. At most 3 replays of one delivery an hour: beyond, 429/918 with `Retry-After`.
 #[utoipa::path(post, path = "/consegne/{id}/ripeti", tag = "consegne",
     params(("id" = String, Path)),
     responses((status = 200, description = "The delivery, due now", body = inline(crate::envelope::Envelope<Consegna>)),
-        (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope)),
-    extensions(("x-error-codes" = json!([914]))),
+        (status = 404, description = "no such delivery (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 429, description = "replayed 3 times in the last hour already (918); `Retry-After` says when the next is allowed", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 918]))),
     security(("bearer" = [])))]
 pub async fn replay(
     State(state): State<AppState>,

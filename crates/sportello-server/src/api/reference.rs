@@ -41,8 +41,8 @@ const ALWAYS: [u64; 2] = [916, 999];
 const AUTHENTICATED: [u64; 5] = [900, 901, 902, 903, 904];
 /// With a body: not JSON (or too deep), too large.
 const WITH_BODY: [u64; 2] = [905, 906];
-/// Paths the rate limiter lets through (probes must always get an answer).
-const NOT_RATE_LIMITED: [&str; 2] = ["/healthz", "/readyz"];
+/// Paths the rate limiter lets through (liveness probes must always get an answer).
+const NOT_RATE_LIMITED: [&str; 1] = ["/healthz"];
 
 /// Adds the captured examples and completes every operation's `x-error-codes` with the codes
 /// that follow from its shape (authentication, body, query, rate limit).

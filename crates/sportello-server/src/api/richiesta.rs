@@ -14,7 +14,8 @@ use crate::service::{body, requests};
 use crate::state::AppState;
 use crate::wire::{Richiesta, RichiestaSummary};
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// The `Idempotency-Key` header (also taken by the admins' top-ups and adjustments).
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };

@@ -1,8 +1,9 @@
-//! The audit trail: every look at personal data and every change leaves a hash-chained entry.
+//! The audit trail: every look at personal data and every change leaves an entry chained to the
+//! previous one by a MAC under the installation's audit key (see `sportello_store::audit`).
 //! Changes are chained by the store in the same transaction as the change; reads are recorded
 //! here before the data is handed out, so a read that cannot be recorded does not happen.
 
-use sportello_store::audit::{self, AuditEntry, AuditEvent, BrokenLink};
+use sportello_store::audit::{self, AuditEntry, AuditEvent, BrokenLink, Verified};
 use sportello_store::StoreError;
 
 use crate::error::ApiResult;
@@ -30,8 +31,9 @@ pub async fn record(
     Ok(())
 }
 
-/// Walks the whole chain; the first broken link if any, else how many entries were checked.
-pub async fn verify(state: &AppState) -> Result<Result<u64, BrokenLink>, StoreError> {
+/// Walks the whole chain; the first broken link if any, else how many entries were checked and
+/// from which one on they are keyed.
+pub async fn verify(state: &AppState) -> Result<Result<Verified, BrokenLink>, StoreError> {
     let head = state.store.audit_head().await?;
     // Read in pages but verify as one sequence: a page boundary must not hide a broken link.
     let mut all: Vec<AuditEntry> = Vec::new();
@@ -42,5 +44,5 @@ pub async fn verify(state: &AppState) -> Result<Result<u64, BrokenLink>, StoreEr
         after = last.seq;
         all.extend(page);
     }
-    Ok(audit::verify(&all, (head.0, &head.1)))
+    Ok(audit::verify(&all, &head, state.store.audit_key()))
 }

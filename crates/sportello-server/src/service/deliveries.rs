@@ -2,13 +2,21 @@
 //! the clients' webhook settings (endpoint, signing secret rotation).
 
 use serde::Serialize;
-use sportello_store::{DeliveryFilter, DeliveryRecord, DeliveryStatus};
+use sportello_store::{DeliveryFilter, DeliveryRecord, DeliveryStatus, Replay, ReplayLimit};
 use utoipa::ToSchema;
 
 use crate::auth::ClientCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{signing, ROTATION_GRACE_SECS};
 use crate::state::AppState;
+
+/// How often one delivery may be replayed, by its client and admins together. A replay makes
+/// a call to a URL (or an e-mail to an address) the client chose: without a bound, a free test
+/// token could have Sportello call a third party as often as it likes.
+pub const REPLAY_LIMIT: ReplayLimit = ReplayLimit {
+    max: 3,
+    window_secs: 3600,
+};
 
 /// One delivery as the log shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,7 +101,8 @@ pub async fn list_own(
     list(state, filter).await
 }
 
-/// Sends a delivery again now, even after its attempts ran out.
+/// Sends a delivery again now, even after its attempts ran out; at most [`REPLAY_LIMIT`] times
+/// an hour (429/918 beyond, with `Retry-After`).
 pub async fn replay(
     state: &AppState,
     id: &str,
@@ -113,10 +122,19 @@ pub async fn replay(
             return Err(ApiError::not_found("no such delivery"));
         }
     }
-    state
+    let now = state.clock.now();
+    match state
         .store
-        .replay_delivery(&found.id, state.clock.now())
-        .await?;
+        .replay_delivery(&found.id, now, &REPLAY_LIMIT)
+        .await?
+    {
+        Replay::Done => {}
+        Replay::NotFound => return Err(ApiError::not_found("no such delivery")),
+        Replay::Limited { retry_at } => {
+            let wait = u64::try_from(retry_at.saturating_sub(now)).unwrap_or(0);
+            return Err(ApiError::too_many_replays(REPLAY_LIMIT.max, wait.max(1)));
+        }
+    }
     let d = state
         .store
         .get_delivery(&found.id)

@@ -174,6 +174,9 @@ pub async fn create(
             .map_err(|e| ApiError::validation(250, submission_details(e)))?;
         Some(checked)
     } else {
+        // A draft keeps what a submission could hold, no more (it is stored as it is).
+        submission::check_draft(service, &body.json_visura, &field_context(state))
+            .map_err(|e| ApiError::validation(250, submission_details(e)))?;
         None
     };
     let mut record = RequestRecord {
@@ -392,6 +395,10 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::no_such_request(228, id))?;
     let service = service(state, &current.hash_visura)?.clone();
+    if current.purged_at.is_some() && !current.status.is_final() {
+        // An expired draft, or a test request after its day: its values are gone.
+        return Err(ApiError::purged());
+    }
     let now = state.clock.now();
     let ctx = field_context(state);
     let updated = match current.status {
@@ -442,6 +449,8 @@ pub async fn update(
                 state.store.index_subjects(id, &who).await?;
                 submitted
             } else {
+                submission::check_draft(&service, &values, &ctx)
+                    .map_err(|e| ApiError::validation(229, submission_details(e)))?;
                 let raw = raw_values(&values);
                 let email = body.email_target.clone();
                 mutate(state, id, |r| {

@@ -1,7 +1,8 @@
 //! Retention: once a closed request's retention period (the service's `retention_days`) has
 //! passed, its personal data is destroyed — data key, sealed values, files — and only what
 //! accounting needs is kept. Test (sandbox) requests keep their data for a day only, whatever
-//! their state. The periodic pass also deletes the back office's expired sessions and stale
+//! their state; a draft keeps it `draft_retention_days` after its last change (a draft nobody
+//! submits never closes, and would otherwise keep it for ever). The periodic pass also deletes the back office's expired sessions and stale
 //! failed logins ([`accounts::forget_expired`]).
 
 use sportello_store::StoreError;
@@ -22,14 +23,22 @@ pub fn delete_after(closed_at: i64, retention_days: u32) -> i64 {
 /// How long a test request keeps its personal data.
 pub const TEST_RETENTION_SECS: i64 = DAY;
 
-/// The requests whose retention has passed, every service at once, and the test requests older
-/// than a day. With `dry_run`, only lists.
+/// The requests whose retention has passed, every service at once, the test requests older
+/// than a day and the drafts left unchanged for `draft_retention_days`. With `dry_run`, only
+/// lists. A draft's purge is recorded as by `<actor>:draft`, so the trail says why.
 pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiResult<Vec<String>> {
     let now = state.clock.now();
     let mut out = Vec::new();
     let test_cutoff = now.saturating_sub(TEST_RETENTION_SECS);
     purge_batches(state, dry_run, actor, &mut out, |limit| {
         state.store.expired_tests(test_cutoff, limit)
+    })
+    .await?;
+    let draft_cutoff =
+        now.saturating_sub(i64::from(state.limits.draft_retention_days).saturating_mul(DAY));
+    let draft_actor = format!("{actor}:draft");
+    purge_batches(state, dry_run, &draft_actor, &mut out, |limit| {
+        state.store.expired_drafts(draft_cutoff, limit)
     })
     .await?;
     for service in state.catalog.services() {

@@ -7,7 +7,7 @@
 use sportello_domain::pricing::{self, Quote};
 use sportello_domain::status::Status;
 use sportello_store::audit::AuditEvent;
-use sportello_store::ledger::{Funds, Kind, Transaction};
+use sportello_store::ledger::{Funds, Keyed, Kind, PostKey, Transaction};
 use sportello_store::{HistoryEntry, RequestRecord};
 
 use crate::envelope::Detail;
@@ -70,6 +70,66 @@ pub async fn fund(
     actor: &str,
     source: Option<String>,
 ) -> ApiResult<Transaction> {
+    let (mut t, audit) = funding(state, kind, client_id, amount, reason, actor, source).await?;
+    t.id = state
+        .store
+        .post(&t, Funds::NotRequired, Some(&audit))
+        .await?;
+    Ok(t)
+}
+
+/// A top-up or an adjustment and the wallet's balance right after it.
+pub struct Funded {
+    pub transaction: Transaction,
+    pub balance_after: i64,
+}
+
+/// [`fund`] under an `Idempotency-Key`, as `POST /richiesta` takes one: the first call posts; a
+/// retry with the same key and the same request (`fingerprint`: which client, which movement,
+/// which body) gets the same movement and balance back and posts nothing; the same key with
+/// another request is refused (422/908). The key is kept in the database, so it holds across
+/// processes and restarts.
+#[allow(clippy::too_many_arguments)]
+pub async fn fund_once(
+    state: &AppState,
+    kind: Kind,
+    client_id: &str,
+    amount: &str,
+    reason: &str,
+    actor: &str,
+    source: Option<String>,
+    key: PostKey,
+) -> ApiResult<Funded> {
+    let (mut t, audit) = funding(state, kind, client_id, amount, reason, actor, source).await?;
+    match state.store.post_keyed(&t, &audit, &key).await? {
+        Keyed::Posted { id, balance_after } => {
+            t.id = id;
+            Ok(Funded {
+                transaction: t,
+                balance_after,
+            })
+        }
+        Keyed::Replayed {
+            transaction,
+            balance_after,
+        } => Ok(Funded {
+            transaction: *transaction,
+            balance_after,
+        }),
+        Keyed::KeyReused => Err(ApiError::idempotency_mismatch()),
+    }
+}
+
+/// The checked transaction of a top-up or an adjustment, and its audit entry.
+async fn funding(
+    state: &AppState,
+    kind: Kind,
+    client_id: &str,
+    amount: &str,
+    reason: &str,
+    actor: &str,
+    source: Option<String>,
+) -> ApiResult<(Transaction, AuditEvent)> {
     if state.store.get_client(client_id).await?.is_none() {
         return Err(ApiError::not_found("no such client"));
     }
@@ -92,7 +152,7 @@ pub async fn fund(
     }
     let cents = pricing::to_cents(euro);
     let now = state.clock.now();
-    let mut t = Transaction::funding(kind, client_id, cents, reason, now, actor);
+    let t = Transaction::funding(kind, client_id, cents, reason, now, actor);
     let audit = AuditEvent {
         at: now,
         actor: actor.to_string(),
@@ -101,11 +161,7 @@ pub async fn fund(
         detail: format!("client {client_id}: {cents} cents"),
         source,
     };
-    t.id = state
-        .store
-        .post(&t, Funds::NotRequired, Some(&audit))
-        .await?;
-    Ok(t)
+    Ok((t, audit))
 }
 
 /// Options the service does not offer, as `details` (412/250 on `POST /richiesta`).

@@ -324,14 +324,27 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     // Money first: a live request needs credit.
     let topup = "POST /admin/clients/{id}/topup";
     let body = json!({"importo": "500.00", "motivo": "bonifico 2026/17"});
-    r.call(
+    let key = [("Idempotency-Key", "bonifico-2026-17")];
+    for _ in 0..2 {
+        r.call_with(
+            topup,
+            a,
+            &format!("/admin/clients/{demo}/topup"),
+            Some(body.clone()),
+            &key,
+        )
+        .await
+        .assert_ok();
+    }
+    let other = json!({"importo": "400.00", "motivo": "bonifico 2026/17"});
+    r.call_with(
         topup,
         a,
         &format!("/admin/clients/{demo}/topup"),
-        Some(body.clone()),
+        Some(other.clone()),
+        &key,
     )
-    .await
-    .assert_ok();
+    .await;
     let bad = json!({"importo": "cinquanta", "motivo": "bonifico"});
     r.call(
         topup,
@@ -344,14 +357,24 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .await;
     let adjust = "POST /admin/clients/{id}/adjustment";
     let body = json!({"importo": "-5.00", "motivo": "rettifica di un addebito doppio"});
-    r.call(
+    let key = [("Idempotency-Key", "rettifica-2026-17")];
+    r.call_with(
         adjust,
         a,
         &format!("/admin/clients/{demo}/adjustment"),
         Some(body.clone()),
+        &key,
     )
     .await
     .assert_ok();
+    r.call_with(
+        adjust,
+        a,
+        &format!("/admin/clients/{demo}/adjustment"),
+        Some(json!({"importo": "-4.00", "motivo": "rettifica di un addebito doppio"})),
+        &key,
+    )
+    .await;
     r.call(
         adjust,
         a,
@@ -687,6 +710,19 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     .assert_ok();
     r.call(replay, a, "/admin/deliveries/nessuna/replay", None)
         .await;
+    // A third replay within the hour, then no more (the client's and the admins' together).
+    let replay_own = "POST /consegne/{id}/ripeti";
+    for _ in 0..2 {
+        r.call(replay_own, c, &format!("/consegne/{delivery}/ripeti"), None)
+            .await;
+    }
+    r.call(
+        replay,
+        a,
+        &format!("/admin/deliveries/{delivery}/replay"),
+        None,
+    )
+    .await;
     let hook = "GET /admin/clients/{id}/webhook";
     r.call(hook, a, &format!("/admin/clients/{demo}/webhook"), None)
         .await
@@ -785,10 +821,11 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .await
         .assert_ok();
 
-    // Last: the file store stops answering.
+    // Last: the file store stops answering, and `/readyz`'s last probe has expired.
     let files_dir = app.dir.path().join("files");
     std::fs::remove_dir_all(&files_dir).unwrap();
     std::fs::write(&files_dir, b"not a directory").unwrap();
+    tokio::time::sleep(sportello_server::api::system::READINESS_TTL).await;
     r.call("GET /readyz", None, "/readyz", None).await;
     r.calls
 }

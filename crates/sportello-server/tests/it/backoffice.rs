@@ -1051,6 +1051,7 @@ async fn logins_and_logouts_are_in_the_audit_trail() {
         sportello_server::service::audit::verify(&app.state)
             .await
             .unwrap()
+            .map(|v| v.entries)
             .map_err(|b| b.seq),
         Ok(entries.len() as u64)
     );

@@ -103,7 +103,7 @@ async fn one_batch_commits_its_successes_and_refuses_only_its_failures() {
         .await
         .unwrap()
     {
-        Ok(entries) => assert!(entries >= 6, "{entries} entries"),
+        Ok(v) => assert!(v.entries >= 6, "{} entries", v.entries),
         Err(broken) => panic!("audit chain broken at {}: {}", broken.seq, broken.reason),
     }
 }

@@ -288,24 +288,37 @@ async fn more_files_than_the_limit_are_refused_on_put_with_229() {
         ..unlimited()
     })
     .await;
-    // A draft is not checked; submitting it is.
-    let draft = app
+    // A draft holds no more files than a submission could (412/250)…
+    let refused = app
         .post(
             "/richiesta",
             json!({"hash_visura": ASSEGNO, "json_visura": assegno(), "state": 0}),
         )
         .await;
+    assert_eq!(
+        only_problem(&refused, 250),
+        ("json_visura".into(), "too_many_files".into())
+    );
+    let mut two = assegno();
+    let third = two.remove("$7").unwrap();
+    let draft = app
+        .post(
+            "/richiesta",
+            json!({"hash_visura": ASSEGNO, "json_visura": two, "state": 0}),
+        )
+        .await;
     let id = draft.assert_ok()["_id"].as_str().unwrap().to_string();
+    // …nor does submitting it with one more.
     let path = format!("/richiesta/{id}");
-    let refused = app.put(&path, json!({"state": 1})).await;
+    let refused = app
+        .put(&path, json!({"json_visura.$7": third, "state": 1}))
+        .await;
     assert_eq!(
         only_problem(&refused, 229),
         ("json_visura".into(), "too_many_files".into())
     );
 
-    let submitted = app
-        .put(&path, json!({"json_visura.$7": null, "state": 1}))
-        .await;
+    let submitted = app.put(&path, json!({"state": 1})).await;
     submitted.assert_ok();
 }
 

@@ -1,6 +1,7 @@
 //! The integration tests of `sportello-server`, linked into one binary: each file is a module.
 //! One binary instead of one per file keeps CI's link time and disk use small.
 
+mod abuse;
 mod api_reference;
 mod audit;
 mod auth;

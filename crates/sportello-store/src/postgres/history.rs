@@ -4,7 +4,7 @@ use super::audit::append_audit;
 use super::keys::data_key;
 use super::outbox::record_event;
 use super::PgStore;
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, ChainKey};
 use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::history_from;
@@ -13,6 +13,7 @@ use crate::StoreError;
 
 pub(super) async fn insert_history(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    chain: &ChainKey,
     key: &DataKey,
     h: &HistoryEntry,
 ) -> Result<(), StoreError> {
@@ -30,6 +31,7 @@ pub(super) async fn insert_history(
     // Every change of a request is also a link of the audit chain, in the same transaction.
     append_audit(
         tx,
+        chain,
         &AuditEvent {
             at: h.at,
             actor: h.actor.clone(),

@@ -31,7 +31,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{AuditEntry, AuditEvent};
+use crate::audit::{AuditEntry, AuditEvent, ChainKey};
 use crate::crypto::{DataKey, Keyring};
 use crate::model::*;
 use crate::outbox::*;
@@ -47,6 +47,8 @@ pub struct PgStore {
     keyring: Arc<Keyring>,
     /// The key of the keyed hash used for lookups by codice fiscale.
     lookup: DataKey,
+    /// The key of the audit chain's links.
+    chain: ChainKey,
 }
 
 impl PgStore {
@@ -78,10 +80,12 @@ impl PgStore {
             )));
         }
         let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
+        let chain = ChainKey::new(load_or_create_secret(&pool, &keyring, "audit").await?);
         Ok(PgStore {
             pool,
             keyring,
             lookup,
+            chain,
         })
     }
 }

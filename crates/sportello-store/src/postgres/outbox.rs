@@ -279,8 +279,46 @@ pub(super) async fn replay_delivery(
     store: &PgStore,
     id: &str,
     now: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    limit: &ReplayLimit,
+) -> Result<Replay, StoreError> {
+    let mut tx = store.pool.begin().await?;
+    // The delivery's row lock: concurrent replays (from any process) are counted one after the
+    // other.
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM deliveries WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if found.is_none() {
+        tx.rollback().await?;
+        return Ok(Replay::NotFound);
+    }
+    let window_start = now.saturating_sub(limit.window_secs);
+    sqlx::query("DELETE FROM delivery_replays WHERE delivery_id = $1 AND at <= $2")
+        .bind(id)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM delivery_replays WHERE delivery_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let replays: i64 = row.try_get("n")?;
+    if replays >= i64::from(limit.max) {
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        tx.rollback().await?;
+        return Ok(Replay::Limited {
+            retry_at: oldest.unwrap_or(now).saturating_add(limit.window_secs),
+        });
+    }
+    sqlx::query("INSERT INTO delivery_replays (delivery_id, at) VALUES ($1, $2)")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, window_start = $2,
             lease_owner = NULL, lease_until = NULL
          WHERE id = $3",
@@ -288,9 +326,10 @@ pub(super) async fn replay_delivery(
     .bind(now)
     .bind(now)
     .bind(id)
-    .execute(&store.pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    tx.commit().await?;
+    Ok(Replay::Done)
 }
 
 pub(super) async fn events(

@@ -82,7 +82,7 @@ pub(super) async fn insert_request(store: &PgStore, new: NewRequest<'_>) -> Resu
         .execute(&mut *tx)
         .await?;
     insert_files(&mut tx, key, new.files).await?;
-    insert_history(&mut tx, key, new.history).await?;
+    insert_history(&mut tx, &store.chain, key, new.history).await?;
     if let Some(k) = new.idempotency {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)
@@ -236,7 +236,7 @@ pub(super) async fn update_request(
     }
     insert_files(&mut tx, &key, files).await?;
     if let Some(h) = history {
-        insert_history(&mut tx, &key, h).await?;
+        insert_history(&mut tx, &store.chain, &key, h).await?;
     }
     tx.commit().await?;
     Ok(true)

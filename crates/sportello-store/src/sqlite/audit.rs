@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::audit::{chain_hash, AuditEntry, AuditEvent};
+use crate::audit::{AuditEntry, AuditEvent, ChainKey, Head};
 use crate::rows::audit_entry_from;
 use crate::StoreError;
 
@@ -11,6 +11,7 @@ use crate::StoreError;
 /// the transaction the only writer of the chain until it commits.
 pub(super) async fn append_audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &ChainKey,
     e: &AuditEvent,
 ) -> Result<AuditEntry, StoreError> {
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
@@ -18,7 +19,7 @@ pub(super) async fn append_audit(
         .await?;
     let seq: i64 = row.try_get("seq")?;
     let prev_hash: String = row.try_get("hash")?;
-    let hash = chain_hash(&prev_hash, seq, e);
+    let hash = chain.link(&prev_hash, seq, e);
     sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, action, request_id, detail, source, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -48,7 +49,7 @@ pub(super) async fn append_audit(
 
 pub(super) async fn audit(store: &SqliteStore, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
     let mut tx = store.pool.begin().await?;
-    let entry = append_audit(&mut tx, e).await?;
+    let entry = append_audit(&mut tx, &store.chain, e).await?;
     tx.commit().await?;
     Ok(entry)
 }
@@ -81,9 +82,13 @@ pub(super) async fn audit_entries(
     rows.iter().map(audit_entry_from).collect()
 }
 
-pub(super) async fn audit_head(store: &SqliteStore) -> Result<(i64, String), StoreError> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+pub(super) async fn audit_head(store: &SqliteStore) -> Result<Head, StoreError> {
+    let row = sqlx::query("SELECT seq, hash, keyed_from FROM audit_head WHERE id = 1")
         .fetch_one(&store.pool)
         .await?;
-    Ok((row.try_get("seq")?, row.try_get("hash")?))
+    Ok(Head {
+        seq: row.try_get("seq")?,
+        hash: row.try_get("hash")?,
+        keyed_from: row.try_get("keyed_from")?,
+    })
 }

@@ -8,11 +8,13 @@
 //! fails only that caller. A caller is answered only after the shared COMMIT returned.
 
 use sqlx::SqlitePool;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::files::insert_files;
 use super::history::insert_history;
 use super::requests::bind_changeable;
+use crate::audit::ChainKey;
 use crate::crypto::{DataKey, WrappedKey};
 use crate::model::*;
 use crate::sealing::{context, Sealed};
@@ -56,9 +58,9 @@ pub(super) struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn spawn(pool: SqlitePool) -> GroupCommit {
+    pub fn spawn(pool: SqlitePool, chain: Arc<ChainKey>) -> GroupCommit {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run(pool, chain, queue));
         GroupCommit { jobs }
     }
 
@@ -82,16 +84,16 @@ fn batch_failed(e: &StoreError) -> StoreError {
     StoreError::Io(std::io::Error::other(format!("group commit failed: {e}")))
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+async fn run(pool: SqlitePool, chain: Arc<ChainKey>, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Whatever arrived while the previous batch was being committed forms the next one: no
     // waiting for company, so a lone caller pays one commit and no more.
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&pool, std::mem::take(&mut batch)).await;
+        commit(&pool, &chain, std::mem::take(&mut batch)).await;
     }
 }
 
-async fn commit(pool: &SqlitePool, batch: Vec<Job>) {
+async fn commit(pool: &SqlitePool, chain: &ChainKey, batch: Vec<Job>) {
     // IMMEDIATE: the write lock is taken once, here, not by whichever job writes first.
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
@@ -108,7 +110,7 @@ async fn commit(pool: &SqlitePool, batch: Vec<Job>) {
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     while let Some(job) = jobs.next() {
-        match isolated(&mut tx, &job.work).await {
+        match isolated(&mut tx, chain, &job.work).await {
             Ok(()) => outcomes.push((job.answer, Ok(()))),
             Err(Isolation::Own(e)) => outcomes.push((job.answer, Err(e))),
             Err(Isolation::Broken(e)) => {
@@ -141,6 +143,7 @@ enum Isolation {
 
 async fn isolated(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &ChainKey,
     work: &Work,
 ) -> Result<(), Isolation> {
     let statement = |sql: &'static str| sqlx::query(sql);
@@ -148,7 +151,7 @@ async fn isolated(
         .execute(&mut **tx)
         .await
         .map_err(|e| Isolation::Broken(e.into()))?;
-    match write(tx, work).await {
+    match write(tx, chain, work).await {
         Ok(()) => {
             statement("RELEASE job")
                 .execute(&mut **tx)
@@ -170,10 +173,11 @@ async fn isolated(
 
 async fn write(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &ChainKey,
     work: &Work,
 ) -> Result<(), StoreError> {
     match work {
-        Work::Create(c) => create(tx, c).await,
+        Work::Create(c) => create(tx, chain, c).await,
         Work::Subjects { request_id, hashes } => index(tx, request_id, hashes).await,
     }
 }
@@ -199,6 +203,7 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 
 async fn create(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    chain: &ChainKey,
     c: &Creation,
 ) -> Result<(), StoreError> {
     let r = &c.request;
@@ -232,7 +237,7 @@ async fn create(
         .execute(&mut **tx)
         .await?;
     insert_files(tx, &c.key, &c.files).await?;
-    insert_history(tx, &c.key, &c.history).await?;
+    insert_history(tx, chain, &c.key, &c.history).await?;
     if let Some(k) = &c.idempotency {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::audit::append_audit;
 use super::SqliteStore;
 use crate::audit::AuditEvent;
-use crate::ledger::{wallet, Check, Entry, Funds, Transaction};
+use crate::ledger::{wallet, Check, Entry, Funds, Keyed, PostKey, Transaction};
 use crate::model::ProcessedRequest;
 use crate::rows::{processed_from, transaction_from};
 use crate::StoreError;
@@ -109,10 +109,94 @@ pub(super) async fn post(
     let mut tx = store.pool.begin().await?;
     let id = post_in(&mut tx, t, funds).await?;
     if let Some(a) = audit {
-        append_audit(&mut tx, a).await?;
+        append_audit(&mut tx, &store.chain, a).await?;
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// A top-up or an adjustment under an `Idempotency-Key`: the key's row is written in the same
+/// transaction as the posting, so a retry after any crash finds both or neither. Two first
+/// attempts racing: the loser's insert of the key fails on the primary key (on PostgreSQL it
+/// waits for the winner's commit first), its transaction is rolled back whole, and it answers
+/// from the winner's row.
+pub(super) async fn post_keyed(
+    store: &SqliteStore,
+    t: &Transaction,
+    audit: &AuditEvent,
+    key: &PostKey,
+) -> Result<Keyed, StoreError> {
+    if let Some(found) = keyed(store, key).await? {
+        return Ok(found);
+    }
+    let mut tx = store.pool.begin().await?;
+    let id = post_in(&mut tx, t, Funds::NotRequired).await?;
+    append_audit(&mut tx, &store.chain, audit).await?;
+    let balance_after = balance_in(&mut tx, &t.client_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO ledger_idempotency (key, fingerprint, transaction_id, balance_after, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&key.key)
+    .bind(&key.fingerprint)
+    .bind(id)
+    .bind(balance_after)
+    .bind(t.at)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Keyed::Posted { id, balance_after })
+        }
+        Err(e) if unique_violation(&e) => {
+            tx.rollback().await?;
+            keyed(store, key)
+                .await?
+                .ok_or_else(|| StoreError::Conflict("idempotency key already used".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What an earlier use of `key` posted, if any.
+async fn keyed(store: &SqliteStore, key: &PostKey) -> Result<Option<Keyed>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT fingerprint, transaction_id, balance_after FROM ledger_idempotency WHERE key = ?",
+    )
+    .bind(&key.key)
+    .fetch_optional(&store.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let fingerprint: String = row.try_get("fingerprint")?;
+    if fingerprint != key.fingerprint {
+        return Ok(Some(Keyed::KeyReused));
+    }
+    let id: i64 = row.try_get("transaction_id")?;
+    let balance_after: i64 = row.try_get("balance_after")?;
+    let row = sqlx::query("SELECT * FROM ledger_transactions WHERE id = ?")
+        .bind(id)
+        .fetch_one(&store.pool)
+        .await?;
+    let mut transaction = transaction_from(&row)?;
+    for leg in sqlx::query(
+        "SELECT account, amount FROM ledger_entries WHERE transaction_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&store.pool)
+    .await?
+    {
+        transaction.entries.push(Entry {
+            account: leg.try_get("account")?,
+            amount: leg.try_get("amount")?,
+        });
+    }
+    Ok(Some(Keyed::Replayed {
+        transaction: Box::new(transaction),
+        balance_after,
+    }))
 }
 
 pub(super) async fn balance(

@@ -30,7 +30,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{AuditEntry, AuditEvent};
+use crate::audit::{AuditEntry, AuditEvent, ChainKey};
 use crate::crypto::{DataKey, Keyring};
 use crate::model::*;
 use crate::outbox::*;
@@ -56,6 +56,8 @@ pub struct SqliteStore {
     keyring: Arc<Keyring>,
     /// The key of the keyed hash used for lookups by codice fiscale.
     lookup: DataKey,
+    /// The key of the audit chain's links.
+    chain: Arc<ChainKey>,
     /// The one writer of request creations, batching concurrent ones into one commit.
     group: group_commit::GroupCommit,
 }
@@ -98,11 +100,15 @@ impl SqliteStore {
             )));
         }
         let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
+        let chain = Arc::new(ChainKey::new(
+            load_or_create_secret(&pool, &keyring, "audit").await?,
+        ));
         Ok(SqliteStore {
-            group: group_commit::GroupCommit::spawn(pool.clone()),
+            group: group_commit::GroupCommit::spawn(pool.clone(), chain.clone()),
             pool,
             keyring,
             lookup,
+            chain,
         })
     }
 }

@@ -276,8 +276,44 @@ pub(super) async fn replay_delivery(
     store: &SqliteStore,
     id: &str,
     now: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    limit: &ReplayLimit,
+) -> Result<Replay, StoreError> {
+    // IMMEDIATE: the write lock first, so concurrent replays are counted one after the other.
+    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM deliveries WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        tx.rollback().await?;
+        return Ok(Replay::NotFound);
+    }
+    let window_start = now.saturating_sub(limit.window_secs);
+    sqlx::query("DELETE FROM delivery_replays WHERE delivery_id = ? AND at <= ?")
+        .bind(id)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM delivery_replays WHERE delivery_id = ?",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let replays: i64 = row.try_get("n")?;
+    if replays >= i64::from(limit.max) {
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        tx.rollback().await?;
+        return Ok(Replay::Limited {
+            retry_at: oldest.unwrap_or(now).saturating_add(limit.window_secs),
+        });
+    }
+    sqlx::query("INSERT INTO delivery_replays (delivery_id, at) VALUES (?, ?)")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, window_start = ?,
             lease_owner = NULL, lease_until = NULL
          WHERE id = ?",
@@ -285,9 +321,10 @@ pub(super) async fn replay_delivery(
     .bind(now)
     .bind(now)
     .bind(id)
-    .execute(&store.pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    tx.commit().await?;
+    Ok(Replay::Done)
 }
 
 pub(super) async fn events(

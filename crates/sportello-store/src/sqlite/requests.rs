@@ -196,7 +196,7 @@ pub(super) async fn update_request(
     }
     insert_files(&mut tx, &key, files).await?;
     if let Some(h) = history {
-        insert_history(&mut tx, &key, h).await?;
+        insert_history(&mut tx, &store.chain, &key, h).await?;
     }
     tx.commit().await?;
     Ok(true)

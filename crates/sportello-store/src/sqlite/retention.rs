@@ -1,4 +1,5 @@
-//! Retention: finding closed requests past their time and purging their personal data.
+//! Retention: finding closed requests (and forgotten drafts) past their time and purging their
+//! personal data.
 
 use super::audit::append_audit;
 use super::SqliteStore;
@@ -33,6 +34,21 @@ pub(super) async fn expired_tests(
          ORDER BY created_at LIMIT ?",
     )
     .bind(created_before)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?)
+}
+
+pub(super) async fn expired_drafts(
+    store: &SqliteStore,
+    updated_before: i64,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM requests WHERE status = 'draft' AND purged_at IS NULL AND updated_at < ?
+         ORDER BY updated_at LIMIT ?",
+    )
+    .bind(updated_before)
     .bind(i64::from(limit))
     .fetch_all(&store.pool)
     .await?)
@@ -84,6 +100,7 @@ pub(super) async fn purge_request(
     .await?;
     append_audit(
         &mut tx,
+        &store.chain,
         &AuditEvent {
             at,
             actor: actor.to_string(),

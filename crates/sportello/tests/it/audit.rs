@@ -6,6 +6,7 @@ use crate::common;
 
 use common::*;
 use serde_json::json;
+use sportello_store::audit::{chain_hash, AuditEvent};
 
 #[tokio::test]
 async fn audit_verify_passes_after_normal_use_and_pinpoints_a_tampered_entry() {
@@ -29,22 +30,46 @@ async fn audit_verify_passes_after_normal_use_and_pinpoints_a_tampered_entry() {
     // The demo's credit (entry 1, put in by the first start), the submission, the read.
     let intact = install.run(&["audit", "verify"]);
     assert!(
-        intact
-            .ok()
-            .contains("audit trail intact: 3 entries verified"),
+        intact.ok().contains(
+            "audit trail intact: 3 entries verified; keyed (HMAC-SHA256 under the audit key) from entry 1"
+        ),
         "{intact:#?}"
     );
     let listed = install.run(&["audit", "list", "--request", &id]);
     assert!(listed.ok().contains("read_personal_data"), "{listed:#?}");
     assert!(!listed.stdout.contains("RSSMRA85T10H501O"));
 
-    // Alter the read straight in the database.
+    // Someone with write access to the database pretends another operator read the data, and
+    // re-chains the entry (and the head) with the plain hash, which needs no key.
+    let install = &install;
+    let column = |c: &str| {
+        let sql = format!("SELECT COALESCE(CAST({c} AS TEXT), '') FROM audit_log WHERE seq = 3");
+        async move { install.query_strings(&sql).await.remove(0) }
+    };
+    let forged = AuditEvent {
+        at: column("at").await.parse().unwrap(),
+        actor: "operator:nobody".into(),
+        action: column("action").await,
+        request_id: Some(column("request_id").await),
+        detail: column("detail").await,
+        source: Some(column("source").await).filter(|s| !s.is_empty()),
+    };
+    let hash = chain_hash(&column("prev_hash").await, 3, &forged);
     install
-        .execute_sql("UPDATE audit_log SET at = at + 1 WHERE seq = 3")
+        .execute_sql(&format!(
+            "UPDATE audit_log SET actor = 'operator:nobody', hash = '{hash}' WHERE seq = 3"
+        ))
+        .await;
+    install
+        .execute_sql(&format!(
+            "UPDATE audit_head SET hash = '{hash}' WHERE id = 1"
+        ))
         .await;
     let broken = install.run(&["audit", "verify"]);
     assert!(
-        broken.failed().contains("audit trail broken at entry 3"),
+        broken
+            .failed()
+            .contains("audit trail broken at entry 3: it was re-chained without the audit key"),
         "{broken:#?}"
     );
 }

@@ -213,6 +213,17 @@ async fn after_a_rotation_the_new_key_alone_reads_the_old_requests() {
         codice_fiscale_seen_by_operator(&server, &operator, &newer).await,
         "RSSMRA85T10H501O"
     );
+    server.kill();
+
+    // The audit chain's key was re-wrapped with the rest: the entries made before the rotation
+    // and after it verify with the new key alone.
+    let verified = install.run(&["--master-key-file", new_arg, "audit", "verify"]);
+    assert!(
+        verified
+            .ok()
+            .contains("keyed (HMAC-SHA256 under the audit key) from entry 1"),
+        "{verified:#?}"
+    );
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-/// Longest a verb may run, and longest `serve` may take to answer `/healthz`.
+/// Longest a verb may run, and longest `serve` may take to answer `/readyz`.
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The family status certificate: eight mandatory fields, no files.
@@ -243,7 +243,8 @@ impl Install {
         self.start_command(cmd, port).await
     }
 
-    /// Spawns `cmd` (a `serve`) and waits until `/healthz` answers on `port`.
+    /// Spawns `cmd` (a `serve`) and waits until `/readyz` answers 200 on `port`: the process
+    /// serves and its database and file store answer (`/healthz` says only that it serves).
     pub async fn start_command(&self, cmd: Command, port: u16) -> Server {
         match self.try_start_command(cmd, port).await {
             Ok(server) => server,
@@ -275,12 +276,12 @@ impl Install {
                     stderr: server.stderr(),
                 });
             }
-            let health = server
+            let ready = server
                 .http
-                .get(format!("{}/healthz", server.base))
+                .get(format!("{}/readyz", server.base))
                 .send()
                 .await;
-            if health.is_ok_and(|r| r.status() == StatusCode::OK) {
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
                 return Ok(server);
             }
             assert!(
