@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod backoffice;
+pub mod body;
 pub mod envelope;
 pub mod error;
 pub mod extract;

@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::Value;
 use sportello_domain::pricing::from_cents;
 use sportello_store::ledger::Kind;
 use utoipa::ToSchema;
@@ -12,8 +11,10 @@ use utoipa::ToSchema;
 use super::conto::{conto_of, csv, statement_response, Conto, Format, FormatParams};
 use super::ok;
 use crate::auth::AdminCaller;
+use crate::body::members::{Member, Members, Read, Shape};
+use crate::body::BodyLimit;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, Query};
+use crate::extract::{JsonBody, JsonShape, Query};
 use crate::service::statements::{self, Month, Settlement, Statement};
 use crate::service::wallet;
 use crate::state::AppState;
@@ -49,16 +50,28 @@ pub struct Movement {
     pub saldo: Money,
 }
 
+/// The body of a top-up or an adjustment.
+pub struct Funding;
+
+impl Shape for Funding {
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("importo", Read::Value), ("motivo", Read::Value)];
+}
+
+impl JsonShape for Funding {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
 async fn fund(
     state: &AppState,
     admin: &AdminCaller,
     kind: Kind,
     client_id: &str,
-    body: &Value,
+    body: &Members,
 ) -> ApiResult<Response> {
     let importo = match body.get("importo") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Member::String(s)) => s.clone(),
+        Some(Member::Number(n)) => n.to_string(),
         _ => {
             return Err(ApiError::invalid_member(
                 "importo",
@@ -67,7 +80,7 @@ async fn fund(
             ))
         }
     };
-    let motivo = body.get("motivo").and_then(Value::as_str).unwrap_or("");
+    let motivo = body.get("motivo").and_then(Member::as_str).unwrap_or("");
     let actor = format!("admin:{}", admin.token.id);
     let t = wallet::fund(
         state,
@@ -106,7 +119,7 @@ pub async fn topup(
     State(state): State<AppState>,
     admin: AdminCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<Funding>,
 ) -> ApiResult<Response> {
     fund(&state, &admin, Kind::Topup, &id, &body).await
 }
@@ -128,7 +141,7 @@ pub async fn adjustment(
     State(state): State<AppState>,
     admin: AdminCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<Funding>,
 ) -> ApiResult<Response> {
     fund(&state, &admin, Kind::Adjustment, &id, &body).await
 }
