@@ -8,6 +8,7 @@ mod authorization;
 mod backoffice;
 mod backoffice_admin;
 mod billing;
+mod bodies;
 mod client_api;
 mod client_api_flows;
 mod common;
