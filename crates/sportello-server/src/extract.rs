@@ -75,10 +75,7 @@ fn parse<S: Shape>(bytes: &[u8], max_depth: usize) -> Result<Members, ApiError> 
         ParseError::TooManyEntries(name) => ApiError::invalid_member(
             &name,
             "too_many_entries",
-            &format!(
-                "{name} has more than {} entries",
-                members::MAX_ENTRIES
-            ),
+            &format!("{name} has more than {} entries", members::MAX_ENTRIES),
         ),
     })
 }

@@ -101,8 +101,7 @@ impl Metrics {
         metrics::with_local_recorder(&self.recorder, || {
             counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string())
                 .increment(1);
-            histogram!(LATENCY, "method" => method, "route" => route)
-                .record(elapsed.as_secs_f64());
+            histogram!(LATENCY, "method" => method, "route" => route).record(elapsed.as_secs_f64());
         });
         if self.recorded.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
             self.handle.run_upkeep();
@@ -172,12 +171,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(req).await;
-    metrics.record(
-        method,
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    metrics.record(method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

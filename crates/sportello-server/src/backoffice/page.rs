@@ -239,9 +239,7 @@ impl FromRequest<AppState> for FormData {
                 ReadError::Broken => unreadable(),
             })?;
         Ok(FormData(
-            url::form_urlencoded::parse(&bytes)
-                .into_owned()
-                .collect(),
+            url::form_urlencoded::parse(&bytes).into_owned().collect(),
         ))
     }
 }

@@ -228,7 +228,12 @@ pub fn parse<S: Shape>(bytes: &[u8], max_depth: usize) -> Result<Members, ParseE
 fn position(bytes: &[u8], at: usize) -> ParseError {
     let before = &bytes[..at];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = at - before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
     ParseError::Syntax { line, column }
 }
 
@@ -349,7 +354,9 @@ impl<'de, S: Shape> Visitor<'de> for TopSeed<'_, S> {
                                 }
                             })?
                         }
-                        Read::Fields { kept, raw } => map.next_value_seed(FieldsSeed { kept, raw })?,
+                        Read::Fields { kept, raw } => {
+                            map.next_value_seed(FieldsSeed { kept, raw })?
+                        }
                     };
                     members.insert(name.to_string(), member);
                 }
@@ -620,6 +627,7 @@ impl<'de> Visitor<'de> for FieldKeySeed {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -758,7 +766,10 @@ mod tests {
     fn syntax_errors_give_a_position_only() {
         assert_eq!(
             parse::<Create>(b"{\n  \"a\": tru }", 32),
-            Err(ParseError::Syntax { line: 2, column: 11 })
+            Err(ParseError::Syntax {
+                line: 2,
+                column: 11
+            })
         );
         assert!(matches!(
             parse::<Create>(b"{\"zz\": \"\xff\"}", 32),
@@ -768,10 +779,7 @@ mod tests {
             parse::<Create>(b"{} x", 32),
             Err(ParseError::Syntax { .. })
         ));
-        assert_eq!(
-            parse::<Create>(b"[[[[1]]]]", 3),
-            Err(ParseError::TooDeep)
-        );
+        assert_eq!(parse::<Create>(b"[[[[1]]]]", 3), Err(ParseError::TooDeep));
     }
 
     #[test]

@@ -438,7 +438,8 @@ impl JsonShape for AskIntegration {
 pub struct ResultFile;
 
 impl Shape for ResultFile {
-    const MEMBERS: &'static [(&'static str, Read)] = &[("nome", Read::Value), ("file", Read::Value)];
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("nome", Read::Value), ("file", Read::Value)];
 }
 
 impl JsonShape for ResultFile {
@@ -467,7 +468,12 @@ impl JsonShape for Cancel {
     const LIMIT: BodyLimit = BodyLimit::Json;
 }
 
-fn text_member(body: &Members, name: &str, required: bool, max: usize) -> ApiResult<Option<String>> {
+fn text_member(
+    body: &Members,
+    name: &str,
+    required: bool,
+    max: usize,
+) -> ApiResult<Option<String>> {
     match body.get(name) {
         None | Some(Member::Null) if !required => Ok(None),
         Some(Member::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {

@@ -51,6 +51,8 @@ async fn exchange(app: &TestApp, head: &str, body: &[u8], framing: Framing) -> (
     let writer = tokio::spawn(async move {
         let _ = write.write_all(request.as_bytes()).await;
         let _ = write.write_all(&framed).await;
+        // Held until the answer is read: a half-closed connection is closed by the server.
+        write
     });
     let mut answer = Vec::new();
     let mut buf = [0u8; 16 * 1024];
@@ -68,7 +70,10 @@ async fn exchange(app: &TestApp, head: &str, body: &[u8], framing: Framing) -> (
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no answer: {text:?}"));
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
     (status, body)
 }
 
@@ -160,7 +165,12 @@ async fn submissions_and_result_files_are_sized_by_the_file_limits() {
     // Under it, the submission is read and its fields judged (a name this long is not one).
     let under = json!({"hash_visura": ASSEGNO, "json_visura": {"$0": "M".repeat(limit - 1000)}});
     let judged = app.post("/richiesta", under).await;
-    assert_eq!(judged.status, StatusCode::PRECONDITION_FAILED, "{:#}", judged.body);
+    assert_eq!(
+        judged.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{:#}",
+        judged.body
+    );
 
     // The operator's result upload carries one file.
     let head = api_head(
@@ -210,7 +220,11 @@ async fn a_back_office_form_over_its_limit_is_refused_with_413() {
     assert!(page.contains("troppo grande"), "{page}");
     // A note of a normal length goes through.
     browser
-        .act(&page_of(&id), &format!("{}/note", page_of(&id)), &[("nota", "Chiamato il cliente.")])
+        .act(
+            &page_of(&id),
+            &format!("{}/note", page_of(&id)),
+            &[("nota", "Chiamato il cliente.")],
+        )
         .await
         .assert_redirect(&page_of(&id));
 }
@@ -246,7 +260,11 @@ async fn a_member_with_too_many_entries_is_refused_by_name() {
     let refused = |answer: &Answer, campo: &str| {
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:#}", answer.body);
         assert_eq!(answer.error_code(), 915);
-        assert_eq!(answer.body["details"][0]["campo"], campo, "{:#}", answer.body);
+        assert_eq!(
+            answer.body["details"][0]["campo"], campo,
+            "{:#}",
+            answer.body
+        );
         assert_eq!(answer.body["details"][0]["codice"], "too_many_entries");
     };
     let answer = app
@@ -304,7 +322,10 @@ async fn callback_data_is_kept_to_a_tag_sized_document() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:#}", answer.body);
     assert_eq!(answer.error_code(), 915);
     assert_eq!(answer.body["details"][0]["campo"], "callback_data.data");
-    assert_eq!(answer.body["details"][0]["codice"], "callback_data_too_large");
+    assert_eq!(
+        answer.body["details"][0]["codice"],
+        "callback_data_too_large"
+    );
     // A tag comes back as it was sent, whatever its layout.
     let tag = json!({"pratica": "A-17", "righe": [1, 2, {"x": null}]});
     let created = app.post("/richiesta", with(tag.clone())).await;

@@ -317,7 +317,11 @@ async fn made_up_methods_and_paths_add_no_series() {
         value(
             &samples,
             requests,
-            &[("method", "other"), ("route", "unmatched"), ("status", "404")]
+            &[
+                ("method", "other"),
+                ("route", "unmatched"),
+                ("status", "404")
+            ]
         ),
         Some(10.0),
         "{text}"
@@ -339,7 +343,11 @@ async fn made_up_methods_and_paths_add_no_series() {
         value(
             &samples,
             requests,
-            &[("method", "other"), ("route", "unmatched"), ("status", "404")]
+            &[
+                ("method", "other"),
+                ("route", "unmatched"),
+                ("status", "404")
+            ]
         ),
         Some(760.0),
         "{text}"
