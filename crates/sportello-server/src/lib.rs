@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod backoffice;
 pub mod client_addr;
+pub mod body;
 pub mod envelope;
 pub mod error;
 pub mod extract;

@@ -4,9 +4,13 @@
 //! Each router owns its recorder (no global one): tests start many servers in one process, and
 //! each must count only its own traffic. Labels are route templates (`/richiesta/{id}`), methods,
 //! statuses and state names — never a raw URL, an id or anything personal.
+//!
+//! Invariant: every label comes from a closed set. A series lives as long as the process, so a
+//! label copied from the request (a made-up method, a scanned path) would let anyone without a
+//! token grow the exposition, and the memory holding it, without bound.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
@@ -93,12 +97,11 @@ impl Metrics {
         }
     }
 
-    fn record(&self, method: &str, route: String, status: u16, elapsed: Duration) {
+    fn record(&self, method: &'static str, route: String, status: u16, elapsed: Duration) {
         metrics::with_local_recorder(&self.recorder, || {
-            counter!(REQUESTS, "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string())
+            counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string())
                 .increment(1);
-            histogram!(LATENCY, "method" => method.to_string(), "route" => route)
-                .record(elapsed.as_secs_f64());
+            histogram!(LATENCY, "method" => method, "route" => route).record(elapsed.as_secs_f64());
         });
         if self.recorded.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
             self.handle.run_upkeep();
@@ -146,10 +149,21 @@ impl Default for Metrics {
     }
 }
 
+/// The method's label: one of the methods HTTP defines, or `other` for any made-up one.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
+}
+
 /// Middleware: counts and times every request under its route template.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().clone();
+    let method = method_label(req.method());
     // The template, never the path: paths carry request ids. Unrouted paths share one label so
     // a scanner cannot grow the series without bound.
     let route = req
@@ -157,12 +171,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(req).await;
-    metrics.record(
-        method.as_str(),
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    metrics.record(method, route, response.status().as_u16(), started.elapsed());
     response
 }
 

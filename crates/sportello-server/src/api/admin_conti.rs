@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::Value;
 use sportello_domain::pricing::from_cents;
 use sportello_store::ledger::{Kind, PostKey};
 use utoipa::ToSchema;
@@ -13,8 +12,10 @@ use utoipa::ToSchema;
 use super::conto::{conto_of, csv, statement_response, Conto, Format, FormatParams};
 use super::ok;
 use crate::auth::AdminCaller;
+use crate::body::members::{Member, Read, Shape};
+use crate::body::BodyLimit;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Query, RawJson};
+use crate::extract::{JsonShape, Query, RawJson};
 use crate::service::statements::{self, Month, Settlement, Statement};
 use crate::service::wallet;
 use crate::state::AppState;
@@ -50,19 +51,31 @@ pub struct Movement {
     pub saldo: Money,
 }
 
+/// The body of a top-up or an adjustment.
+pub struct Funding;
+
+impl Shape for Funding {
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("importo", Read::Value), ("motivo", Read::Value)];
+}
+
+impl JsonShape for Funding {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
 async fn fund(
     state: &AppState,
     admin: &AdminCaller,
     kind: Kind,
     client_id: &str,
     headers: &HeaderMap,
-    raw: RawJson,
+    raw: RawJson<Funding>,
 ) -> ApiResult<Response> {
     let key = super::richiesta::idempotency_key(headers)?;
-    let body = &raw.value;
+    let body = &raw.members;
     let importo = match body.get("importo") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Member::String(s)) => s.clone(),
+        Some(Member::Number(n)) => n.to_string(),
         _ => {
             return Err(ApiError::invalid_member(
                 "importo",
@@ -71,7 +84,7 @@ async fn fund(
             ))
         }
     };
-    let motivo = body.get("motivo").and_then(Value::as_str).unwrap_or("");
+    let motivo = body.get("motivo").and_then(Member::as_str).unwrap_or("");
     let actor = format!("admin:{}", admin.token.id);
     let funded = match key {
         Some(key) => {
@@ -140,7 +153,7 @@ pub async fn topup(
     admin: AdminCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    raw: RawJson,
+    raw: RawJson<Funding>,
 ) -> ApiResult<Response> {
     fund(&state, &admin, Kind::Topup, &id, &headers, raw).await
 }
@@ -166,7 +179,7 @@ pub async fn adjustment(
     admin: AdminCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    raw: RawJson,
+    raw: RawJson<Funding>,
 ) -> ApiResult<Response> {
     fund(&state, &admin, Kind::Adjustment, &id, &headers, raw).await
 }

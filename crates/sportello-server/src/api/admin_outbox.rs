@@ -4,13 +4,14 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::Value;
 use sportello_store::DeliveryFilter;
 
 use super::{ok, paging};
 use crate::auth::AdminCaller;
+use crate::body::members::{Member, Read, Shape};
+use crate::body::BodyLimit;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, Query};
+use crate::extract::{JsonBody, JsonShape, Query};
 use crate::service::deliveries::{self, Consegna, NewSecret, WebhookInfo};
 use crate::state::AppState;
 
@@ -85,6 +86,17 @@ pub async fn webhook(
     Ok(ok(deliveries::webhook(&state, &id).await?))
 }
 
+/// The body of `PUT /admin/clients/{id}/webhook`.
+pub struct WebhookEndpoint;
+
+impl Shape for WebhookEndpoint {
+    const MEMBERS: &'static [(&'static str, Read)] = &[("url", Read::Value)];
+}
+
+impl JsonShape for WebhookEndpoint {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
 /// Sets a client's webhook endpoint.
 ///
 /// `{"url": "https://…"}`, or `{"url": null}` to remove it. The URL is checked by the SSRF guard
@@ -101,11 +113,11 @@ pub async fn set_webhook(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<WebhookEndpoint>,
 ) -> ApiResult<Response> {
     let url = match body.get("url") {
-        Some(Value::String(u)) => Some(u.trim().to_string()),
-        Some(Value::Null) => None,
+        Some(Member::String(u)) => Some(u.trim().to_string()),
+        Some(Member::Null) => None,
         _ => {
             return Err(ApiError::invalid_member(
                 "url",

@@ -140,7 +140,7 @@ pub async fn ask_integration(
     State(state): State<AppState>,
     op: OperatorCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<operator::AskIntegration>,
 ) -> ApiResult<Response> {
     Ok(ok(operator::ask_integration(&state, &op, &id, &body).await?))
 }
@@ -162,7 +162,7 @@ pub async fn attach_result(
     State(state): State<AppState>,
     op: OperatorCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<operator::ResultFile>,
 ) -> ApiResult<Response> {
     Ok(ok(operator::attach_result(&state, &op, &id, &body).await?))
 }
@@ -183,7 +183,7 @@ pub async fn close(
     State(state): State<AppState>,
     op: OperatorCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<operator::Close>,
 ) -> ApiResult<Response> {
     Ok(ok(operator::close(&state, &op, &id, &body).await?))
 }
@@ -204,7 +204,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     op: OperatorCaller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonBody(body, _): JsonBody<operator::Cancel>,
 ) -> ApiResult<Response> {
     Ok(ok(operator::cancel(&state, &op, &id, &body).await?))
 }

@@ -53,10 +53,10 @@ pub async fn create(
     State(state): State<AppState>,
     caller: ClientCaller,
     headers: HeaderMap,
-    raw: RawJson,
+    raw: RawJson<body::Create>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let parsed = body::parse_create(raw.value)?;
+    let parsed = body::parse_create(raw.members)?;
     let idem = key.map(|k| (k, raw.sha256));
     let text = requests::create(&state, &caller, parsed, idem).await?;
     Ok(raw_json(text))
@@ -142,9 +142,9 @@ pub async fn update(
     State(state): State<AppState>,
     caller: ClientCaller,
     Path(id): Path<String>,
-    JsonBody(value): JsonBody,
+    JsonBody(members, _): JsonBody<body::Update>,
 ) -> ApiResult<Response> {
-    let parsed = body::parse_update(value)?;
+    let parsed = body::parse_update(members)?;
     Ok(ok(requests::update(&state, &caller, &id, parsed).await?))
 }
 
@@ -165,9 +165,9 @@ pub async fn cancel(
     State(state): State<AppState>,
     caller: ClientCaller,
     Path(id): Path<String>,
-    JsonBody(value): JsonBody,
+    JsonBody(members, _): JsonBody<body::Cancel>,
 ) -> ApiResult<Response> {
-    let motivo = body::parse_motivo(&value)?;
+    let motivo = body::parse_motivo(&members)?;
     Ok(ok(requests::cancel(&state, &caller, &id, motivo).await?))
 }
 

@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use sportello_store::StoreError;
 
+use crate::body::{self, BodyLimit, ReadError};
 use crate::error::ApiError;
 use crate::service::accounts::PasswordError;
 use crate::state::AppState;
@@ -174,7 +175,9 @@ pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-/// An `application/x-www-form-urlencoded` body as name/value pairs (repeated names kept).
+/// An `application/x-www-form-urlencoded` body as name/value pairs (repeated names kept). The
+/// body is read within [`crate::body::FORM_BYTES`] before it is split, so even a form of empty
+/// pairs (`=&=&…`) makes a few hundred kilobytes of pairs at most.
 pub struct FormData(pub Vec<(String, String)>);
 
 impl FormData {
@@ -206,15 +209,38 @@ impl FromRequest<AppState> for FormData {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
-        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
+        let unreadable = || {
+            PageError::Refused(
+                StatusCode::BAD_REQUEST,
+                "Il modulo inviato non è leggibile.".into(),
+            )
+        };
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(unreadable());
+        }
+        let limit = BodyLimit::Form.bytes(&state.limits);
+        let (parts, body) = req.into_parts();
+        let bytes = body::read(&parts.headers, body, limit)
             .await
-            .map_err(|_| {
-                PageError::Refused(
-                    StatusCode::BAD_REQUEST,
-                    "Il modulo inviato non è leggibile.".into(),
-                )
+            .map_err(|e| match e {
+                ReadError::TooLarge => PageError::Refused(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Il modulo inviato è troppo grande.".into(),
+                ),
+                ReadError::Broken => unreadable(),
             })?;
-        Ok(FormData(pairs))
+        Ok(FormData(
+            url::form_urlencoded::parse(&bytes).into_owned().collect(),
+        ))
     }
 }
 

@@ -263,7 +263,7 @@ pub async fn ask_integration(
         "messaggio": form.get("messaggio").unwrap_or_default(),
         "campi": form.all("campi"),
     });
-    operator::ask_integration(&state, &staff.operator()?, &id, &body).await?;
+    operator::ask_integration(&state, &staff.operator()?, &id, &body.into()).await?;
     Ok(back(&id, "integrazione"))
 }
 
@@ -314,7 +314,7 @@ pub async fn close(
         "codice": form.text("codice").unwrap_or_else(|| "0".into()),
         "info": form.text("info").unwrap_or_else(|| "OK".into()),
     }});
-    operator::close(&state, &staff.operator()?, &id, &body).await?;
+    operator::close(&state, &staff.operator()?, &id, &body.into()).await?;
     Ok(back(&id, "chiusa"))
 }
 
@@ -326,7 +326,7 @@ pub async fn cancel(
 ) -> PageResult {
     staff.check_csrf(form.get("csrf"))?;
     let body = json!({ "motivo": form.get("motivo").unwrap_or_default() });
-    operator::cancel(&state, &staff.operator()?, &id, &body).await?;
+    operator::cancel(&state, &staff.operator()?, &id, &body.into()).await?;
     Ok(back(&id, "annullata"))
 }
 

@@ -1,12 +1,74 @@
-//! The members of `POST /richiesta` and `PUT /richiesta/{_id}`, read from a JSON value by hand
-//! so every problem gets our code and names the member, and no message ever quotes a value.
+//! The members of `POST /richiesta`, `PUT /richiesta/{_id}` and `DELETE /richiesta/{_id}`, read
+//! by hand so every problem gets our code and names the member, and no message ever quotes a
+//! value. Each route's [`JsonShape`] names the members it reads: the rest of a body is skipped
+//! while it is parsed (see [`crate::body::members`]).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sportello_domain::fields::{self, FieldType};
 use std::collections::BTreeMap;
 
+use crate::body::members::{Member, Members, NestedError, Read, Shape, MAX_ENTRIES};
+use crate::body::BodyLimit;
 use crate::envelope::Detail;
 use crate::error::ApiError;
+use crate::extract::JsonShape;
+
+/// The callback's members: its `data` is the client's own JSON, handed back as it came.
+const CALLBACK: Read = Read::Fields {
+    kept: &["url", "method", "field"],
+    raw: &["data"],
+};
+
+/// The most JSON text `callback_data.data` may take. It is stored with the request, shown in
+/// every answer about it and sent back with each callback: a tag or a few ids, not a payload.
+pub const MAX_CALLBACK_DATA_BYTES: usize = 16 * 1024;
+
+/// `POST /richiesta`: files in `json_visura`, so a submission's limit.
+pub struct Create;
+
+impl Shape for Create {
+    const MEMBERS: &'static [(&'static str, Read)] = &[
+        ("hash_visura", Read::Value),
+        ("json_visura", Read::Value),
+        ("state", Read::Value),
+        ("test", Read::Value),
+        ("callback_data", CALLBACK),
+        ("callback", CALLBACK),
+        ("email_target", Read::Value),
+        ("opzioni", Read::Value),
+    ];
+}
+
+impl JsonShape for Create {
+    const LIMIT: BodyLimit = BodyLimit::Submission;
+}
+
+/// `PUT /richiesta/{_id}`: the whole `json_visura` or `"json_visura.$n"` members.
+pub struct Update;
+
+impl Shape for Update {
+    const MEMBERS: &'static [(&'static str, Read)] = &[
+        ("state", Read::Value),
+        ("json_visura", Read::Value),
+        ("email_target", Read::Value),
+    ];
+    const PREFIX: Option<&'static str> = Some("json_visura.");
+}
+
+impl JsonShape for Update {
+    const LIMIT: BodyLimit = BodyLimit::Submission;
+}
+
+/// `DELETE /richiesta/{_id}`: `motivo`.
+pub struct Cancel;
+
+impl Shape for Cancel {
+    const MEMBERS: &'static [(&'static str, Read)] = &[("motivo", Read::Value)];
+}
+
+impl JsonShape for Cancel {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
 
 #[derive(Debug, Clone)]
 pub struct CreateBody {
@@ -31,10 +93,11 @@ pub struct UpdateBody {
     pub email_target: Option<Option<String>>,
 }
 
-fn object(v: Value) -> Result<Map<String, Value>, ApiError> {
-    match v {
-        Value::Object(m) => Ok(m),
-        _ => Err(ApiError::malformed("the body must be a JSON object")),
+fn object(m: &Members) -> Result<(), ApiError> {
+    if m.is_object() {
+        Ok(())
+    } else {
+        Err(ApiError::malformed("the body must be a JSON object"))
     }
 }
 
@@ -43,37 +106,37 @@ fn invalid(campo: &str, codice: &str, messaggio: &str) -> ApiError {
 }
 
 /// `state`: 0 keeps the transaction open, 1 (the default) submits it.
-fn parse_state(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
+fn parse_state(v: Option<&Member>) -> Result<Option<bool>, ApiError> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(Some(false)),
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(Some(true)),
-        Some(Value::String(s)) if s.trim() == "0" => Ok(Some(false)),
-        Some(Value::String(s)) if s.trim() == "1" => Ok(Some(true)),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        None | Some(Member::Null) => Ok(None),
+        Some(Member::Number(n)) if n.as_u64() == Some(0) => Ok(Some(false)),
+        Some(Member::Number(n)) if n.as_u64() == Some(1) => Ok(Some(true)),
+        Some(Member::String(s)) if s.trim() == "0" => Ok(Some(false)),
+        Some(Member::String(s)) if s.trim() == "1" => Ok(Some(true)),
+        Some(Member::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(invalid("state", "state_invalid", "state must be 0 or 1")),
     }
 }
 
-fn parse_bool(name: &str, v: Option<&Value>) -> Result<bool, ApiError> {
+fn parse_bool(name: &str, v: Option<&Member>) -> Result<bool, ApiError> {
     match v {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
-        Some(Value::String(s)) if matches!(s.trim(), "true" | "1") => Ok(true),
-        Some(Value::String(s)) if matches!(s.trim(), "false" | "0" | "") => Ok(false),
+        None | Some(Member::Null) => Ok(false),
+        Some(Member::Bool(b)) => Ok(*b),
+        Some(Member::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+        Some(Member::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+        Some(Member::String(s)) if matches!(s.trim(), "true" | "1") => Ok(true),
+        Some(Member::String(s)) if matches!(s.trim(), "false" | "0" | "") => Ok(false),
         Some(_) => Err(invalid(name, "boolean_invalid", "must be true or false")),
     }
 }
 
-/// A field value: strings as they are; numbers as their text (a phone number sent as a
-/// number); null as absent.
-fn field_value(key: &str, v: &Value) -> Result<Option<String>, Detail> {
+/// A field value: strings as they are (moved, not copied: a file's base64 can be megabytes);
+/// numbers as their text (a phone number sent as a number); null as absent.
+fn field_value(key: &str, v: Member) -> Result<Option<String>, Detail> {
     match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
-        Value::Number(n) => Ok(Some(n.to_string())),
+        Member::Null => Ok(None),
+        Member::String(s) => Ok(Some(s)),
+        Member::Number(n) => Ok(Some(n.to_string())),
         _ => Err(Detail {
             campo: key.to_string(),
             codice: "not_a_string".into(),
@@ -84,37 +147,33 @@ fn field_value(key: &str, v: &Value) -> Result<Option<String>, Detail> {
 
 /// `code` is the validation error of the caller: 250 for `POST`, 229 for `PUT`.
 fn parse_json_visura(
-    v: Option<&Value>,
+    v: Option<Member>,
     code: u16,
 ) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let not_an_object = || {
+        invalid(
+            "json_visura",
+            "json_visura_invalid",
+            "json_visura must be an object of \"$n\": value",
+        )
+    };
     let map = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(m)) => m.clone(),
+        None | Some(Member::Null) => return Ok(None),
+        Some(Member::Object(m)) => m,
         // Some clients send the object JSON-encoded a second time.
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(invalid(
-                    "json_visura",
-                    "json_visura_invalid",
-                    "json_visura must be an object of \"$n\": value",
-                ))
-            }
+        Some(Member::String(s)) => match Member::parse(&s) {
+            Ok(Member::Object(m)) => m,
+            Err(NestedError::TooManyEntries) => return Err(too_many_entries("json_visura")),
+            _ => return Err(not_an_object()),
         },
-        Some(_) => {
-            return Err(invalid(
-                "json_visura",
-                "json_visura_invalid",
-                "json_visura must be an object of \"$n\": value",
-            ))
-        }
+        Some(_) => return Err(not_an_object()),
     };
     let mut out = BTreeMap::new();
     let mut problems = Vec::new();
-    for (k, v) in &map {
-        match field_value(k, v) {
+    for (k, v) in map {
+        match field_value(&k, v) {
             Ok(Some(s)) => {
-                out.insert(k.clone(), s);
+                out.insert(k, s);
             }
             Ok(None) => {}
             Err(d) => problems.push(d),
@@ -127,11 +186,21 @@ fn parse_json_visura(
     }
 }
 
-fn parse_email(v: Option<&Value>) -> Result<Option<String>, ApiError> {
+/// What the body reader answers for a member with too many entries, for the one case it cannot
+/// see: `json_visura` sent as a string.
+fn too_many_entries(name: &str) -> ApiError {
+    ApiError::invalid_member(
+        name,
+        "too_many_entries",
+        &format!("{name} has more than {MAX_ENTRIES} entries"),
+    )
+}
+
+fn parse_email(v: Option<&Member>) -> Result<Option<String>, ApiError> {
     match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => {
+        None | Some(Member::Null) | Some(Member::Bool(false)) => Ok(None),
+        Some(Member::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Member::String(s)) => {
             let ctx = fields::Context {
                 today: chrono::NaiveDate::default(),
                 max_text_chars: 254,
@@ -151,10 +220,10 @@ fn parse_email(v: Option<&Value>) -> Result<Option<String>, ApiError> {
 
 /// `callback_data` (or the Node SDK's `callback`): `{url, method, field, data}`, normalised with
 /// the defaults the official SDK uses (method JSON, field `visengineData`).
-fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
+fn parse_callback(v: Option<&Member>) -> Result<Option<Value>, ApiError> {
     let m = match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
-        Some(Value::Object(m)) => m,
+        None | Some(Member::Null) | Some(Member::Bool(false)) => return Ok(None),
+        Some(Member::Object(m)) => m,
         Some(_) => {
             return Err(invalid(
                 "callback_data",
@@ -164,7 +233,7 @@ fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
         }
     };
     let url = match m.get("url") {
-        Some(Value::String(u)) => u.trim().to_string(),
+        Some(Member::String(u)) => u.trim().to_string(),
         _ => {
             return Err(invalid(
                 "callback_data.url",
@@ -189,9 +258,9 @@ fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
         ));
     }
     let method = match m.get("method") {
-        None | Some(Value::Null) => "JSON".to_string(),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("json") => "JSON".to_string(),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("post") => "POST".to_string(),
+        None | Some(Member::Null) => "JSON".to_string(),
+        Some(Member::String(s)) if s.eq_ignore_ascii_case("json") => "JSON".to_string(),
+        Some(Member::String(s)) if s.eq_ignore_ascii_case("post") => "POST".to_string(),
         Some(_) => {
             return Err(invalid(
                 "callback_data.method",
@@ -201,8 +270,8 @@ fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
         }
     };
     let field = match m.get("field") {
-        None | Some(Value::Null) => "visengineData".to_string(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => s.trim().to_string(),
+        None | Some(Member::Null) => "visengineData".to_string(),
+        Some(Member::String(s)) if !s.trim().is_empty() && s.len() <= 64 => s.trim().to_string(),
         Some(_) => {
             return Err(invalid(
                 "callback_data.field",
@@ -211,7 +280,22 @@ fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
             ))
         }
     };
-    let data = m.get("data").cloned().unwrap_or(Value::Null);
+    let data = match m.get("data") {
+        None => Value::Null,
+        Some(Member::Raw(text)) if text.len() > MAX_CALLBACK_DATA_BYTES => {
+            return Err(invalid(
+                "callback_data.data",
+                "callback_data_too_large",
+                &format!(
+                    "callback_data.data must be at most {MAX_CALLBACK_DATA_BYTES} bytes of JSON"
+                ),
+            ))
+        }
+        // Valid JSON by construction: the body parser cut it out of the body.
+        Some(Member::Raw(text)) => serde_json::from_str(text).map_err(|_| ApiError::internal())?,
+        // The shape reads `data` as raw text only.
+        Some(_) => return Err(ApiError::internal()),
+    };
     Ok(Some(serde_json::json!({
         "url": url,
         "method": method,
@@ -222,21 +306,21 @@ fn parse_callback(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
 
 /// `opzioni` as the commercial API takes it, `{"opzione_0": true}`; a list of names is also
 /// understood.
-fn parse_opzioni(v: Option<&Value>) -> Result<Vec<String>, ApiError> {
+fn parse_opzioni(v: Option<&Member>) -> Result<Vec<String>, ApiError> {
     let mut chosen = Vec::new();
     match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
-        Some(Value::Object(m)) => {
+        None | Some(Member::Null) | Some(Member::Bool(false)) => {}
+        Some(Member::Object(m)) => {
             for (name, on) in m {
                 if parse_bool(&format!("opzioni.{name}"), Some(on))? {
                     chosen.push(name.clone());
                 }
             }
         }
-        Some(Value::Array(items)) => {
+        Some(Member::Array(items)) => {
             for item in items {
                 match item {
-                    Value::String(s) => chosen.push(s.clone()),
+                    Member::String(s) => chosen.push(s.clone()),
                     _ => {
                         return Err(invalid(
                             "opzioni",
@@ -260,45 +344,47 @@ fn parse_opzioni(v: Option<&Value>) -> Result<Vec<String>, ApiError> {
     Ok(chosen)
 }
 
-pub fn parse_create(v: Value) -> Result<CreateBody, ApiError> {
-    let m = object(v)?;
+pub fn parse_create(mut m: Members) -> Result<CreateBody, ApiError> {
+    object(&m)?;
     let hash_visura = match m.get("hash_visura") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(Member::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ => return Err(ApiError::hash_required()),
     };
+    let json_visura = parse_json_visura(m.take("json_visura"), 250)?.unwrap_or_default();
+    let submit = parse_state(m.get("state"))?.unwrap_or(true);
+    let test = parse_bool("test", m.get("test"))?;
     let callback = m.get("callback_data").or_else(|| match m.get("callback") {
         // The Node SDK sends `callback`; a string there is the commercial API's internal tag.
-        Some(v @ Value::Object(_)) => Some(v),
+        Some(v @ Member::Object(_)) => Some(v),
         _ => None,
     });
     Ok(CreateBody {
         hash_visura,
-        json_visura: parse_json_visura(m.get("json_visura"), 250)?.unwrap_or_default(),
-        submit: parse_state(m.get("state"))?.unwrap_or(true),
-        test: parse_bool("test", m.get("test"))?,
+        json_visura,
+        submit,
+        test,
         callback_data: parse_callback(callback)?,
         email_target: parse_email(m.get("email_target"))?,
         opzioni: parse_opzioni(m.get("opzioni"))?,
     })
 }
 
-pub fn parse_update(v: Value) -> Result<UpdateBody, ApiError> {
-    let m = object(v)?;
+pub fn parse_update(mut m: Members) -> Result<UpdateBody, ApiError> {
+    object(&m)?;
+    let submit = parse_state(m.get("state"))?;
     let mut body = UpdateBody {
-        submit: parse_state(m.get("state"))?,
-        json_visura: parse_json_visura(m.get("json_visura"), 229)?,
+        submit,
+        json_visura: parse_json_visura(m.take("json_visura"), 229)?,
         ..UpdateBody::default()
     };
-    if m.contains_key("email_target") {
+    if m.contains("email_target") {
         body.email_target = Some(parse_email(m.get("email_target"))?);
     }
     let mut problems = Vec::new();
-    for (k, v) in &m {
-        if let Some(key) = k.strip_prefix("json_visura.") {
-            match field_value(key, v) {
-                Ok(value) => body.dotted.push((key.to_string(), value)),
-                Err(d) => problems.push(d),
-            }
+    for (key, v) in m.take_prefixed("json_visura.") {
+        match field_value(&key, v) {
+            Ok(value) => body.dotted.push((key, value)),
+            Err(d) => problems.push(d),
         }
     }
     if !problems.is_empty() {
@@ -308,10 +394,10 @@ pub fn parse_update(v: Value) -> Result<UpdateBody, ApiError> {
 }
 
 /// `DELETE /richiesta/{_id}` may carry `{"motivo": "…"}`.
-pub fn parse_motivo(v: &Value) -> Result<Option<String>, ApiError> {
-    match v.get("motivo") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= 1000 => {
+pub fn parse_motivo(m: &Members) -> Result<Option<String>, ApiError> {
+    match m.get("motivo") {
+        None | Some(Member::Null) => Ok(None),
+        Some(Member::String(s)) if s.chars().count() <= 1000 => {
             Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
         }
         Some(_) => Err(invalid(

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::Serialize;
-use serde_json::Value;
 use sportello_domain::fields::file::inspect::{Inspected, Inspector};
 use sportello_domain::fields::{self, FieldError, FieldType, FieldValue};
 use sportello_domain::status::{Action, Status};
@@ -16,8 +15,11 @@ use utoipa::ToSchema;
 
 use super::{documents, enter, field_context, mutate, sla, transition, Change};
 use crate::auth::OperatorCaller;
+use crate::body::members::{Member, Members, Read, Shape};
+use crate::body::BodyLimit;
 use crate::envelope::Detail;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonShape;
 use crate::state::AppState;
 use crate::wire::Richiesta;
 
@@ -420,13 +422,64 @@ pub async fn release(
     render(state, &r).await
 }
 
-fn text_member(body: &Value, name: &str, required: bool, max: usize) -> ApiResult<Option<String>> {
+/// `POST /operator/requests/{id}/integration`.
+pub struct AskIntegration;
+
+impl Shape for AskIntegration {
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("messaggio", Read::Value), ("campi", Read::Value)];
+}
+
+impl JsonShape for AskIntegration {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
+/// `POST /operator/requests/{id}/results`: one file, base64.
+pub struct ResultFile;
+
+impl Shape for ResultFile {
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("nome", Read::Value), ("file", Read::Value)];
+}
+
+impl JsonShape for ResultFile {
+    const LIMIT: BodyLimit = BodyLimit::Result;
+}
+
+/// `POST /operator/requests/{id}/close`.
+pub struct Close;
+
+impl Shape for Close {
+    const MEMBERS: &'static [(&'static str, Read)] = &[("esito", Read::Value)];
+}
+
+impl JsonShape for Close {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
+/// `POST /operator/requests/{id}/cancel`.
+pub struct Cancel;
+
+impl Shape for Cancel {
+    const MEMBERS: &'static [(&'static str, Read)] = &[("motivo", Read::Value)];
+}
+
+impl JsonShape for Cancel {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
+fn text_member(
+    body: &Members,
+    name: &str,
+    required: bool,
+    max: usize,
+) -> ApiResult<Option<String>> {
     match body.get(name) {
-        None | Some(Value::Null) if !required => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+        None | Some(Member::Null) if !required => Ok(None),
+        Some(Member::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
             Ok(Some(s.trim().to_string()))
         }
-        Some(Value::String(s)) if s.trim().is_empty() && !required => Ok(None),
+        Some(Member::String(s)) if s.trim().is_empty() && !required => Ok(None),
         _ => Err(ApiError::invalid_member(
             name,
             "text_invalid",
@@ -440,7 +493,7 @@ pub async fn ask_integration(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Value,
+    body: &Members,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
     let messaggio = text_member(body, "messaggio", true, 2000)?.unwrap_or_default();
@@ -450,8 +503,8 @@ pub async fn ask_integration(
         .ok_or_else(ApiError::internal)?;
     let mut campi = Vec::new();
     match body.get("campi") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
+        None | Some(Member::Null) => {}
+        Some(Member::Array(items)) => {
             for item in items {
                 let key = item.as_str().unwrap_or_default();
                 let known = key
@@ -506,13 +559,13 @@ pub async fn attach_result(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Value,
+    body: &Members,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
     mine(op, &current)?;
     transition(&current, false, Action::AttachResult)?;
     let raw = match body.get("file") {
-        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Member::String(s)) if !s.is_empty() => s,
         _ => {
             return Err(ApiError::invalid_member(
                 "file",
@@ -717,16 +770,16 @@ pub async fn close(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Value,
+    body: &Members,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
     mine(op, &current)?;
     let (codice, info) = match body.get("esito") {
-        None | Some(Value::Null) => ("0".to_string(), "OK".to_string()),
-        Some(Value::Object(m)) => {
+        None | Some(Member::Null) => ("0".to_string(), "OK".to_string()),
+        Some(Member::Object(m)) => {
             let codice = match m.get("codice") {
-                Some(Value::String(s)) if !s.is_empty() && s.len() <= 16 => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
+                Some(Member::String(s)) if !s.is_empty() && s.len() <= 16 => s.clone(),
+                Some(Member::Number(n)) => n.to_string(),
                 None => "0".to_string(),
                 _ => {
                     return Err(ApiError::invalid_member(
@@ -737,7 +790,7 @@ pub async fn close(
                 }
             };
             let info = match m.get("info") {
-                Some(Value::String(s)) if s.chars().count() <= 1000 => s.clone(),
+                Some(Member::String(s)) if s.chars().count() <= 1000 => s.clone(),
                 None => "OK".to_string(),
                 _ => {
                     return Err(ApiError::invalid_member(
@@ -787,7 +840,7 @@ pub async fn cancel(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Value,
+    body: &Members,
 ) -> ApiResult<OperatorRequest> {
     load(state, op, id).await?;
     let motivo = text_member(body, "motivo", true, 1000)?.unwrap_or_default();

@@ -10,6 +10,7 @@ mod backoffice;
 mod backoffice_admin;
 mod backoffice_auth;
 mod billing;
+mod bodies;
 mod client_api;
 mod client_api_flows;
 mod common;

@@ -266,3 +266,92 @@ async fn two_servers_in_one_process_count_apart() {
         Some(1.0)
     );
 }
+
+/// Requests without a token, made up as a scanner makes them: a new method or path each time.
+async fn flood(app: &TestApp, salt: &str, n: usize) {
+    use futures::StreamExt;
+    futures::stream::iter(0..n)
+        .for_each_concurrent(16, |i| async move {
+            let made_up = format!("{salt}{i}{}", "Q".repeat(2000));
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            let (method, path) = match i % 4 {
+                0 => (method, format!("/{made_up}")),
+                1 => (method, "/visure".to_string()),
+                2 => (method, "/backoffice/login".to_string()),
+                _ => (Method::GET, format!("/nowhere/{made_up}")),
+            };
+            let answer = app
+                .http
+                .request(method, format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_client_error(), "{}", answer.status());
+        })
+        .await;
+}
+
+/// How many series the exposition holds.
+async fn series(app: &TestApp, token: &str) -> usize {
+    let (_, samples) = scrape(app, token).await;
+    samples.len()
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_series() {
+    // Rate limits off: this test is about labels, and its scrapes come from the flooding address.
+    let app = TestApp::spawn_with(sportello_server::Limits {
+        rate_per_ip_per_minute: 0,
+        rate_per_token_per_minute: 0,
+        ..sportello_server::Limits::default()
+    })
+    .await;
+    let token = scraper_token(&app).await;
+    flood(&app, "PRIMA", 40).await;
+    // The first scrape is counted by the second.
+    scrape(&app, &token).await;
+    let (text, samples) = scrape(&app, &token).await;
+    let before = samples.len();
+    let requests = "sportello_http_requests_total";
+    assert_eq!(
+        value(
+            &samples,
+            requests,
+            &[
+                ("method", "other"),
+                ("route", "unmatched"),
+                ("status", "404")
+            ]
+        ),
+        Some(10.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            requests,
+            &[("method", "other"), ("route", "/visure"), ("status", "405")]
+        ),
+        Some(10.0),
+        "{text}"
+    );
+
+    flood(&app, "ANCORA", 3000).await;
+    let (text, samples) = scrape(&app, &token).await;
+    assert_eq!(samples.len(), before, "{text}");
+    assert_eq!(
+        value(
+            &samples,
+            requests,
+            &[
+                ("method", "other"),
+                ("route", "unmatched"),
+                ("status", "404")
+            ]
+        ),
+        Some(760.0),
+        "{text}"
+    );
+    assert!(!text.contains("ANCORA") && !text.contains("QQQ"), "{text}");
+    assert_eq!(series(&app, &token).await, before);
+}

@@ -5,6 +5,7 @@
 //!
 //! It measures; it asserts nothing. Tests run it only with `--quick`, to see every line come out.
 
+mod hostile;
 mod load;
 mod logins;
 mod memory;
@@ -48,6 +49,10 @@ struct Counts {
     ceiling: u32,
     validations: usize,
     download_bytes: usize,
+    /// The size of each hostile body.
+    hostile_bytes: usize,
+    /// Requests with made-up methods.
+    made_up_methods: usize,
 }
 
 impl Counts {
@@ -66,6 +71,8 @@ impl Counts {
                 .max(1)
                 * 1024
                 * 1024,
+            hostile_bytes: if quick { 1 } else { 16 } * 1024 * 1024,
+            made_up_methods: if quick { 30 } else { 3000 },
         }
     }
 }
@@ -271,7 +278,8 @@ fn validations(n: usize) -> Result<f64> {
     Ok(n as f64 / elapsed)
 }
 
-/// A real `serve` process: idle, creating requests, then serving a large result to ten clients.
+/// A real `serve` process: idle, creating requests, serving a large result to ten clients, then
+/// under hostile requests.
 async fn memory(
     settings: &Settings,
     dir: &std::path::Path,
@@ -283,11 +291,12 @@ async fn memory(
     // Only to put the large result in place; the measured process keeps the defaults.
     s.max_file_bytes = counts.download_bytes + 1024 * 1024;
     s.max_body_bytes = counts.download_bytes * 2 + 1024 * 1024;
-    let (callers, id) = {
+    let (callers, hostile_tokens, id) = {
         let (running, state) = server::sportello(&s).await?;
         let callers = server::callers(&state).await?;
+        let hostile_tokens = hostile::tokens(&state).await?;
         let id = large_result(http, &running.base, &callers, counts.download_bytes).await?;
-        (callers, id)
+        (callers, hostile_tokens, id)
     };
     let serve = memory::ServeProcess::serve(dir, http).await?;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -315,11 +324,20 @@ async fn memory(
         "/documento/{id}",
     )
     .await?;
+    let hostile = hostile::run(
+        &serve,
+        http,
+        &hostile_tokens,
+        counts.hostile_bytes,
+        counts.made_up_methods,
+    )
+    .await?;
     Ok(Memory {
         idle,
         under_load,
         binary,
         json,
+        hostile,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Memory {
     pub binary: Downloads,
     /// Ten clients on `GET /documento/{id}` (the zip base64 inside the JSON envelope).
     pub json: Downloads,
+    /// A hostile JSON body, a hostile form, made-up methods.
+    pub hostile: super::hostile::Hostile,
 }
 
 /// Ten concurrent downloads of the large result.
@@ -111,6 +113,24 @@ impl Report {
         );
         let (label, value) = self.logins.row();
         row(&label, &value, "");
+        let h = &m.hostile;
+        let body_mb = h.json.body_bytes / (1024 * 1024);
+        row(
+            &format!("RSS hostile JSON {body_mb} MB"),
+            &h.json.show(),
+            "",
+        );
+        let form_mb = h.form.body_bytes / (1024 * 1024);
+        row(
+            &format!("RSS hostile form {form_mb} MB"),
+            &h.form.show(),
+            "",
+        );
+        row(
+            &format!("RSS {} made-up methods", h.methods.requests),
+            &h.methods.show(),
+            "",
+        );
     }
 }
 

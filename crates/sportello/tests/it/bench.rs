@@ -21,6 +21,9 @@ fn a_quick_bench_prints_every_measurement() {
         "RSS during 10 downloads of 1 MB",
         "RSS during 10 GET /documento 1 MB",
         "/healthz during 50 failed logins",
+        "RSS hostile JSON 1 MB",
+        "RSS hostile form 1 MB",
+        "RSS 30 made-up methods",
     ] {
         let line = out
             .lines()
@@ -32,6 +35,10 @@ fn a_quick_bench_prints_every_measurement() {
         );
         assert!(!line.contains("FAILED"), "{line}");
     }
+    // The hostile bodies are answered: the JSON read and judged (an unknown service), the form
+    // refused by its size.
+    assert!(out.contains("400/200 after reading it"), "{out}");
+    assert!(out.contains("413 refused by size"), "{out}");
     assert!(
         out.contains("not measured: no --postgres-url"),
         "the PostgreSQL column says why it is empty:\n{out}"

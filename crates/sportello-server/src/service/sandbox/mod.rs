@@ -159,14 +159,14 @@ async fn work_one(state: &AppState, op: &OperatorCaller, r: RequestRecord) -> Ap
                 ),
                 "campi": [campo],
             });
-            operator::ask_integration(state, op, &r.id, &body).await?;
+            operator::ask_integration(state, op, &r.id, &body.into()).await?;
             Ok(Worked::IntegrationAsked(r.id))
         }
         Some((campo, Magic::Cancel)) => {
             let body = json!({
                 "motivo": format!("Sandbox: il campo {campo} contiene \"{CANCEL}\""),
             });
-            operator::cancel(state, op, &r.id, &body).await?;
+            operator::cancel(state, op, &r.id, &body.into()).await?;
             Ok(Worked::Cancelled(r.id))
         }
         None => {
@@ -182,10 +182,10 @@ async fn work_one(state: &AppState, op: &OperatorCaller, r: RequestRecord) -> Ap
                     "nome": "esito-sandbox.pdf",
                     "file": format!("data:application/pdf;base64,{}", base64(&sample)),
                 });
-                operator::attach_result(state, op, &r.id, &body).await?;
+                operator::attach_result(state, op, &r.id, &body.into()).await?;
             }
             let body = json!({"esito": {"codice": "0", "info": "OK (sandbox)"}});
-            operator::close(state, op, &r.id, &body).await?;
+            operator::close(state, op, &r.id, &body.into()).await?;
             Ok(Worked::Processed(r.id))
         }
     }
