@@ -1,8 +1,9 @@
-//! The audit trail: appended as a hash chain, read in order, its head, verified.
+//! The audit trail: appended as a chain of keyed links, read in order, its head, verified with
+//! the installation's chain key.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use sportello_store::audit::{chain_hash, verify, AuditEntry, AuditEvent, GENESIS};
+use sportello_store::audit::{chain_hash, verify, AuditEntry, AuditEvent, Head, Verified, GENESIS};
 
 stories!(
     the_trail_is_a_chain_read_in_order_from_any_point,
@@ -20,10 +21,20 @@ fn event(n: i64, request_id: Option<&str>) -> AuditEvent {
     }
 }
 
-async fn the_trail_is_a_chain_read_in_order_from_any_point(w: World) {
+async fn the_trail_is_a_chain_read_in_order_from_any_point(mut w: World) {
+    // A new installation keys its chain from the first entry.
+    let empty = Head {
+        seq: 0,
+        hash: GENESIS.to_string(),
+        keyed_from: 1,
+    };
+    assert_eq!(w.store.audit_head().await.unwrap(), empty);
     assert_eq!(
-        w.store.audit_head().await.unwrap(),
-        (0, GENESIS.to_string())
+        verify(&[], &empty, w.store.audit_key()),
+        Ok(Verified {
+            entries: 0,
+            keyed_from: 1
+        })
     );
     assert!(w.store.audit_entries(0, 10, None).await.unwrap().is_empty());
 
@@ -39,15 +50,43 @@ async fn the_trail_is_a_chain_read_in_order_from_any_point(w: World) {
         assert_eq!(entry.seq, seq);
         assert_eq!(&entry.event, e);
         assert_eq!(entry.prev_hash, prev);
-        assert_eq!(entry.hash, chain_hash(&prev, seq, e));
+        // Linked with the installation's key, not by a plain hash anyone could recompute.
+        assert_eq!(entry.hash, w.store.audit_key().link(&prev, seq, e));
+        assert_ne!(entry.hash, chain_hash(&prev, seq, e));
         prev = entry.hash.clone();
     }
     let head = w.store.audit_head().await.unwrap();
-    assert_eq!(head, (3, prev.clone()));
+    assert_eq!(
+        head,
+        Head {
+            seq: 3,
+            hash: prev.clone(),
+            keyed_from: 1
+        }
+    );
 
     let all = w.store.audit_entries(0, 100, None).await.unwrap();
     assert_eq!(all, written);
-    assert_eq!(verify(&all, (head.0, &head.1)), Ok(3));
+    let intact = Ok(Verified {
+        entries: 3,
+        keyed_from: 1,
+    });
+    assert_eq!(verify(&all, &head, w.store.audit_key()), intact);
+    // An entry changed is pinpointed.
+    let mut changed = all.clone();
+    changed[1].event.actor = "operator:someone-else".into();
+    assert_eq!(
+        verify(&changed, &head, w.store.audit_key())
+            .unwrap_err()
+            .seq,
+        2
+    );
+    // The key is the installation's (kept wrapped in the database): opened again with the same
+    // master key, the store verifies the same chain.
+    let master_key = w.master_key.clone();
+    w.reopen(&master_key, &[]).await.unwrap();
+    assert_eq!(w.store.audit_head().await.unwrap(), head);
+    assert_eq!(verify(&all, &head, w.store.audit_key()), intact);
     // After a sequence number, at most `limit`, of one request.
     assert_eq!(
         w.store.audit_entries(1, 1, None).await.unwrap(),
@@ -97,9 +136,15 @@ async fn history_and_direct_entries_share_one_unbroken_chain(w: World) {
     );
 
     let head = w.store.audit_head().await.unwrap();
-    assert_eq!(head.0, 13);
+    assert_eq!(head.seq, 13);
     let all = w.store.audit_entries(0, 100, None).await.unwrap();
-    assert_eq!(verify(&all, (head.0, &head.1)), Ok(13));
+    assert_eq!(
+        verify(&all, &head, w.store.audit_key()),
+        Ok(Verified {
+            entries: 13,
+            keyed_from: 1
+        })
+    );
     let own: Vec<(String, String)> = w
         .store
         .audit_entries(0, 100, Some(&r.id))

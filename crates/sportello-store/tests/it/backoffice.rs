@@ -3,15 +3,18 @@
 
 use crate::common::*;
 use sportello_store::crypto::DataKey;
-use sportello_store::{AdminRecord, NoteRecord, SessionRecord, StoreError};
+use sportello_store::{
+    AdminRecord, LoginAttempt, LoginLimits, LoginReservation, NoteRecord, SessionRecord, StoreError,
+};
 
 stories!(
     admins_are_found_by_email_whatever_its_case,
     a_password_is_kept_per_account_and_replaced,
     sessions_are_found_by_hash_touched_forward_and_ended,
-    failed_logins_are_counted_since_a_time_and_forgotten,
+    logins_are_reserved_up_to_a_limit_and_a_success_forgets_the_address,
     notes_are_sealed_with_the_request_and_gone_with_its_key,
     a_totp_key_is_set_up_then_enabled_then_removed,
+    a_totp_step_is_accepted_once_and_never_an_older_one,
 );
 
 async fn admins_are_found_by_email_whatever_its_case(w: World) {
@@ -160,31 +163,121 @@ async fn sessions_are_found_by_hash_touched_forward_and_ended(w: World) {
     assert_eq!(w.store.session("h-c").await.unwrap(), Some(c));
 }
 
-async fn failed_logins_are_counted_since_a_time_and_forgotten(w: World) {
-    for at in [T0, T0 + 10, T0 + 20, T0 + 20] {
-        w.store.record_login_failure("mail-a", at).await.unwrap();
+fn limits(since: i64, per_email: u32, per_source: u32) -> LoginLimits {
+    LoginLimits {
+        since,
+        per_email,
+        per_source,
     }
-    w.store.record_login_failure("mail-b", T0).await.unwrap();
-    assert_eq!(w.store.login_failures("mail-a", T0).await.unwrap(), 4);
-    assert_eq!(w.store.login_failures("mail-a", T0 + 10).await.unwrap(), 3);
-    assert_eq!(w.store.login_failures("mail-a", T0 + 21).await.unwrap(), 0);
-    assert_eq!(w.store.login_failures("mail-zz", T0).await.unwrap(), 0);
+}
 
-    // A successful login forgets that e-mail's failures only.
-    w.store.clear_login_failures("mail-a").await.unwrap();
-    assert_eq!(w.store.login_failures("mail-a", 0).await.unwrap(), 0);
-    assert_eq!(w.store.login_failures("mail-b", 0).await.unwrap(), 1);
+/// Reserves an attempt of `email` from `source` at `at`.
+async fn reserve(
+    w: &World,
+    email: &str,
+    source: Option<&str>,
+    at: i64,
+    limits: LoginLimits,
+) -> LoginReservation {
+    let attempt = LoginAttempt {
+        email_hash: email.into(),
+        source_hash: source.map(str::to_string),
+        at,
+    };
+    w.store.reserve_login(&attempt, &limits).await.unwrap()
+}
 
-    // The clean-up drops what is older than the lock-out window.
-    for at in [T0 + 30, T0 + 40] {
-        w.store.record_login_failure("mail-a", at).await.unwrap();
+fn reserved(r: LoginReservation) -> i64 {
+    match r {
+        LoginReservation::Reserved(id) => id,
+        other => panic!("not reserved: {other:?}"),
     }
+}
+
+async fn logins_are_reserved_up_to_a_limit_and_a_success_forgets_the_address(w: World) {
+    let lim = limits(T0, 3, 2);
+    // Up to the limit, each attempt is reserved (recorded as a failure) under its own id.
+    let first = w
+        .store
+        .reserve_login(
+            &LoginAttempt {
+                email_hash: "mail-a".into(),
+                source_hash: Some("net-1".into()),
+                at: T0,
+            },
+            &limits(T0, 3, 5),
+        )
+        .await
+        .unwrap();
+    let mut ids = vec![reserved(first)];
+    for at in [T0 + 1, T0 + 2] {
+        ids.push(reserved(
+            reserve(&w, "mail-a", Some("net-1"), at, limits(T0, 3, 5)).await,
+        ));
+    }
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
+
+    // The limit-th + 1 is refused for the e-mail, and writes nothing: net-2 still has both of
+    // its attempts afterwards.
     assert_eq!(
-        w.store.delete_login_failures_before(T0 + 30).await.unwrap(),
-        1
+        reserve(&w, "mail-a", Some("net-2"), T0 + 3, lim).await,
+        LoginReservation::EmailLocked
     );
-    assert_eq!(w.store.login_failures("mail-a", 0).await.unwrap(), 2);
-    assert_eq!(w.store.login_failures("mail-b", 0).await.unwrap(), 0);
+    reserved(reserve(&w, "mail-b", Some("net-2"), T0 + 4, lim).await);
+    reserved(reserve(&w, "mail-c", Some("net-2"), T0 + 5, lim).await);
+    assert_eq!(
+        reserve(&w, "mail-d", Some("net-2"), T0 + 6, lim).await,
+        LoginReservation::SourceLocked
+    );
+    // ...which wrote nothing either: mail-d has no attempt against it.
+    reserved(reserve(&w, "mail-d", None, T0 + 6, limits(T0, 1, 2)).await);
+    // No per-source limit at 0, nor for an unknown source.
+    reserved(reserve(&w, "mail-e", Some("net-2"), T0 + 6, limits(T0, 3, 0)).await);
+    reserved(reserve(&w, "mail-f", None, T0 + 7, lim).await);
+    // Only attempts since `limits.since` count.
+    let last = reserved(reserve(&w, "mail-a", Some("net-1"), T0 + 8, limits(T0 + 1, 3, 5)).await);
+    assert_eq!(
+        reserve(&w, "mail-a", Some("net-3"), T0 + 9, lim).await,
+        LoginReservation::EmailLocked
+    );
+
+    // A success: its own attempt is no failure, and the address's earlier failures stop
+    // counting against it, but still count against their source.
+    w.store.login_succeeded(Some(last), "mail-a").await.unwrap();
+    reserved(reserve(&w, "mail-a", Some("net-3"), T0 + 10, limits(T0, 1, 5)).await);
+    assert_eq!(
+        reserve(&w, "mail-a", Some("net-3"), T0 + 11, limits(T0, 1, 5)).await,
+        LoginReservation::EmailLocked
+    );
+    // net-1 holds the three earlier failures (the successful attempt is gone).
+    reserved(reserve(&w, "mail-z", Some("net-1"), T0 + 12, limits(T0, 3, 4)).await);
+    assert_eq!(
+        reserve(&w, "mail-y", Some("net-1"), T0 + 13, limits(T0, 3, 4)).await,
+        LoginReservation::SourceLocked
+    );
+    // Without an attempt, a success only forgets the address's failures.
+    w.store.login_succeeded(None, "mail-b").await.unwrap();
+    reserved(reserve(&w, "mail-b", None, T0 + 14, limits(T0, 1, 0)).await);
+    // Other addresses keep theirs.
+    assert_eq!(
+        reserve(&w, "mail-c", None, T0 + 15, limits(T0, 1, 0)).await,
+        LoginReservation::EmailLocked
+    );
+
+    // The clean-up drops what is older than the lock-out window, whatever it counted against.
+    assert_eq!(
+        w.store.delete_login_failures_before(T0 + 3).await.unwrap(),
+        3
+    );
+    reserved(reserve(&w, "mail-y", Some("net-1"), T0 + 16, limits(T0, 3, 2)).await);
+    assert_eq!(
+        w.store
+            .delete_login_failures_before(T0 + 100)
+            .await
+            .unwrap(),
+        9
+    );
+    reserved(reserve(&w, "mail-c", None, T0 + 100, limits(T0, 1, 0)).await);
 }
 
 async fn notes_are_sealed_with_the_request_and_gone_with_its_key(w: World) {
@@ -278,4 +371,47 @@ async fn a_totp_key_is_set_up_then_enabled_then_removed(w: World) {
     w.store.delete_totp(account).await.unwrap();
     w.store.delete_totp("operator:op_1").await.unwrap();
     assert!(w.store.totp_key(account).await.unwrap().is_none());
+}
+
+async fn a_totp_step_is_accepted_once_and_never_an_older_one(w: World) {
+    let account = "admin:adm_root";
+    // No key, no step.
+    assert!(!w.store.accept_totp_step(account, 100).await.unwrap());
+
+    w.store
+        .put_totp_key(account, &DataKey::generate())
+        .await
+        .unwrap();
+    assert!(w.store.enable_totp(account, T0).await.unwrap());
+    assert!(w.store.accept_totp_step(account, 100).await.unwrap());
+    // The same step again is a replay, and so is an older one.
+    assert!(!w.store.accept_totp_step(account, 100).await.unwrap());
+    assert!(!w.store.accept_totp_step(account, 99).await.unwrap());
+    assert!(w.store.accept_totp_step(account, 102).await.unwrap());
+    assert!(!w.store.accept_totp_step(account, 101).await.unwrap());
+
+    // Each account has its own steps.
+    w.store
+        .put_totp_key("operator:op_1", &DataKey::generate())
+        .await
+        .unwrap();
+    assert!(w.store.accept_totp_step("operator:op_1", 50).await.unwrap());
+
+    // Of logins racing with the same code, one is accepted.
+    let racing =
+        futures::future::join_all((0..8).map(|_| w.store.accept_totp_step("operator:op_1", 51)))
+            .await;
+    assert_eq!(
+        racing.into_iter().filter(|r| *r.as_ref().unwrap()).count(),
+        1
+    );
+
+    // A new key starts over; a removed one accepts nothing.
+    w.store
+        .put_totp_key(account, &DataKey::generate())
+        .await
+        .unwrap();
+    assert!(w.store.accept_totp_step(account, 1).await.unwrap());
+    w.store.delete_totp(account).await.unwrap();
+    assert!(!w.store.accept_totp_step(account, 200).await.unwrap());
 }

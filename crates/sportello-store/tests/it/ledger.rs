@@ -17,6 +17,7 @@ stories!(
     metered_calls_are_counted_then_billed_once_per_day,
     the_books_check_names_what_does_not_add_up,
     a_provider_is_settled_for_the_live_requests_it_processed,
+    a_keyed_top_up_posts_once_and_its_retries_get_the_same_answer,
 );
 
 fn funding(kind: Kind, client_id: &str, cents: i64, at: i64) -> Transaction {
@@ -51,7 +52,7 @@ async fn money_put_in_and_taken_out_moves_the_balance_and_is_audited(w: World) {
     let head = w.store.audit_head().await.unwrap();
     let trail = w.store.audit_entries(0, 100, None).await.unwrap();
     assert_eq!(trail.last().unwrap().event, why);
-    assert_eq!(head.0, trail.last().unwrap().seq);
+    assert_eq!(head.seq, trail.last().unwrap().seq);
     assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 10_000);
 
     let out = funding(Kind::Adjustment, "cli_1", -2_500, T0 + 10);
@@ -554,4 +555,104 @@ async fn a_provider_is_settled_for_the_live_requests_it_processed(w: World) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn a_keyed_top_up_posts_once_and_its_retries_get_the_same_answer(w: World) {
+    client(&w, "cli_1").await;
+    top_up(&w, "cli_1", 1_000, T0).await;
+    let why = |detail: &str| AuditEvent {
+        at: T0 + 10,
+        actor: "admin:root".into(),
+        action: "wallet_topup".into(),
+        request_id: None,
+        detail: detail.into(),
+        source: Some("192.0.2.1".into()),
+    };
+    let key = ledger::PostKey {
+        key: "k-1".into(),
+        fingerprint: "fp-1".into(),
+    };
+    let t = funding(Kind::Topup, "cli_1", 5_000, T0 + 10);
+    let first = w
+        .store
+        .post_keyed(&t, &why("cli_1 +5000"), &key)
+        .await
+        .unwrap();
+    let ledger::Keyed::Posted { id, balance_after } = first else {
+        panic!("not posted: {first:?}");
+    };
+    assert_eq!(balance_after, 6_000);
+    assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 6_000);
+    let trail = w.store.audit_entries(0, 100, None).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].event, why("cli_1 +5000"));
+
+    // A retry with the same key and fingerprint posts nothing and gets the first answer back,
+    // even after the balance moved on.
+    top_up(&w, "cli_1", 100, T0 + 20).await;
+    let retry = funding(Kind::Topup, "cli_1", 5_000, T0 + 30);
+    assert_eq!(
+        w.store
+            .post_keyed(&retry, &why("again"), &key)
+            .await
+            .unwrap(),
+        ledger::Keyed::Replayed {
+            transaction: Box::new(posted(&t, id)),
+            balance_after: 6_000,
+        }
+    );
+    // The same key with another fingerprint is refused, and posts nothing either.
+    let other = ledger::PostKey {
+        key: "k-1".into(),
+        fingerprint: "fp-2".into(),
+    };
+    assert_eq!(
+        w.store
+            .post_keyed(&retry, &why("other"), &other)
+            .await
+            .unwrap(),
+        ledger::Keyed::KeyReused
+    );
+    assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 6_100);
+    assert_eq!(
+        w.store
+            .transactions(Some("cli_1"), 0, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(w.store.audit_entries(0, 100, None).await.unwrap().len(), 1);
+
+    // Two first attempts with one key at once: one posts, the other gets its answer.
+    let key2 = ledger::PostKey {
+        key: "k-2".into(),
+        fingerprint: "fp-1".into(),
+    };
+    let out = funding(Kind::Adjustment, "cli_1", -600, T0 + 40);
+    let audit = why("cli_1 -600");
+    let (a, b) = futures::future::join(
+        w.store.post_keyed(&out, &audit, &key2),
+        w.store.post_keyed(&out, &audit, &key2),
+    )
+    .await;
+    let answers = [a.unwrap(), b.unwrap()];
+    let posted_now: Vec<i64> = answers
+        .iter()
+        .filter_map(|k| match k {
+            ledger::Keyed::Posted { id, balance_after } => {
+                assert_eq!(*balance_after, 5_500);
+                Some(*id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(posted_now.len(), 1, "{answers:?}");
+    assert!(answers.iter().any(|k| *k
+        == ledger::Keyed::Replayed {
+            transaction: Box::new(posted(&out, posted_now[0])),
+            balance_after: 5_500,
+        }));
+    assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 5_500);
+    assert_eq!(w.store.audit_entries(0, 100, None).await.unwrap().len(), 2);
 }

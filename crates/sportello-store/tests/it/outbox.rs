@@ -6,7 +6,7 @@ use crate::common::*;
 use sportello_domain::status::Status;
 use sportello_store::{
     AttemptOutcome, DeliveryFilter, DeliveryKind, DeliveryRecord, DeliveryStatus, FileKind,
-    FileRecord, RequestRecord,
+    FileRecord, Replay, ReplayLimit, RequestRecord,
 };
 use std::collections::BTreeSet;
 
@@ -14,6 +14,7 @@ stories!(
     a_change_makes_an_event_and_a_delivery_per_destination,
     due_deliveries_are_leased_to_one_worker_which_records_its_attempts,
     a_failed_callback_is_announced_to_the_webhook_and_a_replay_starts_over,
+    replays_are_limited_per_delivery_within_a_window,
     a_stopping_worker_releases_its_leases,
     workers_claiming_at_once_never_share_a_delivery,
     a_client_has_a_webhook_endpoint_and_rotating_signing_secrets,
@@ -50,6 +51,12 @@ fn of_kind(list: &[DeliveryRecord], kind: DeliveryKind) -> DeliveryRecord {
     assert_eq!(found.len(), 1, "{list:#?}");
     found[0].clone()
 }
+
+/// A limit no story but the limits' own reaches.
+const HOURLY: ReplayLimit = ReplayLimit {
+    max: 10,
+    window_secs: 3_600,
+};
 
 fn id_set(list: &[DeliveryRecord]) -> BTreeSet<String> {
     list.iter().map(|d| d.id.clone()).collect()
@@ -405,8 +412,20 @@ async fn a_failed_callback_is_announced_to_the_webhook_and_a_replay_starts_over(
     );
 
     // A replay: due now, a new retry window, its history kept.
-    assert!(w.store.replay_delivery(&callback, T0 + 50).await.unwrap());
-    assert!(!w.store.replay_delivery("dlv_nope", T0 + 50).await.unwrap());
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 50, &HOURLY)
+            .await
+            .unwrap(),
+        Replay::Done
+    );
+    assert_eq!(
+        w.store
+            .replay_delivery("dlv_nope", T0 + 50, &HOURLY)
+            .await
+            .unwrap(),
+        Replay::NotFound
+    );
     let replayed = w.store.get_delivery(&callback).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -433,7 +452,13 @@ async fn a_failed_callback_is_announced_to_the_webhook_and_a_replay_starts_over(
         .await
         .unwrap();
     assert!(claimed.iter().any(|d| d.id == callback));
-    assert!(w.store.replay_delivery(&callback, T0 + 51).await.unwrap());
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 51, &HOURLY)
+            .await
+            .unwrap(),
+        Replay::Done
+    );
     let delivered = AttemptOutcome::Delivered { status: Some(204) };
     assert!(!w
         .store
@@ -455,7 +480,13 @@ async fn a_failed_callback_is_announced_to_the_webhook_and_a_replay_starts_over(
         .await
         .unwrap());
     // Even a delivered one goes out again when replayed.
-    assert!(w.store.replay_delivery(&callback, T0 + 60).await.unwrap());
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 60, &HOURLY)
+            .await
+            .unwrap(),
+        Replay::Done
+    );
     let again = w.store.get_delivery(&callback).await.unwrap().unwrap();
     assert_eq!(again.status, DeliveryStatus::Pending);
     assert_eq!(again.delivered_at, Some(T0 + 52));
@@ -466,6 +497,80 @@ async fn a_failed_callback_is_announced_to_the_webhook_and_a_replay_starts_over(
         .finish_delivery(&webhook, "w1", T0 + 55, &delivered)
         .await
         .unwrap());
+}
+
+async fn replays_are_limited_per_delivery_within_a_window(w: World) {
+    let r = hooked(&w, "cli_1", T0).await;
+    let made = deliveries_of(&w, &r.id).await;
+    let callback = of_kind(&made, DeliveryKind::Callback).id;
+    let webhook = of_kind(&made, DeliveryKind::Webhook).id;
+    let limit = ReplayLimit {
+        max: 2,
+        window_secs: 3_600,
+    };
+    for at in [T0 + 10, T0 + 20] {
+        assert_eq!(
+            w.store
+                .replay_delivery(&callback, at, &limit)
+                .await
+                .unwrap(),
+            Replay::Done
+        );
+    }
+    // The third within the hour is refused until the oldest leaves the window, and changes
+    // nothing.
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 30, &limit)
+            .await
+            .unwrap(),
+        Replay::Limited {
+            retry_at: T0 + 10 + 3_600
+        }
+    );
+    let kept = w.store.get_delivery(&callback).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.next_attempt_at, kept.window_start),
+        (T0 + 20, T0 + 20)
+    );
+    // Counted per delivery: the webhook's are its own.
+    assert_eq!(
+        w.store
+            .replay_delivery(&webhook, T0 + 30, &limit)
+            .await
+            .unwrap(),
+        Replay::Done
+    );
+    // A refused replay is not counted: once the first leaves the window, one more goes.
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 3_610, &limit)
+            .await
+            .unwrap(),
+        Replay::Done
+    );
+    assert_eq!(
+        w.store
+            .replay_delivery(&callback, T0 + 3_611, &limit)
+            .await
+            .unwrap(),
+        Replay::Limited {
+            retry_at: T0 + 20 + 3_600
+        }
+    );
+    let replayed = w.store.get_delivery(&callback).await.unwrap().unwrap();
+    assert_eq!(replayed.next_attempt_at, T0 + 3_610);
+
+    // Replays at once are counted one after the other: at most `max` go.
+    let racing = futures::future::join_all(
+        (0..6).map(|_| w.store.replay_delivery(&webhook, T0 + 8_000, &limit)),
+    )
+    .await;
+    let done = racing
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap() == Replay::Done)
+        .count();
+    assert_eq!(done, 2);
 }
 
 async fn a_stopping_worker_releases_its_leases(w: World) {

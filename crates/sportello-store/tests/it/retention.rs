@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 stories!(
     closed_requests_expire_by_service_and_test_requests_by_age,
     a_purge_destroys_the_personal_data_and_keeps_the_accounts,
+    drafts_expire_by_their_last_change,
 );
 
 /// `r`, created then closed at `at`.
@@ -93,6 +94,47 @@ async fn closed_requests_expire_by_service_and_test_requests_by_age(w: World) {
     assert_eq!(
         w.store.expired_tests(T0 + 1_000, 10).await.unwrap(),
         vec![t2.id.clone()]
+    );
+}
+
+async fn drafts_expire_by_their_last_change(w: World) {
+    client(&w, "cli_1").await;
+    let d1 = draft("cli_1", T0 + 10);
+    let mut d2 = draft("cli_1", T0);
+    let d3 = draft("cli_1", T0 + 100);
+    for d in [&d1, &d2, &d3] {
+        create(&w, d).await;
+    }
+    // Submitted requests never expire as drafts, however old.
+    create(&w, &submitted("cli_1", None, T0 - 1_000)).await;
+
+    // Least recently changed first, `updated_at < updated_before`, at most `limit`.
+    assert_eq!(
+        w.store.expired_drafts(T0 + 100, 10).await.unwrap(),
+        [d2.id.clone(), d1.id.clone()]
+    );
+    assert_eq!(
+        w.store.expired_drafts(T0 + 100, 1).await.unwrap(),
+        vec![d2.id.clone()]
+    );
+    assert!(w.store.expired_drafts(T0, 10).await.unwrap().is_empty());
+
+    // A draft changed is young again.
+    assert!(change(&w, &mut d2, Status::Draft, "edit", T0 + 200).await);
+    assert_eq!(
+        w.store.expired_drafts(T0 + 150, 10).await.unwrap(),
+        [d1.id.clone(), d3.id.clone()]
+    );
+
+    // Once purged, it is not found again.
+    w.store
+        .purge_request(&d1.id, T0 + 300, "system:retention")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        w.store.expired_drafts(T0 + 1_000, 10).await.unwrap(),
+        [d3.id.clone(), d2.id.clone()]
     );
 }
 
