@@ -2,6 +2,8 @@
 # Every test of the project, with its own set-up: the README's test command, and what CI runs
 # after its lint gates.
 #
+#   0. cargo deny (installed with cargo install when missing) against the advisory snapshot in
+#      deploy/advisory-db;
 #   1. a project-local Python environment (target/test-venv) with the pinned helper tools of
 #      tools/test-requirements.txt (SMTP and S3 servers the tests start), reused while the pins
 #      are unchanged; the tests find it through SPORTELLO_TEST_PYTHON;
@@ -82,6 +84,29 @@ PostgreSQL's binaries (Debian: apt-get install postgresql), or set SPORTELLO_TES
         PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
     fi
 fi
+
+# --- The dependency tree -------------------------------------------------------------------------
+say "cargo deny: advisories, licences, duplicate versions, bans, sources (deny.toml)"
+# Built from crates.io when missing: about 6 CPU-minutes (3–4 minutes on two idle cores).
+if ! cargo deny --version >/dev/null 2>&1; then
+    cargo install --locked cargo-deny@0.20.2
+fi
+# The advisory database is the snapshot committed in deploy/advisory-db (CI reaches no git
+# host). cargo-deny opens a database as a git checkout at <db-path>/<name>-<hash of its URL>:
+# one is made from the snapshot, and checked with --offline.
+advisories=target/advisory-dbs/advisory-db-3157b0e258782691
+rm -rf "$advisories" && mkdir -p "$advisories"
+cp -R deploy/advisory-db/. "$advisories"
+git -C "$advisories" init -q
+git -C "$advisories" add -A
+git -C "$advisories" -c user.name=ci -c user.email=ci@localhost commit -q -m "snapshot"
+snapshot=$(sed -n 's/^- commit date: \([0-9-]*\).*/\1/p' deploy/advisory-db/README.md)
+age=$(( ( $(date +%s) - $(date -d "$snapshot" +%s) ) / 86400 ))
+echo "advisory database snapshot of $snapshot ($age days old)"
+if [ "$age" -gt 180 ]; then
+    echo "warning: the advisory database snapshot is over 180 days old: refresh deploy/advisory-db (see its README)" >&2
+fi
+cargo deny --offline check
 
 # --- 2. Rust on SQLite -------------------------------------------------------------------------
 say "rust: unit, property and integration tests on SQLite"
