@@ -9,8 +9,8 @@
 //! label copied from the request (a made-up method, a scanned path) would let anyone without a
 //! token grow the exposition, and the memory holding it, without bound.
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
@@ -149,27 +149,11 @@ impl Default for Metrics {
     }
 }
 
-/// The method's label: one of the methods HTTP defines, or `other` for any made-up one.
-fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    KNOWN
-        .into_iter()
-        .find(|known| *known == method.as_str())
-        .unwrap_or("other")
-}
-
 /// Middleware: counts and times every request under its route template.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = method_label(req.method());
-    // The template, never the path: paths carry request ids. Unrouted paths share one label so
-    // a scanner cannot grow the series without bound.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = crate::access_log::method_name(req.method());
+    let route = crate::access_log::route_template(&req);
     let response = next.run(req).await;
     metrics.record(method, route, response.status().as_u16(), started.elapsed());
     response

@@ -9,30 +9,10 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sportello_server::service::retention;
-use sportello_server::setup::{self, TokenSpec};
 use sportello_server::Limits;
 use sportello_store::audit::{chain_hash, AuditEvent};
-use sportello_store::Role;
 
 const DAY: i64 = 86_400;
-
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
 
 async fn demo_client_id(app: &TestApp) -> String {
     app.state.store.list_clients().await.unwrap()[0].id.clone()
@@ -62,7 +42,7 @@ async fn a_test_token_replays_a_delivery_three_times_an_hour_and_no_more() {
         ..Limits::default()
     })
     .await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     // A free test token, and a callback aimed at somebody else's server.
     let service = app.get(&format!("/visure/{FAMIGLIA}")).await;
     let created = app
@@ -192,7 +172,7 @@ async fn a_draft_left_alone_loses_its_personal_data_after_draft_retention_days()
         ..Limits::default()
     })
     .await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let open = |name: &str| json!({"hash_visura": ASSEGNO, "state": 0, "json_visura": {"$0": name, "$2": CF}});
     let forgotten = app.post("/richiesta", open("Mario")).await;
     let forgotten = forgotten.assert_ok()["_id"].as_str().unwrap().to_string();
@@ -341,7 +321,7 @@ async fn balance(app: &TestApp, admin: &str, client: &str) -> f64 {
 #[tokio::test]
 async fn a_retried_top_up_credits_once_and_answers_the_same() {
     let mut app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let client = demo_client_id(&app).await;
     let topup = format!("/admin/clients/{client}/topup");
     let before = balance(&app, &admin, &client).await;
@@ -397,7 +377,7 @@ async fn a_retried_top_up_credits_once_and_answers_the_same() {
 #[tokio::test]
 async fn an_entry_rewritten_and_rechained_without_the_key_is_found() {
     let app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let id = app.submit_valid(FAMIGLIA).await;
     app.op(Method::GET, &format!("/operator/requests/{id}"), None)
         .await
@@ -475,7 +455,7 @@ async fn an_entry_rewritten_and_rechained_without_the_key_is_found() {
 #[tokio::test]
 async fn a_chain_made_before_the_key_keeps_verifying_and_is_keyed_from_then_on() {
     let mut app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     app.submit_valid(FAMIGLIA).await;
     // The chain as an older version wrote it: plain SHA-256 links, and the head saying so
     // (what the upgrade's migration records).

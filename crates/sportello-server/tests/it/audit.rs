@@ -7,31 +7,11 @@ use crate::common;
 use common::*;
 use reqwest::Method;
 use serde_json::Value;
-use sportello_server::setup::{self, TokenSpec};
-use sportello_store::Role;
-
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
 
 #[tokio::test]
 async fn reads_downloads_and_changes_are_audited_and_tampering_is_pinpointed() {
     let app = TestApp::spawn().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let id = app.submit_valid(FAMIGLIA).await;
     app.op(Method::GET, &format!("/operator/requests/{id}"), None)
         .await

@@ -6,31 +6,11 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sportello_server::service::fees;
-use sportello_server::setup::{self, TokenSpec};
 use sportello_store::ledger::Kind;
-use sportello_store::Role;
 
 /// 10 March 2026, 12:00 UTC: a fixed day in a fixed month.
 const MARCH_10: i64 = 1_773_144_000;
 const DAY: i64 = 86_400;
-
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
 
 /// The balance in cents, read by the client itself (`GET /conto` is metered: a live call).
 async fn balance(app: &TestApp, client_id: &str) -> i64 {
@@ -514,7 +494,7 @@ async fn a_months_statement_reconciles_with_the_ledger_to_the_cent() {
     )
     .await
     .assert_ok();
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let adjusted = app
         .call(
             Method::POST,
@@ -661,7 +641,7 @@ async fn a_months_statement_reconciles_with_the_ledger_to_the_cent() {
 async fn admins_top_up_and_adjust_with_a_reason_recorded_in_the_audit_trail() {
     let app = TestApp::spawn().await;
     let (client, _) = app.funded_client("cliente", "0").await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let path = format!("/admin/clients/{client}/topup");
     let done = app
         .call(
@@ -792,7 +772,7 @@ async fn a_providers_settlement_lists_what_it_processed() {
     let provider = app.state.store.list_providers().await.unwrap()[0]
         .id
         .clone();
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let s = app
         .call(
             Method::GET,

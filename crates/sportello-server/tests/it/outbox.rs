@@ -15,9 +15,7 @@ use serde_json::{json, Value};
 use sportello_server::outbox::guard::{self, GuardError, GuardPolicy};
 use sportello_server::outbox::signing;
 use sportello_server::outbox::{Outbox, OutboxConfig};
-use sportello_server::setup::{self, TokenSpec};
 use sportello_server::Clock;
-use sportello_store::Role;
 use std::sync::{Arc, Mutex};
 
 const HOUR: i64 = 3600;
@@ -167,31 +165,13 @@ fn worker_with(
     )
 }
 
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
-
 async fn demo_client_id(app: &TestApp) -> String {
     app.state.store.list_clients().await.unwrap()[0].id.clone()
 }
 
 /// A fresh signing secret for the demo client, through the admin API.
 async fn rotate_secret(app: &TestApp) -> String {
-    let admin = admin_token(app).await;
+    let admin = app.admin_token().await;
     let client = demo_client_id(app).await;
     let answer = app
         .call(
@@ -393,7 +373,7 @@ async fn attempts_run_out_after_about_three_days_and_a_replay_still_delivers() {
     let receiver = Receiver::start().await;
     receiver.fail_always(true);
     let client = demo_client_id(&app).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     // The client's own endpoint hears that the callback was given up.
     app.call(
         Method::PUT,
@@ -542,7 +522,7 @@ async fn during_a_rotation_both_secrets_sign() {
 #[tokio::test]
 async fn the_webhook_endpoint_is_an_admin_setting_checked_for_shape() {
     let app = spawn_app().await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let client = demo_client_id(&app).await;
     let path = format!("/admin/clients/{client}/webhook");
     let bad = app
@@ -904,7 +884,7 @@ async fn a_plain_http_callback_is_refused_when_given_unless_the_server_allows_it
     assert_eq!(answer.status, reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(answer.error_code(), 915);
     assert_eq!(answer.failing_fields(), ["callback_data.url"]);
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let client = demo_client_id(&app).await;
     let webhook = app
         .call(

@@ -9,9 +9,7 @@ use crate::common;
 use common::*;
 use reqwest::{Method, StatusCode};
 use sportello_server::client_addr::TrustedProxies;
-use sportello_server::setup::{self, TokenSpec};
 use sportello_server::Limits;
-use sportello_store::Role;
 
 /// Two requests per address in a burst (12 a minute), no per-token limit, the given proxies.
 fn limits(trusted: &[&str]) -> Limits {
@@ -86,24 +84,6 @@ async fn the_same_headers_from_an_untrusted_peer_are_ignored() {
     }
 }
 
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
-}
-
 /// The operator reads the request through a "proxy" that forwards for `forwarded_for`; returns
 /// the origin the audit trail recorded for that read.
 async fn origin_of_a_read(app: &TestApp, forwarded_for: &str) -> String {
@@ -117,7 +97,7 @@ async fn origin_of_a_read(app: &TestApp, forwarded_for: &str) -> String {
         )
         .await;
     read.assert_ok();
-    let admin = admin_token(app).await;
+    let admin = app.admin_token().await;
     let trail = app
         .call(
             Method::GET,

@@ -11,8 +11,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sportello_domain::calendar::{Calendar, Calendars, Closure, ROME};
 use sportello_server::service::sla;
-use sportello_server::setup::{self, TokenSpec};
-use sportello_store::Role;
 use std::collections::BTreeMap;
 
 const H: i64 = 3600;
@@ -64,24 +62,6 @@ fn ids_of(items: &[Value]) -> Vec<String> {
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_string())
         .collect()
-}
-
-async fn admin_token(app: &TestApp) -> String {
-    setup::issue_token(
-        &app.state,
-        TokenSpec {
-            role: Role::Admin,
-            client_id: None,
-            operator_id: None,
-            label: "admin".into(),
-            live: false,
-            ttl_secs: None,
-            scopes: None,
-        },
-    )
-    .await
-    .unwrap()
-    .secret
 }
 
 #[tokio::test]
@@ -239,7 +219,7 @@ async fn the_escalation_marks_an_overdue_request_once_with_a_history_entry() {
     assert_eq!(overdue[0]["timestamp"], due + 1);
     assert_eq!(overdue[0]["stato"], "In erogazione");
     // The audit trail has it too, by the job, in the same chain.
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let audit = app
         .call(
             Method::GET,
@@ -387,7 +367,7 @@ async fn the_admin_dashboard_counts_per_provider_and_service() {
     app.clock.set(rome(2026, 12, 1, 8, 0));
     sla::escalate(&app.state).await.unwrap();
 
-    let admin = admin_token(&app).await;
+    let admin = app.admin_token().await;
     let answer = app.call(Method::GET, "/admin/sla", &admin, None).await;
     let d = answer.assert_ok();
     assert_eq!(d["generato"], rome(2026, 12, 1, 8, 0));

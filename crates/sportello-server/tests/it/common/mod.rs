@@ -167,6 +167,25 @@ impl TestDb {
 }
 
 impl TestApp {
+    /// A fresh administrator token (not scoped, no expiry).
+    pub async fn admin_token(&self) -> String {
+        setup::issue_token(
+            &self.state,
+            TokenSpec {
+                role: Role::Admin,
+                client_id: None,
+                operator_id: None,
+                label: "admin".into(),
+                live: false,
+                ttl_secs: None,
+                scopes: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(Limits::default()).await
     }
