@@ -33,10 +33,6 @@ pub fn money(d: Decimal) -> Money {
     Money(d)
 }
 
-pub fn parse_money(s: &str) -> Decimal {
-    s.parse().unwrap_or_default()
-}
-
 /// An item of `GET /visure`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VisuraSummary {
@@ -358,7 +354,7 @@ impl Richiesta {
             nome: service.nome_visura.clone(),
             ricerca: service.ricerca,
             id_ricerca: None,
-            prezzo_visura: money(parse_money(&r.prezzo_visura)),
+            prezzo_visura: money(r.prezzo_visura),
             prezzo_ricerca: money(service.prezzo_ricerca),
             indice_ricerca: None,
             stato_richiesta: r.status.stato_richiesta().to_string(),
@@ -384,7 +380,7 @@ impl Richiesta {
                 codice: r.esito_codice.clone(),
                 info: r.esito_info.clone(),
             },
-            prezzo_totale: money(parse_money(&r.prezzo_totale)),
+            prezzo_totale: money(r.prezzo_totale),
             prezzo: r
                 .price
                 .clone()

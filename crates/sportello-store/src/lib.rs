@@ -8,7 +8,6 @@ pub mod audit;
 pub mod backoffice;
 pub mod blobs;
 pub mod crypto;
-mod delegate;
 pub mod error;
 pub mod ids;
 pub mod ledger;
@@ -33,32 +32,40 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 
-/// Everything the server needs from a database. Each method is one transaction.
+/// Clients, API tokens, operators, and the set-up lock. Implemented once, in `sql/accounts.rs`, for both backends.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Accounts: Send + Sync {
     /// Taken by a starting process before the one-time set-up of a new installation (the demo,
     /// the first administrator), released after: processes starting together on one database
     /// take turns, so only one of them makes it (PostgreSQL: a session advisory lock; SQLite,
     /// whose database belongs to one process: nothing to wait for).
     async fn setup_lock(&self) -> Result<SetupLock, StoreError>;
-
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
     async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
     async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
-
     async fn create_token(&self, token: &TokenRecord, secret_hash: &str) -> Result<(), StoreError>;
     async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Returns false when no such token exists.
     async fn revoke_token(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
-
-    async fn create_provider(&self, provider: &ProviderRecord) -> Result<(), StoreError>;
-    async fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
-    async fn get_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
     async fn create_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError>;
     async fn get_operator(&self, id: &str) -> Result<Option<OperatorRecord>, StoreError>;
     async fn list_operators(&self) -> Result<Vec<OperatorRecord>, StoreError>;
+}
 
+/// Providers, and routing a request to one. Implemented once, in `sql/providers.rs`, for both backends.
+#[async_trait]
+pub trait Providers: Send + Sync {
+    async fn create_provider(&self, provider: &ProviderRecord) -> Result<(), StoreError>;
+    async fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
+    async fn get_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
+    /// The provider offering `hash_visura` with the least open work, if any.
+    async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Requests: creation (with key, files, history, idempotency record, debit and subjects in one step), reading, listing, the optimistic update, idempotency look-ups. Implemented once, in `sql/requests.rs`, for both backends.
+#[async_trait]
+pub trait Requests: Send + Sync {
     /// Inserts a new request and all that comes with it ([`NewRequest`]) in one transaction. An
     /// idempotency key already taken gives [`StoreError::Conflict`]; a debit needs the funds:
     /// without enough credit nothing is written ([`StoreError::InsufficientCredit`]).
@@ -77,11 +84,26 @@ pub trait Store: Send + Sync + 'static {
         history: Option<&HistoryEntry>,
         ledger: Option<&ledger::Transaction>,
     ) -> Result<bool, StoreError>;
+    async fn find_idempotency(
+        &self,
+        client_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// Requests' data keys and their re-wrapping under a new master key. Implemented once, in `sql/keys.rs`, for both backends.
+#[async_trait]
+pub trait Keys: Send + Sync {
     /// The request's data key (None once purged).
     async fn data_key(&self, request_id: &str) -> Result<Option<crypto::DataKey>, StoreError>;
     /// Re-wraps every data key (requests' and second factors') and installation secret under
     /// the current master key; returns how many data keys changed.
     async fn rewrap_keys(&self) -> Result<u64, StoreError>;
+}
+
+/// What retention destroys, and the purge itself. Implemented once, in `sql/retention.rs`, for both backends.
+#[async_trait]
+pub trait Retention: Send + Sync {
     /// Closed, not yet purged requests of `hash_visura` closed before `closed_before`.
     async fn expired(
         &self,
@@ -107,21 +129,33 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         actor: &str,
     ) -> Result<Option<Purged>, StoreError>;
+}
+
+/// A request's files. Implemented once, in `sql/files.rs`, for both backends.
+#[async_trait]
+pub trait Files: Send + Sync {
     async fn list_files(&self, request_id: &str) -> Result<Vec<FileRecord>, StoreError>;
+}
+
+/// A request's history. Implemented once, in `sql/history.rs`, for both backends.
+#[async_trait]
+pub trait History: Send + Sync {
     async fn history(&self, request_id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+}
 
-    async fn find_idempotency(
-        &self,
-        client_id: &str,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError>;
-
+/// The keyed index of the people (codici fiscali) a request is about. Implemented once, in `sql/subjects.rs`, for both backends.
+#[async_trait]
+pub trait Subjects: Send + Sync {
     /// Records that the request concerns these people (codici fiscali, normalised), as keyed
     /// hashes only.
     async fn index_subjects(&self, request_id: &str, codes: &[String]) -> Result<(), StoreError>;
     /// The requests concerning this codice fiscale (normalised), not yet purged.
     async fn find_by_subject(&self, code: &str) -> Result<Vec<String>, StoreError>;
+}
 
+/// The audit chain. Implemented once, in `sql/audit.rs`, for both backends.
+#[async_trait]
+pub trait Audit: Send + Sync {
     /// Appends to the audit trail, chaining it to the previous entry.
     async fn audit(&self, event: &audit::AuditEvent) -> Result<audit::AuditEntry, StoreError>;
     /// Entries in order, from `after_seq` (exclusive), at most `limit`; optionally of one request.
@@ -135,11 +169,11 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_head(&self) -> Result<audit::Head, StoreError>;
     /// The key the chain's links are made with, to verify them.
     fn audit_key(&self) -> &audit::ChainKey;
+}
 
-    /// The provider offering `hash_visura` with the least open work, if any.
-    async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
-
-    // The back office: admins, passwords, sessions, lock-out, TOTP, notes.
+/// The back office: admins, passwords, sessions, lock-out, TOTP, notes. Implemented once, in `sql/backoffice.rs`, for both backends.
+#[async_trait]
+pub trait Backoffice: Send + Sync {
     async fn create_admin(&self, admin: &AdminRecord) -> Result<(), StoreError>;
     async fn get_admin(&self, id: &str) -> Result<Option<AdminRecord>, StoreError>;
     /// By e-mail, compared case-insensitively.
@@ -210,8 +244,11 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         services: &[String],
     ) -> Result<bool, StoreError>;
-    // --- the outbox (see `outbox`) ---
+}
 
+/// The outbox: events, deliveries and their leases, webhook settings. Implemented once, in `sql/outbox.rs`, for both backends.
+#[async_trait]
+pub trait Outbox: Send + Sync {
     /// Leases up to `limit` due deliveries to `owner` until `now + lease_secs`.
     async fn claim_deliveries(
         &self,
@@ -257,18 +294,32 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         previous_until: Option<i64>,
     ) -> Result<crypto::DataKey, StoreError>;
+}
 
+/// The SLA: overdue requests, a provider's queue, the dashboard's facts. Implemented once, in `sql/sla.rs`, for both backends.
+#[async_trait]
+pub trait Sla: Send + Sync {
     /// Open requests whose running SLA clock passed `due_at` before `now` and that are not
     /// marked overdue yet, most overdue first.
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     /// Per state, the requests of a provider's queue (drafts never), and how many are overdue.
     async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError>;
-    /// What the metrics show of the queues at `now`: open requests by state, overdue ones, and
-    /// the outbox backlog. A handful of aggregate counts, cheap enough for a scrape.
-    async fn gauges(&self, now: i64) -> Result<Gauges, StoreError>;
     /// The SLA facts of every open request and of those closed since `closed_since`, for the
     /// dashboard.
     async fn sla_facts(&self, closed_since: i64) -> Result<Vec<SlaFact>, StoreError>;
+}
+
+/// What the metrics show of the queues. Implemented once, in `sql/metrics.rs`, for both backends.
+#[async_trait]
+pub trait Metrics: Send + Sync {
+    /// What the metrics show of the queues at `now`: open requests by state, overdue ones, and
+    /// the outbox backlog. A handful of aggregate counts, cheap enough for a scrape.
+    async fn gauges(&self, now: i64) -> Result<Gauges, StoreError>;
+}
+
+/// The ledger: money, metered calls, the books check, settlements. Implemented once, in `sql/ledger.rs`, for both backends.
+#[async_trait]
+pub trait Ledger: Send + Sync {
     /// Posts a ledger transaction on its own (a top-up, an adjustment), with its audit entry in
     /// the same transaction. Returns its id.
     async fn post(
@@ -316,4 +367,44 @@ pub trait Store: Send + Sync + 'static {
         from: i64,
         to: i64,
     ) -> Result<Vec<ProcessedRequest>, StoreError>;
+}
+
+/// Everything the server needs from a database: the sum of the parts above. Each method is one
+/// transaction.
+pub trait Store:
+    Accounts
+    + Providers
+    + Requests
+    + Keys
+    + Retention
+    + Files
+    + History
+    + Subjects
+    + Audit
+    + Backoffice
+    + Outbox
+    + Sla
+    + Metrics
+    + Ledger
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Accounts
+        + Providers
+        + Requests
+        + Keys
+        + Retention
+        + Files
+        + History
+        + Subjects
+        + Audit
+        + Backoffice
+        + Outbox
+        + Sla
+        + Metrics
+        + Ledger
+        + 'static
+{
 }

@@ -1,5 +1,6 @@
 //! The records the store keeps.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sportello_domain::status::Status;
 use std::collections::BTreeMap;
@@ -114,8 +115,9 @@ pub struct RequestRecord {
     pub fields: BTreeMap<String, StoredValue>,
     /// Names of the chosen options (`opzione_0`…).
     pub opzioni: Vec<String>,
-    pub prezzo_visura: String,
-    pub prezzo_totale: String,
+    /// Euros, exact (stored as the decimal's text).
+    pub prezzo_visura: Decimal,
+    pub prezzo_totale: Decimal,
     /// The price lines as priced at creation (None on requests older than billing). Never
     /// changed by an update: it is what the debit charged and a refund gives back.
     pub price: Option<sportello_domain::pricing::Quote>,
@@ -295,5 +297,5 @@ pub struct ProcessedRequest {
     pub hash_visura: String,
     pub closed_at: i64,
     pub price: Option<sportello_domain::pricing::Quote>,
-    pub prezzo_totale: String,
+    pub prezzo_totale: Decimal,
 }

@@ -55,6 +55,17 @@ pub(crate) fn status_of(row: &impl Columns, column: &str) -> Result<Status, Stor
     Status::from_db(&s).ok_or_else(|| StoreError::Corrupt(format!("unknown status {s}")))
 }
 
+/// An amount of euros, kept as the decimal's text: a value that does not parse is a corrupt row,
+/// never €0.
+pub(crate) fn money_of(
+    row: &impl Columns,
+    column: &str,
+) -> Result<rust_decimal::Decimal, StoreError> {
+    let text: String = row.col(column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} is not an amount")))
+}
+
 pub(crate) fn client_from(row: &impl Columns) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
         id: row.col("id")?,
@@ -127,8 +138,8 @@ pub(crate) fn request_from(
         operator_id: row.col("operator_id")?,
         fields,
         opzioni: json_req(row, "opzioni")?,
-        prezzo_visura: row.col("prezzo_visura")?,
-        prezzo_totale: row.col("prezzo_totale")?,
+        prezzo_visura: money_of(row, "prezzo_visura")?,
+        prezzo_totale: money_of(row, "prezzo_totale")?,
         price: row
             .col::<Option<String>>("price")?
             .map(|p| serde_json::from_str(&p))
@@ -347,7 +358,7 @@ pub(crate) fn processed_from(row: &impl Columns) -> Result<ProcessedRequest, Sto
         hash_visura: row.col("hash_visura")?,
         closed_at: row.col("closed_at")?,
         price: price.map(|p| serde_json::from_str(&p)).transpose()?,
-        prezzo_totale: row.col("prezzo_totale")?,
+        prezzo_totale: money_of(row, "prezzo_totale")?,
     })
 }
 

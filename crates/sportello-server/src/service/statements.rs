@@ -405,10 +405,10 @@ pub async fn settlement(
     let mut total = 0i64;
     let mut richieste = Vec::with_capacity(done.len());
     for r in done {
-        let net = r.price.as_ref().map_or_else(
-            || to_cents(crate::wire::parse_money(&r.prezzo_totale)),
-            |q| to_cents(q.imponibile()),
-        );
+        let net = r
+            .price
+            .as_ref()
+            .map_or_else(|| to_cents(r.prezzo_totale), |q| to_cents(q.imponibile()));
         total += net;
         let e = per.entry(r.hash_visura.clone()).or_insert((0, 0));
         e.0 += 1;

@@ -3,41 +3,30 @@
 //! audit chain's head row, a client's row before its balance is read, deliveries claimed with
 //! `FOR UPDATE SKIP LOCKED`), and every change of a request is an optimistic `version` check.
 //!
-//! This file holds [`PgStore`], connecting, and the [`Store`] implementation, whose methods
-//! delegate to the topic modules below (the same split as the SQLite store's).
+//! This file holds [`PgStore`] and connecting; the queries are in `sql/`, shared with SQLite,
+//! and `dialect` says where PostgreSQL differs.
 
-mod accounts;
-mod audit;
-mod backoffice;
+#[macro_use]
+mod dialect;
 mod ceiling;
-mod files;
-mod gauges;
-mod history;
-mod keys;
-mod ledger;
-mod outbox;
-mod providers;
-mod requests;
-mod retention;
 pub mod scratch;
-mod secrets;
-mod sla;
-mod subjects;
+// Compiled once per backend on purpose: the queries are written once (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{AuditEntry, AuditEvent, ChainKey};
+use crate::audit::ChainKey;
 use crate::crypto::{DataKey, Keyring};
-use crate::model::*;
-use crate::outbox::*;
-use crate::{AdminRecord, NoteRecord, SessionRecord};
-use crate::{Store, StoreError};
-use secrets::load_or_create_secret;
+use crate::StoreError;
+
+type Db = sqlx::Postgres;
+type This = PgStore;
 
 /// Connections per process when the configuration does not say.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -67,20 +56,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        // A wrong master key must stop the start, not turn every later read into an error.
-        let key_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT key_id FROM request_keys UNION SELECT key_id FROM secrets \
-             UNION SELECT key_id FROM totp_keys",
-        )
-        .fetch_all(&pool)
-        .await?;
-        if let Some(unknown) = key_ids.iter().find(|id| !keyring.knows(id)) {
-            return Err(StoreError::Crypto(crate::crypto::CryptoError::UnknownKey(
-                unknown.clone(),
-            )));
-        }
-        let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
-        let chain = ChainKey::new(load_or_create_secret(&pool, &keyring, "audit").await?);
+        let (lookup, chain) = sql::open_secrets(&pool, &keyring).await?;
         Ok(PgStore {
             pool,
             keyring,
@@ -89,5 +65,3 @@ impl PgStore {
         })
     }
 }
-
-crate::delegate::delegate_store!(PgStore);

@@ -1,5 +1,6 @@
 //! Group commit: request creations (and their subject index) from concurrent callers are
-//! written by one task, as many as are waiting in one transaction, so they share one fsync.
+//! written by one task, as many as are waiting in one transaction, so they share one fsync. What
+//! a creation writes is `sql/creation.rs`, the same on both backends; this is only the batching.
 //!
 //! SQLite has one writer at a time and each durable commit costs an fsync; without this, callers
 //! queue on the database lock and the busy handler's sleeps, and creation throughput stays below
@@ -11,32 +12,12 @@ use sqlx::SqlitePool;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-use super::files::insert_files;
-use super::history::insert_history;
-use super::requests::bind_changeable;
+use super::sql::creation::{self, Creation};
 use crate::audit::ChainKey;
-use crate::crypto::{DataKey, WrappedKey};
-use crate::model::*;
-use crate::sealing::{context, Sealed};
 use crate::StoreError;
 
 /// Most jobs in one transaction: bounds how long the write lock is held at once.
 const MAX_BATCH: usize = 256;
-
-/// A request creation, sealed and ready to write.
-pub(super) struct Creation {
-    pub request: RequestRecord,
-    pub sealed: Sealed,
-    pub price: Option<String>,
-    pub key: DataKey,
-    pub wrapped: WrappedKey,
-    pub files: Vec<FileRecord>,
-    pub history: HistoryEntry,
-    pub idempotency: Option<IdempotencyRecord>,
-    pub debit: Option<crate::ledger::Transaction>,
-    /// Keyed hashes of the codes the request is about.
-    pub subjects: Vec<String>,
-}
 
 pub(super) enum Work {
     Create(Box<Creation>),
@@ -177,88 +158,7 @@ async fn write(
     work: &Work,
 ) -> Result<(), StoreError> {
     match work {
-        Work::Create(c) => create(tx, chain, c).await,
-        Work::Subjects { request_id, hashes } => index(tx, request_id, hashes).await,
+        Work::Create(c) => creation::write(tx, chain, c).await,
+        Work::Subjects { request_id, hashes } => creation::index(tx, request_id, hashes).await,
     }
-}
-
-async fn index(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    request_id: &str,
-    hashes: &[String],
-) -> Result<(), StoreError> {
-    for hash in hashes {
-        sqlx::query("INSERT OR IGNORE INTO request_subjects (request_id, subject) VALUES (?, ?)")
-            .bind(request_id)
-            .bind(hash)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-fn unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-async fn create(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    chain: &ChainKey,
-    c: &Creation,
-) -> Result<(), StoreError> {
-    let r = &c.request;
-    let insert = sqlx::query(
-        "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
-            status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
-            email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-            integrazione, timestamp_stati, document, updated_at, version,
-            due_at, sla_paused_at, overdue_at, price)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&r.id)
-    .bind(&r.client_id)
-    .bind(&r.hash_visura)
-    .bind(&r.hash_requested)
-    .bind(r.live)
-    .bind(r.created_at);
-    bind_changeable(insert, r, &c.sealed)?
-        .bind(&c.price)
-        .execute(&mut **tx)
-        .await?;
-    // The balance is read under the write lock, after the earlier jobs of the batch: two
-    // creations of one client in one batch are checked one after the other, as if serial.
-    if let Some(t) = &c.debit {
-        super::ledger::post_in(tx, t, crate::ledger::Funds::Required).await?;
-    }
-    sqlx::query("INSERT INTO request_keys (request_id, key_id, wrapped) VALUES (?, ?, ?)")
-        .bind(&r.id)
-        .bind(&c.wrapped.key_id)
-        .bind(&c.wrapped.bytes)
-        .execute(&mut **tx)
-        .await?;
-    insert_files(tx, &c.key, &c.files).await?;
-    insert_history(tx, chain, &c.key, &c.history).await?;
-    if let Some(k) = &c.idempotency {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (client_id, key, body_sha256, request_id, response, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&k.client_id)
-        .bind(&k.key)
-        .bind(&k.body_sha256)
-        .bind(&k.request_id)
-        .bind(c.key.seal_text(&context(&k.request_id, "idempotency"), &k.response))
-        .bind(k.created_at)
-        .execute(&mut **tx)
-        .await;
-        match inserted {
-            Err(e) if unique_violation(&e) => {
-                return Err(StoreError::Conflict("idempotency key already used".into()))
-            }
-            other => {
-                other?;
-            }
-        }
-    }
-    index(tx, &r.id, &c.subjects).await
 }

@@ -1,28 +1,18 @@
 //! The embedded SQLite store (WAL mode, full fsync on commit: an acknowledged write survives
 //! `kill -9` and power loss).
 //!
-//! This file holds [`SqliteStore`], opening and connecting, and the [`Store`] implementation,
-//! whose methods delegate to the topic modules below.
+//! This file holds [`SqliteStore`], opening and connecting; the queries are in `sql/`, shared
+//! with PostgreSQL, and `dialect` says where SQLite differs.
 
-mod accounts;
-mod audit;
-mod backoffice;
+#[macro_use]
+mod dialect;
 mod ceiling;
-mod files;
-mod gauges;
 mod group_commit;
-mod history;
-mod keys;
-mod ledger;
-mod outbox;
-mod providers;
-mod requests;
-mod retention;
-mod secrets;
-mod sla;
-mod subjects;
+// Compiled once per backend on purpose: the queries are written once (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -30,13 +20,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::{AuditEntry, AuditEvent, ChainKey};
+use crate::audit::ChainKey;
 use crate::crypto::{DataKey, Keyring};
-use crate::model::*;
-use crate::outbox::*;
-use crate::{AdminRecord, NoteRecord, SessionRecord};
-use crate::{Store, StoreError};
-use secrets::load_or_create_secret;
+use crate::StoreError;
+
+type Db = sqlx::Sqlite;
+type This = SqliteStore;
 
 /// The settings every connection of the store uses; the commit ceiling of `sportello bench`
 /// measures with the same ones, so its ratio compares like with like.
@@ -87,22 +76,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        // A wrong master key must stop the start, not turn every later read into an error.
-        let key_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT key_id FROM request_keys UNION SELECT key_id FROM secrets \
-             UNION SELECT key_id FROM totp_keys",
-        )
-        .fetch_all(&pool)
-        .await?;
-        if let Some(unknown) = key_ids.iter().find(|id| !keyring.knows(id)) {
-            return Err(StoreError::Crypto(crate::crypto::CryptoError::UnknownKey(
-                unknown.clone(),
-            )));
-        }
-        let lookup = load_or_create_secret(&pool, &keyring, "lookup").await?;
-        let chain = Arc::new(ChainKey::new(
-            load_or_create_secret(&pool, &keyring, "audit").await?,
-        ));
+        let (lookup, chain) = sql::open_secrets(&pool, &keyring).await?;
+        let chain = Arc::new(chain);
         Ok(SqliteStore {
             group: group_commit::GroupCommit::spawn(pool.clone(), chain.clone()),
             pool,
@@ -112,5 +87,3 @@ impl SqliteStore {
         })
     }
 }
-
-crate::delegate::delegate_store!(SqliteStore);

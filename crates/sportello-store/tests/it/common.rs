@@ -2,6 +2,7 @@
 //! and the records most stories start from.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use rust_decimal::Decimal;
 use sportello_domain::pricing::{from_cents, to_cents, Line, LineKind, Quote, Vat};
 use sportello_domain::status::Status;
 use sportello_store::crypto::{DataKey, Keyring, MasterKey};
@@ -212,8 +213,8 @@ pub fn draft(client_id: &str, at: i64) -> RequestRecord {
             ),
         ]),
         opzioni: vec!["opzione_0".into()],
-        prezzo_visura: "10.00".into(),
-        prezzo_totale: "10.00".into(),
+        prezzo_visura: Decimal::new(1000, 2),
+        prezzo_totale: Decimal::new(1000, 2),
         price: Some(quote(1000)),
         email_target: Some("mario.rossi@example.com".into()),
         callback_data: Some(serde_json::json!({"url": "https://client.example/cb", "n": 1})),

@@ -532,7 +532,7 @@ async fn a_provider_is_settled_for_the_live_requests_it_processed(w: World) {
         hash_visura: r.hash_visura.clone(),
         closed_at: r.closed_at.unwrap(),
         price: r.price.clone(),
-        prezzo_totale: r.prezzo_totale.clone(),
+        prezzo_totale: r.prezzo_totale,
     };
     assert_eq!(
         w.store.processed("prv_1", T0, T0 + 1_000).await.unwrap(),

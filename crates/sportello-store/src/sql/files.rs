@@ -1,15 +1,33 @@
 //! A request's files: writing their rows (names sealed) and listing them.
 
-use super::keys::data_key;
-use super::PgStore;
+use super::{This, Tx};
 use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::file_from;
 use crate::sealing::seal;
+use crate::Keys;
 use crate::StoreError;
+use async_trait::async_trait;
+
+#[async_trait]
+impl crate::Files for This {
+    async fn list_files(&self, request_id: &str) -> Result<Vec<FileRecord>, StoreError> {
+        let key = self.data_key(request_id).await?;
+        sqlx::query(concat!(
+            "SELECT * FROM request_files WHERE request_id = $1 ORDER BY created_at, ",
+            row_order!()
+        ))
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| file_from(key.as_ref(), row))
+        .collect()
+    }
+}
 
 pub(super) async fn insert_files(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut Tx<'_>,
     key: &DataKey,
     files: &[FileRecord],
 ) -> Result<(), StoreError> {
@@ -37,18 +55,4 @@ pub(super) async fn insert_files(
         .await?;
     }
     Ok(())
-}
-
-pub(super) async fn list_files(
-    store: &PgStore,
-    request_id: &str,
-) -> Result<Vec<FileRecord>, StoreError> {
-    let key = data_key(store, request_id).await?;
-    sqlx::query("SELECT * FROM request_files WHERE request_id = $1 ORDER BY created_at, seq")
-        .bind(request_id)
-        .fetch_all(&store.pool)
-        .await?
-        .iter()
-        .map(|row| file_from(key.as_ref(), row))
-        .collect()
 }

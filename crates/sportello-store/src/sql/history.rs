@@ -1,24 +1,39 @@
 //! A request's history: writing an entry (and its audit link) and reading them back.
 
 use super::audit::append_audit;
-use super::keys::data_key;
 use super::outbox::record_event;
-use super::SqliteStore;
+use super::{This, Tx};
 use crate::audit::{AuditEvent, ChainKey};
 use crate::crypto::DataKey;
 use crate::model::*;
 use crate::rows::history_from;
 use crate::sealing::seal;
+use crate::Keys;
 use crate::StoreError;
+use async_trait::async_trait;
+
+#[async_trait]
+impl crate::History for This {
+    async fn history(&self, request_id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let key = self.data_key(request_id).await?;
+        sqlx::query("SELECT * FROM request_history WHERE request_id = $1 ORDER BY seq")
+            .bind(request_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| history_from(key.as_ref(), request_id, row))
+            .collect()
+    }
+}
 
 pub(super) async fn insert_history(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     chain: &ChainKey,
     key: &DataKey,
     h: &HistoryEntry,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&h.request_id)
     .bind(h.at)
@@ -45,18 +60,4 @@ pub(super) async fn insert_history(
     // The event this change makes (and its deliveries), in the same transaction.
     record_event(tx, h).await?;
     Ok(())
-}
-
-pub(super) async fn history(
-    store: &SqliteStore,
-    request_id: &str,
-) -> Result<Vec<HistoryEntry>, StoreError> {
-    let key = data_key(store, request_id).await?;
-    sqlx::query("SELECT * FROM request_history WHERE request_id = ? ORDER BY seq")
-        .bind(request_id)
-        .fetch_all(&store.pool)
-        .await?
-        .iter()
-        .map(|row| history_from(key.as_ref(), request_id, row))
-        .collect()
 }
