@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod backoffice;
 pub mod blobs;
+mod columns;
 pub mod crypto;
 pub mod error;
 pub mod ids;

@@ -1,54 +1,17 @@
 //! Row → record mapping, shared by the SQLite and PostgreSQL stores: reading clients, tokens,
-//! operators, requests, files and the other records out of either backend's rows, and the JSON
-//! column helpers. Both schemas name and type their columns alike (TEXT, 64-bit integers, a
-//! boolean where the record has one, bytes), so one mapping serves both.
+//! operators, requests, files and the other records out of either backend's rows (through
+//! `columns`).
 
 use sportello_domain::status::Status;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Postgres, Row, Sqlite};
 
 use crate::audit::{AuditEntry, AuditEvent};
+use crate::columns::{json_req, Columns};
 use crate::crypto::{DataKey, Keyring, WrappedKey};
 use crate::ledger;
 use crate::model::*;
 use crate::outbox::*;
 use crate::sealing::{context, open, row_key};
 use crate::StoreError;
-
-/// A column value both backends can decode.
-pub(crate) trait Value:
-    for<'r> sqlx::Decode<'r, Sqlite>
-    + sqlx::Type<Sqlite>
-    + for<'r> sqlx::Decode<'r, Postgres>
-    + sqlx::Type<Postgres>
-{
-}
-
-impl<T> Value for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite>
-        + sqlx::Type<Sqlite>
-        + for<'r> sqlx::Decode<'r, Postgres>
-        + sqlx::Type<Postgres>
-{
-}
-
-/// A row of either backend, read by column name.
-pub(crate) trait Columns {
-    fn col<T: Value>(&self, name: &str) -> Result<T, StoreError>;
-}
-
-impl Columns for SqliteRow {
-    fn col<T: Value>(&self, name: &str) -> Result<T, StoreError> {
-        Ok(self.try_get(name)?)
-    }
-}
-
-impl Columns for PgRow {
-    fn col<T: Value>(&self, name: &str) -> Result<T, StoreError> {
-        Ok(self.try_get(name)?)
-    }
-}
 
 pub(crate) fn status_of(row: &impl Columns, column: &str) -> Result<Status, StoreError> {
     let s: String = row.col(column)?;
@@ -101,14 +64,6 @@ pub(crate) fn operator_from(row: &impl Columns) -> Result<OperatorRecord, StoreE
         disabled: row.col("disabled")?,
         created_at: row.col("created_at")?,
     })
-}
-
-pub(crate) fn json_req<T: serde::de::DeserializeOwned>(
-    row: &impl Columns,
-    column: &str,
-) -> Result<T, StoreError> {
-    let raw: String = row.col(column)?;
-    Ok(serde_json::from_str(&raw)?)
 }
 
 pub(crate) fn request_from(
@@ -203,16 +158,6 @@ pub(crate) fn file_from(
         blob_key: row.col("blob_key")?,
         created_at: row.col("created_at")?,
     })
-}
-
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    Ok(serde_json::to_string(value)?)
-}
-
-pub(crate) fn to_json_opt<T: serde::Serialize>(
-    value: &Option<T>,
-) -> Result<Option<String>, StoreError> {
-    value.as_ref().map(to_json).transpose()
 }
 
 pub(crate) fn admin_from(row: &impl Columns) -> Result<crate::AdminRecord, StoreError> {

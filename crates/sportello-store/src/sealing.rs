@@ -1,9 +1,9 @@
 //! Sealing of the personal columns with the request's data key: the per-column context,
 //! seal/open, the key joined into request rows, and the sealed form of a request.
 
+use crate::columns::{to_json, to_json_opt, Columns};
 use crate::crypto::{DataKey, Keyring, WrappedKey};
 use crate::model::*;
-use crate::rows::{to_json, to_json_opt, Columns};
 use crate::StoreError;
 
 /// The columns that hold personal data, sealed with the request's data key. The context binds

@@ -1,8 +1,9 @@
 //! Clients, API tokens and operators.
 
 use super::{dialect, This};
+use crate::columns::to_json;
 use crate::model::*;
-use crate::rows::{client_from, operator_from, to_json, token_from};
+use crate::rows::{client_from, operator_from, token_from};
 use crate::setup_lock::SetupLock;
 use crate::StoreError;
 use async_trait::async_trait;

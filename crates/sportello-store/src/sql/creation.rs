@@ -7,9 +7,9 @@ use super::files::insert_files;
 use super::history::insert_history;
 use super::{unique_violation, Db, This, Tx};
 use crate::audit::ChainKey;
+use crate::columns::to_json;
 use crate::crypto::{DataKey, WrappedKey};
 use crate::model::*;
-use crate::rows::to_json;
 use crate::sealing::{context, seal_request, Sealed};
 use crate::StoreError;
 
