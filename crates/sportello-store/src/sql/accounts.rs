@@ -1,12 +1,13 @@
 //! Clients, API tokens and operators.
 
+use async_trait::async_trait;
+
 use super::{dialect, This};
 use crate::columns::to_json;
 use crate::model::*;
 use crate::rows::{client_from, operator_from, token_from};
 use crate::setup_lock::SetupLock;
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::Accounts for This {

@@ -1,5 +1,7 @@
 //! A request's files: writing their rows (names sealed) and listing them.
 
+use async_trait::async_trait;
+
 use super::{This, Tx};
 use crate::crypto::DataKey;
 use crate::model::*;
@@ -7,7 +9,6 @@ use crate::rows::file_from;
 use crate::sealing::seal;
 use crate::Keys;
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::Files for This {

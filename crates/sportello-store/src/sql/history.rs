@@ -1,5 +1,7 @@
 //! A request's history: writing an entry (and its audit link) and reading them back.
 
+use async_trait::async_trait;
+
 use super::audit::append_audit;
 use super::outbox::record_event;
 use super::{This, Tx};
@@ -10,7 +12,6 @@ use crate::rows::history_from;
 use crate::sealing::seal;
 use crate::Keys;
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::History for This {

@@ -1,12 +1,13 @@
 //! Retention: finding closed requests (and forgotten drafts) past their time and purging their
 //! personal data.
 
+use async_trait::async_trait;
+
 use super::audit::append_audit;
 use super::{dialect, This};
 use crate::audit::AuditEvent;
 use crate::model::*;
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::Retention for This {

@@ -1,11 +1,12 @@
 //! SLA reads: what the escalation job must mark, the queue's counts, the dashboard's facts.
 //! None of them touches a personal column.
 
+use async_trait::async_trait;
+
 use super::{Db, This};
 use crate::model::{ProviderQueue, QueueCount, SlaFact};
 use crate::rows::{queue_count_from, sla_fact_from};
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::Sla for This {

@@ -1,9 +1,10 @@
 //! The subject index: requests looked up by a keyed hash of a codice fiscale.
 
+use async_trait::async_trait;
+
 use super::creation::subject_hashes;
 use super::{dialect, This};
 use crate::StoreError;
-use async_trait::async_trait;
 
 #[async_trait]
 impl crate::Subjects for This {
