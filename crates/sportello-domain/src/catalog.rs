@@ -24,6 +24,7 @@
 //! email_attachment = false                           # optional: e-mail the result as a file
 //! aliquota_iva = "22"                                # optional, default 22: VAT percent, 0–100
 //! esenzione_iva = "Esente art. 10 DPR 633/72"        # required with a zero rate, else refused
+//! mandato_richiesto = true                           # optional, default false (see `checklist`)
 //!
 //! [turnaround]                                       # required: exactly one of
 //! working_hours = 48                                 #   working_hours = n  (n > 0)
@@ -42,6 +43,11 @@
 //! null = false                                       # required
 //! ordine = "1"                                       # optional string
 //! istruzioni = "Inserisci il nome del richiedente"   # optional, default ""
+//!
+//! [[documenti]]                                      # the checklist, see `checklist`
+//! codice = "mandato"
+//! descrizione = "Mandato di assistenza e rappresentanza firmato"
+//! obbligatorio = true
 //! ```
 //!
 //! Unknown keys are refused (a misspelt `prezo_visura` must not silently become a default).
@@ -49,6 +55,7 @@
 //! names is a field, and there is at least one service. Prices are written as strings so that
 //! `14.70` stays a decimal; plain TOML numbers are accepted too.
 
+use crate::checklist::{self, Documento, DocumentoFile};
 use crate::expression::{self, Expr};
 use crate::fields::FieldType;
 use crate::pricing::Vat;
@@ -139,6 +146,10 @@ pub struct Service {
     pub email_attachment: bool,
     /// The VAT rate of its lines (options included), or its exemption.
     pub iva: Vat,
+    /// The checklist: documents the provider needs beyond the form, in the file's order.
+    pub documenti: Vec<Documento>,
+    /// Whether a practice needs the person's signed mandate to the provider before it is closed.
+    pub mandato_richiesto: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,6 +362,10 @@ struct ServiceFile {
     opzioni: Vec<OpzioneFile>,
     #[serde(default)]
     campi: BTreeMap<String, FieldFile>,
+    #[serde(default)]
+    mandato_richiesto: bool,
+    #[serde(default)]
+    documenti: Vec<DocumentoFile>,
 }
 
 fn default_retention_days() -> u32 {
@@ -580,6 +595,8 @@ fn load_service(text: &str) -> Result<Service, String> {
         _ => {}
     }
 
+    let documenti = checklist::load(raw.documenti, raw.mandato_richiesto)?;
+
     Ok(Service {
         hash_visura: raw.hash_visura,
         aliases: raw.aliases,
@@ -601,6 +618,8 @@ fn load_service(text: &str) -> Result<Service, String> {
         retention_days: raw.retention_days,
         email_attachment: raw.email_attachment,
         iva,
+        documenti,
+        mandato_richiesto: raw.mandato_richiesto,
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod catalog;
+pub mod checklist;
 pub mod expression;
 pub mod fields;
 pub mod form_schema;

@@ -287,6 +287,8 @@ mod tests {
             retention_days: 30,
             email_attachment: false,
             iva: crate::pricing::Vat::default(),
+            documenti: Vec::new(),
+            mandato_richiesto: false,
         }
     }
 

@@ -7,6 +7,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use sportello_domain::catalog::{Service, Turnaround};
+use sportello_domain::checklist;
 use sportello_store::RequestRecord;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -61,6 +62,37 @@ pub struct Visura {
     pub tempi_lavorazione_urgenza: Option<TempiLavorazione>,
     /// Extension: days personal data is kept after the request is closed.
     pub conservazione_giorni: u32,
+    /// Extension: the service's checklist, the documents the provider needs beyond the form (which
+    /// a client may upload up front); `[]` when the service has none.
+    pub documenti: Vec<DocumentoChecklist>,
+    /// Extension: whether a request needs the person's signed mandate to its provider (the form's
+    /// copy, or the document `mandato`) before it can be closed.
+    pub mandato_richiesto: bool,
+}
+
+/// Extension: an entry of a service's checklist.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentoChecklist {
+    /// The slug that names this document in an integration request and an upload
+    /// (`[a-z0-9_]`, at most 64).
+    pub codice: String,
+    /// What the person provides, in Italian.
+    pub descrizione: String,
+    /// Whether every request of the service needs it (otherwise only in the cases `note` says).
+    pub obbligatorio: bool,
+    /// When it is needed, or how to get it; null when there is nothing to add.
+    pub note: Option<String>,
+}
+
+impl DocumentoChecklist {
+    pub fn from_documento(d: &checklist::Documento) -> DocumentoChecklist {
+        DocumentoChecklist {
+            codice: d.codice.clone(),
+            descrizione: d.descrizione.clone(),
+            obbligatorio: d.obbligatorio,
+            note: d.note.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -175,6 +207,12 @@ impl Visura {
                 },
             }),
             conservazione_giorni: service.retention_days,
+            documenti: service
+                .documenti
+                .iter()
+                .map(DocumentoChecklist::from_documento)
+                .collect(),
+            mandato_richiesto: service.mandato_richiesto,
         }
     }
 }

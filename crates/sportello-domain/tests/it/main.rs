@@ -2,4 +2,5 @@
 
 mod calendar;
 mod catalog;
+mod checklist;
 mod codice_fiscale_oracle;

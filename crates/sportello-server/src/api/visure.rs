@@ -39,6 +39,9 @@ pub async fn list(State(state): State<AppState>, _caller: ClientCaller) -> Respo
 /// `json_struttura.campi` lists the fields `$0…$n` with `nome`, `tipo`, `null`, `ordine` and
 /// `istruzioni`; `validazione` says which combinations of fields are enough; `opzioni` the paid
 /// options; also prices, turnaround (`tempi_lavorazione`) and retention (`conservazione_giorni`).
+/// `documenti` is the service's checklist: the documents its provider needs beyond the form
+/// (`codice`, `descrizione`, `obbligatorio`, `note`), always present, `[]` when there are none;
+/// `mandato_richiesto` says whether a request cannot be closed without the person's signed mandate.
 /// An alias hash of the commercial catalogue answers with the hash used.
 #[utoipa::path(get, path = "/visure/{hash_visura}", tag = "catalogo",
     params(("hash_visura" = String, Path, description = "The service's hash (or an alias)")),

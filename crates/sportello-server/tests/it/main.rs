@@ -11,6 +11,7 @@ mod backoffice_admin;
 mod backoffice_auth;
 mod billing;
 mod bodies;
+mod checklist;
 mod client_api;
 mod client_api_flows;
 mod common;
