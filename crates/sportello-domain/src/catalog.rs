@@ -51,10 +51,9 @@
 
 use crate::expression::{self, Expr};
 use crate::fields::FieldType;
-use crate::pricing::Vat;
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -63,6 +62,10 @@ use std::str::FromStr;
 /// A year covers the period in which a client may reasonably ask for the document again or
 /// contest the outcome; services with legal reasons to differ state their own.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+
+/// The VAT rate (percent) of a service whose catalog file does not state one: the ordinary
+/// Italian rate (DPR 633/1972, art. 16).
+pub const DEFAULT_VAT_PERCENT: Decimal = Decimal::from_parts(22, 0, 0, false, 0);
 
 /// The service files shipped in the binary, in catalog order. Listed by hand: a new file in
 /// `catalog/` must be added here (a test checks the list against the directory).
@@ -139,6 +142,26 @@ pub struct Service {
     pub email_attachment: bool,
     /// The VAT rate of its lines (options included), or its exemption.
     pub iva: Vat,
+}
+
+/// A service's VAT treatment, from its catalog file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vat {
+    /// Percent, 0 to 100.
+    pub aliquota: Decimal,
+    /// The legal ground of an exemption (`"Esente art. 10 DPR 633/72"`), printed on its lines;
+    /// only with a zero rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esenzione: Option<String>,
+}
+
+impl Default for Vat {
+    fn default() -> Vat {
+        Vat {
+            aliquota: DEFAULT_VAT_PERCENT,
+            esenzione: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,7 +464,7 @@ fn optional_price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<D
 /// The VAT of a service file: the ordinary rate unless stated; a zero rate must say why (the
 /// invoice prints the legal ground of the exemption), and only a zero rate may.
 fn vat(rate: Option<Decimal>, esenzione: Option<String>) -> Result<Vat, String> {
-    let aliquota = rate.unwrap_or(crate::pricing::DEFAULT_VAT_PERCENT);
+    let aliquota = rate.unwrap_or(DEFAULT_VAT_PERCENT);
     if aliquota.is_sign_negative() && !aliquota.is_zero() || aliquota > Decimal::ONE_HUNDRED {
         return Err(format!(
             "aliquota_iva must be between 0 and 100, not {aliquota}"
