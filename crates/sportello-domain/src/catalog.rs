@@ -210,6 +210,13 @@ impl Turnaround {
 }
 
 impl Service {
+    /// When a request of this service closed at `closed_at` (Unix seconds) loses its personal
+    /// data: `retention_days` later (the retention pass purges it from then on).
+    pub fn delete_after(&self, closed_at: i64) -> i64 {
+        const DAY: i64 = 86_400;
+        closed_at.saturating_add(i64::from(self.retention_days).saturating_mul(DAY))
+    }
+
     /// The target for a request, urgent when it chose the `urgenza` option.
     pub fn turnaround_for(&self, urgent: bool) -> Turnaround {
         match self.urgent_turnaround {

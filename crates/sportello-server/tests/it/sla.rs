@@ -260,7 +260,11 @@ async fn the_background_job_fires_on_its_own() {
     app.clock.set(friday_10());
     let rid = id(&submit(&app, ASSEGNO, false).await);
     app.clock.set(rome(2026, 12, 1, 11, 0));
-    let job = sla::spawn(app.state.clone(), std::time::Duration::from_millis(5));
+    let job = sla::spawn(
+        app.state.clone(),
+        std::time::Duration::from_millis(5),
+        std::future::pending(),
+    );
     // Wait for the job's effect (bounded), not for a length of time.
     let mut marked = false;
     for _ in 0..400 {
