@@ -71,14 +71,14 @@ pub async fn run(state: &AppState, cmd: ClientCmd) -> Result<()> {
             let c = setup::create_client(state, &name, &email).await?;
             let secret = deliveries::rotate_secret(state, &c.id)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(api_error)?;
             println!("{}", c.id);
             eprintln!("webhook signing secret (shown once): {}", secret.segreto);
         }
         ClientCmd::Webhook { id, url } => {
             let info = deliveries::set_webhook(state, &id, url.as_deref())
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(api_error)?;
             println!(
                 "{}\t{}",
                 info.client,
@@ -88,7 +88,7 @@ pub async fn run(state: &AppState, cmd: ClientCmd) -> Result<()> {
         ClientCmd::RotateSecret { id } => {
             let secret = deliveries::rotate_secret(state, &id)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(api_error)?;
             println!("{}", secret.segreto);
         }
         ClientCmd::List => {

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use sportello_server::AppState;
 use std::path::{Path, PathBuf};
 
+use super::api_error;
 use crate::config::Settings;
 use crate::open;
 
@@ -72,7 +73,6 @@ pub async fn rotate_keys(state: &AppState) -> Result<()> {
 
 pub async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> Result<()> {
     use sportello_server::service::retention;
-    let fail = |e: sportello_server::error::ApiError| anyhow::anyhow!("{}", e.message);
     match request {
         Some(id) => {
             let Some(r) = state.store.get_request(&id).await? else {
@@ -88,7 +88,7 @@ pub async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> 
                 println!("would purge {id}");
             } else if retention::purge(state, &id, "admin:cli")
                 .await
-                .map_err(fail)?
+                .map_err(api_error)?
             {
                 println!("purged {id}");
             } else {
@@ -98,7 +98,7 @@ pub async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> 
         None => {
             let ids = retention::purge_expired(state, dry_run, "admin:cli")
                 .await
-                .map_err(fail)?;
+                .map_err(api_error)?;
             for id in &ids {
                 println!("{}{id}", if dry_run { "would purge " } else { "purged " });
             }
@@ -112,7 +112,6 @@ pub async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> 
 /// data now. The code itself is never printed or stored; only request ids are shown.
 pub async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result<()> {
     use sportello_server::service::{requests::subject_key, retention};
-    let fail = |e: sportello_server::error::ApiError| anyhow::anyhow!("{}", e.message);
     let ids = state.store.find_by_subject(&subject_key(code)).await?;
     let (mut erased, mut open) = (0, 0);
     for id in &ids {
@@ -130,7 +129,7 @@ pub async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result
             println!("would purge {id}");
         } else if retention::purge(state, id, "admin:cli:erasure")
             .await
-            .map_err(fail)?
+            .map_err(api_error)?
         {
             erased += 1;
             println!("purged {id}");

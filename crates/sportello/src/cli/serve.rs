@@ -3,11 +3,12 @@
 //! shutdown.
 
 use anyhow::{bail, Context, Result};
-use sportello_server::service::accounts;
-use sportello_server::setup;
+use sportello_server::service::accounts::{self, FirstAdmin};
+use sportello_server::setup::{self, Demo};
 use sportello_server::workers::Workers;
 use sportello_server::AppState;
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 
 use super::api_error;
 use crate::config::Settings;
@@ -38,6 +39,42 @@ async fn warn_unknown_calendars(state: &AppState) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What only a first start shows, on standard output: the demo's tokens and the first
+/// administrator's password, each shown once (only their hashes are stored).
+fn announce(demo: Option<&Demo>, first: Option<&FirstAdmin>, address: SocketAddr) {
+    if let Some(demo) = demo {
+        println!();
+        println!("  New installation: a demo client and a demo CAF were created.");
+        println!("  These tokens are shown once; only their hashes are stored.");
+        println!();
+        println!(
+            "  client token (test):  {}   (the sandbox works its requests, free)",
+            demo.client_token.secret
+        );
+        println!(
+            "  client token (live):  {}   (the demo CAF works them, €100 demo credit)",
+            demo.live_client_token.secret
+        );
+        println!("  operator token:       {}", demo.operator_token.secret);
+        println!();
+        println!(
+            "  Try:  curl -H 'Authorization: Bearer {}' http://{address}/visure",
+            demo.client_token.secret
+        );
+        println!();
+    }
+    if let Some(first) = first {
+        println!("  Back office: http://{address}/backoffice/login");
+        println!("  administrator e-mail:    {}", first.admin.email);
+        println!("  administrator password:  {}", first.password);
+        println!(
+            "  (shown once; change it with `sportello admin password {}`)",
+            first.admin.email
+        );
+        println!();
+    }
 }
 
 pub async fn serve(settings: Settings) -> Result<()> {
@@ -85,37 +122,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
     lock.release().await?;
-    if let Some(demo) = demo {
-        println!();
-        println!("  New installation: a demo client and a demo CAF were created.");
-        println!("  These tokens are shown once; only their hashes are stored.");
-        println!();
-        println!(
-            "  client token (test):  {}   (the sandbox works its requests, free)",
-            demo.client_token.secret
-        );
-        println!(
-            "  client token (live):  {}   (the demo CAF works them, €100 demo credit)",
-            demo.live_client_token.secret
-        );
-        println!("  operator token:       {}", demo.operator_token.secret);
-        println!();
-        println!(
-            "  Try:  curl -H 'Authorization: Bearer {}' http://{address}/visure",
-            demo.client_token.secret
-        );
-        println!();
-    }
-    if let Some(first) = first {
-        println!("  Back office: http://{address}/backoffice/login");
-        println!("  administrator e-mail:    {}", first.admin.email);
-        println!("  administrator password:  {}", first.password);
-        println!(
-            "  (shown once; change it with `sportello admin password {}`)",
-            first.admin.email
-        );
-        println!();
-    }
+    announce(demo.as_ref(), first.as_ref(), address);
     warn_unknown_calendars(&state).await?;
     // Set by SIGTERM or ctrl-c: the listener closes, the workers finish their pass.
     let stop = tokio_util::sync::CancellationToken::new();
