@@ -1,9 +1,9 @@
 //! Per-call fees: every authenticated call of a live client token costs €0.001 + VAT.
 //!
 //! Counting must cost nothing noticeable, so a call only bumps a counter in memory
-//! ([`crate::meter::Meter::record`]); [`flush`] moves the counters into the database (periodically and at
-//! shutdown: a write per flush, never per call), and bills every finished day as one ledger line
-//! per client and day. Days are UTC days of the injected clock.
+//! ([`crate::meter::Meter::record`]); [`flush`] moves the counters into the database
+//! (periodically and at shutdown: a write per flush, never per call), and bills every finished
+//! day as one ledger line per client and day. Days are UTC days of the injected clock.
 
 use sportello_store::ledger::Transaction;
 use std::future::Future;
