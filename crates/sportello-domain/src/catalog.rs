@@ -58,10 +58,9 @@
 use crate::checklist::{self, Documento, DocumentoFile};
 use crate::expression::{self, Expr};
 use crate::fields::FieldType;
-use crate::pricing::Vat;
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -70,6 +69,10 @@ use std::str::FromStr;
 /// A year covers the period in which a client may reasonably ask for the document again or
 /// contest the outcome; services with legal reasons to differ state their own.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+
+/// The VAT rate (percent) of a service whose catalog file does not state one: the ordinary
+/// Italian rate (DPR 633/1972, art. 16).
+pub const DEFAULT_VAT_PERCENT: Decimal = Decimal::from_parts(22, 0, 0, false, 0);
 
 /// The service files shipped in the binary, in catalog order. Listed by hand: a new file in
 /// `catalog/` must be added here (a test checks the list against the directory).
@@ -152,6 +155,26 @@ pub struct Service {
     pub mandato_richiesto: bool,
 }
 
+/// A service's VAT treatment, from its catalog file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vat {
+    /// Percent, 0 to 100.
+    pub aliquota: Decimal,
+    /// The legal ground of an exemption (`"Esente art. 10 DPR 633/72"`), printed on its lines;
+    /// only with a zero rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esenzione: Option<String>,
+}
+
+impl Default for Vat {
+    fn default() -> Vat {
+        Vat {
+            aliquota: DEFAULT_VAT_PERCENT,
+            esenzione: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
     pub index: u32,
@@ -198,6 +221,13 @@ impl Turnaround {
 }
 
 impl Service {
+    /// When a request of this service closed at `closed_at` (Unix seconds) loses its personal
+    /// data: `retention_days` later (the retention pass purges it from then on).
+    pub fn delete_after(&self, closed_at: i64) -> i64 {
+        const DAY: i64 = 86_400;
+        closed_at.saturating_add(i64::from(self.retention_days).saturating_mul(DAY))
+    }
+
     /// The target for a request, urgent when it chose the `urgenza` option.
     pub fn turnaround_for(&self, urgent: bool) -> Turnaround {
         match self.urgent_turnaround {
@@ -456,7 +486,7 @@ fn optional_price<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<D
 /// The VAT of a service file: the ordinary rate unless stated; a zero rate must say why (the
 /// invoice prints the legal ground of the exemption), and only a zero rate may.
 fn vat(rate: Option<Decimal>, esenzione: Option<String>) -> Result<Vat, String> {
-    let aliquota = rate.unwrap_or(crate::pricing::DEFAULT_VAT_PERCENT);
+    let aliquota = rate.unwrap_or(DEFAULT_VAT_PERCENT);
     if aliquota.is_sign_negative() && !aliquota.is_zero() || aliquota > Decimal::ONE_HUNDRED {
         return Err(format!(
             "aliquota_iva must be between 0 and 100, not {aliquota}"

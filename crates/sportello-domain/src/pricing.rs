@@ -9,34 +9,10 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Service;
-
-/// The VAT rate (percent) of a service whose catalog file does not state one: the ordinary
-/// Italian rate (DPR 633/1972, art. 16).
-pub const DEFAULT_VAT_PERCENT: Decimal = Decimal::from_parts(22, 0, 0, false, 0);
+use crate::catalog::{Service, Vat};
 
 /// What each metered API call of a live token costs before VAT: €0.001.
 pub const CALL_FEE: Decimal = Decimal::from_parts(1, 0, 0, false, 3);
-
-/// A service's VAT treatment, from its catalog file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Vat {
-    /// Percent, 0 to 100.
-    pub aliquota: Decimal,
-    /// The legal ground of an exemption (`"Esente art. 10 DPR 633/72"`), printed on its lines;
-    /// only with a zero rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub esenzione: Option<String>,
-}
-
-impl Default for Vat {
-    fn default() -> Vat {
-        Vat {
-            aliquota: DEFAULT_VAT_PERCENT,
-            esenzione: None,
-        }
-    }
-}
 
 /// What a line bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

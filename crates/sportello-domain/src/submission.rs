@@ -286,7 +286,7 @@ mod tests {
             urgent_turnaround: None,
             retention_days: 30,
             email_attachment: false,
-            iva: crate::pricing::Vat::default(),
+            iva: crate::catalog::Vat::default(),
             documenti: Vec::new(),
             mandato_richiesto: false,
         }

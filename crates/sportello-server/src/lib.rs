@@ -13,13 +13,16 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod meter;
 pub mod metrics;
 pub mod outbox;
+pub mod periodic;
 pub mod ratelimit;
 pub mod service;
 pub mod setup;
 pub mod state;
 pub mod wire;
+pub mod workers;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};

@@ -131,7 +131,7 @@ pub struct AppState {
     /// Each provider's working calendar (national holidays plus its closures), by name.
     pub calendars: Arc<Calendars>,
     /// API calls of live tokens counted in memory until the next flush (per-call fees).
-    pub meter: Arc<crate::service::fees::Meter>,
+    pub meter: Arc<crate::meter::Meter>,
     /// Client callers recently authenticated (see [`crate::auth::cache`]).
     pub callers: Arc<crate::auth::cache::CallerCache>,
 }

@@ -425,9 +425,7 @@ impl Richiesta {
                 .or_else(|| sportello_domain::pricing::quote(service, &r.opzioni).ok())
                 .map(|q| Prezzo::from_quote(&q)),
             live: r.live,
-            delete_after: r
-                .closed_at
-                .map(|c| crate::service::retention::delete_after(c, service.retention_days)),
+            delete_after: r.closed_at.map(|c| service.delete_after(c)),
             purged: r.purged_at.is_some(),
             scadenza: r.due_at,
             scaduta: r.overdue_at.is_some(),

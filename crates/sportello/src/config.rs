@@ -9,6 +9,7 @@ use sportello_server::client_addr::TrustedProxies;
 use sportello_server::outbox::email::{SmtpSettings, SmtpTls};
 use sportello_server::outbox::guard::GuardPolicy;
 use sportello_server::outbox::OutboxConfig;
+use sportello_server::workers::WorkerSettings;
 use sportello_server::Limits;
 use sportello_store::S3Settings;
 use std::collections::BTreeMap;
@@ -323,6 +324,20 @@ impl Settings {
             lease_secs,
             smtp,
             ..OutboxConfig::default()
+        })
+    }
+
+    /// The background workers' settings: their intervals, and the outbox's (see [`outbox`]).
+    ///
+    /// [`outbox`]: Settings::outbox
+    pub fn workers(&self) -> Result<WorkerSettings, String> {
+        let every = |secs: u64| std::time::Duration::from_secs(secs.max(1));
+        Ok(WorkerSettings {
+            purge_every: every(self.purge_interval_secs),
+            escalation_every: every(self.escalation_interval_secs),
+            sandbox_every: every(self.sandbox_interval_secs),
+            fee_flush_every: every(self.fee_flush_interval_secs),
+            outbox: self.outbox()?,
         })
     }
 

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod exit;
 mod keys;
+mod open;
 
 use clap::Parser;
 use std::process::ExitCode;

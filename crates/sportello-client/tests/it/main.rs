@@ -63,7 +63,11 @@ async fn start_with(limits: Limits) -> Server {
     let demo = setup::prepare(&state).await.unwrap().unwrap();
     credit::fill_demo_wallet(&state).await;
     // The sandbox's simulated operator, as `sportello serve` runs it.
-    sportello_server::service::sandbox::spawn(state.clone(), Duration::from_millis(100));
+    sportello_server::service::sandbox::spawn(
+        state.clone(),
+        Duration::from_millis(100),
+        std::future::pending(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

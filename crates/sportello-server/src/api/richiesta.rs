@@ -10,7 +10,7 @@ use super::{ok, paging, parse_statuses, raw_json};
 use crate::auth::ClientCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, RawJson};
-use crate::service::{body, requests};
+use crate::service::{body, requests, tenancy};
 use crate::state::AppState;
 use crate::wire::{Richiesta, RichiestaSummary};
 
@@ -188,7 +188,7 @@ pub async fn add_search(
     if !sportello_store::ids::is_request_id(&id) {
         return Err(ApiError::invalid_id(219));
     }
-    requests::find_own(&state, &caller, &id)
+    tenancy::find_own(&state, &caller, &id)
         .await?
         .ok_or_else(|| ApiError::no_such_request(228, &id))?;
     Err(ApiError::no_search())
@@ -208,7 +208,7 @@ pub async fn choose_search(
     caller: ClientCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    requests::find_own(&state, &caller, &id)
+    tenancy::find_own(&state, &caller, &id)
         .await?
         .ok_or_else(|| ApiError::no_such_request(228, &id))?;
     Err(ApiError::no_search_results())

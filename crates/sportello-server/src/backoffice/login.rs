@@ -9,6 +9,7 @@ use rand::RngCore;
 use super::page::{see_other, FormData, PageError, PageResult};
 use super::session::{self, Source, Staff};
 use crate::service::accounts::{self, LoginError};
+use crate::service::passwords;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -54,7 +55,7 @@ pub async fn submit(
 ) -> PageResult {
     let expected = session::login_token(&state, &headers);
     let sent = form.get("csrf");
-    let genuine = matches!((&expected, sent), (Some(e), Some(s)) if accounts::same_secret(e, s));
+    let genuine = matches!((&expected, sent), (Some(e), Some(s)) if passwords::same_secret(e, s));
     if !genuine {
         return login_form(
             &state,

@@ -13,6 +13,7 @@ use sportello_store::{ProviderRecord, Role, SessionRecord, TokenRecord};
 use super::page::PageError;
 use crate::auth::OperatorCaller;
 use crate::service::accounts::{self, Account};
+use crate::service::passwords;
 use crate::state::AppState;
 
 const SECURE_NAME: &str = "__Host-sportello_sessione";
@@ -131,7 +132,7 @@ impl Staff {
     /// Forms must carry the session's synchronizer token.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
         match sent {
-            Some(token) if accounts::same_secret(token, &self.session.csrf) => Ok(()),
+            Some(token) if passwords::same_secret(token, &self.session.csrf) => Ok(()),
             _ => Err(PageError::Csrf),
         }
     }

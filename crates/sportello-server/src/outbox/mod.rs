@@ -12,6 +12,7 @@ pub mod guard;
 pub mod http;
 pub mod signing;
 
+use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
@@ -20,6 +21,7 @@ use sportello_store::{
 };
 
 use crate::envelope::Envelope;
+use crate::periodic::Periodic;
 use crate::state::AppState;
 use crate::wire::Richiesta;
 use email::SmtpSettings;
@@ -126,30 +128,19 @@ impl Outbox {
         &self.owner
     }
 
-    /// The running worker: a pass every `interval`, until the task is dropped.
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        self.spawn_until(std::future::pending())
-    }
-
-    /// The running worker, until `stop` resolves: the pass under way finishes (its calls get
-    /// their answers and are recorded), then the worker gives back any lease it still holds
-    /// and ends. Dropping the task instead abandons the calls in flight; their leases then
-    /// stay until [`Store::release_leases`] or their expiry.
+    /// The running worker: a pass every `interval` until `stop` resolves; then the pass under
+    /// way finishes (its calls get their answers and are recorded), the worker gives back any
+    /// lease it still holds, and ends. Aborting the task instead abandons the calls in flight;
+    /// their leases then stay until [`Store::release_leases`] or their expiry.
     ///
     /// [`Store::release_leases`]: sportello_store::Store::release_leases
-    pub fn spawn_until(
+    pub fn spawn(
         self,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
+        stop: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut timer = tokio::time::interval(self.config.interval);
-            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tokio::pin!(stop);
-            loop {
-                tokio::select! {
-                    _ = timer.tick() => {}
-                    _ = &mut stop => break,
-                }
+            let mut passes = Periodic::new(self.config.interval, stop);
+            while passes.next().await {
                 // Drain what is due before sleeping again.
                 loop {
                     match self.tick().await {

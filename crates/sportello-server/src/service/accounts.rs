@@ -372,15 +372,6 @@ async fn record_event(
         .map(|_| ())
 }
 
-/// Compares two secrets in time independent of where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 pub async fn create_admin(
     state: &AppState,
     name: &str,
@@ -437,12 +428,5 @@ mod tests {
         );
         assert_eq!(source_hash("::ffff:192.0.2.1"), source_hash("192.0.2.1"));
         assert_ne!(source_hash("192.0.2.1"), source_hash("192.0.2.2"));
-    }
-
-    #[test]
-    fn secrets_compare() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "ab"));
     }
 }

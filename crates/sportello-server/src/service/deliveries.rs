@@ -88,10 +88,7 @@ pub async fn list_own(
     mut filter: DeliveryFilter,
 ) -> ApiResult<Vec<Consegna>> {
     if let Some(id) = &filter.request_id {
-        if super::requests::find_own(state, caller, id)
-            .await?
-            .is_none()
-        {
+        if super::tenancy::find_own(state, caller, id).await?.is_none() {
             return Err(ApiError::not_found("no such request"));
         }
     }
@@ -115,7 +112,7 @@ pub async fn replay(
         .ok_or_else(|| ApiError::not_found("no such delivery"))?;
     if let Some(caller) = client {
         // Visible only through a request the caller can see (same client, same environment).
-        if super::requests::find_own(state, caller, &found.request_id)
+        if super::tenancy::find_own(state, caller, &found.request_id)
             .await?
             .is_none()
         {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io::Write;
 
 use super::base64_stream;
-use super::requests::find_own;
+use super::tenancy::find_own;
 use crate::auth::ClientCaller;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ApiResult};

@@ -14,9 +14,11 @@ pub mod passwords;
 pub mod reassign;
 pub mod requests;
 pub mod retention;
+pub mod routing;
 pub mod sandbox;
 pub mod sla;
 pub mod statements;
+pub mod tenancy;
 pub mod totp;
 pub mod wallet;
 

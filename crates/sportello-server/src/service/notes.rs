@@ -3,7 +3,7 @@
 
 use sportello_store::{ids, NoteRecord};
 
-use super::operator::load;
+use super::tenancy::load;
 use crate::auth::OperatorCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -13,6 +13,7 @@ use sportello_store::{
 };
 use utoipa::ToSchema;
 
+use super::tenancy::load;
 use super::{documents, enter, field_context, mutate, sla, transition, Change};
 use crate::auth::OperatorCaller;
 use crate::body::members::{Member, Members, Read, Shape};
@@ -108,30 +109,6 @@ fn file_info(f: &FileRecord) -> FileInfo {
         dimensione: f.size,
         sha256: f.sha256.clone(),
     }
-}
-
-fn visible(op: &OperatorCaller, r: &RequestRecord) -> bool {
-    r.status != Status::Draft
-        && match &r.provider_id {
-            Some(p) => *p == op.provider.id,
-            None => op.provider.services.contains(&r.hash_visura),
-        }
-}
-
-pub(crate) async fn load(
-    state: &AppState,
-    op: &OperatorCaller,
-    id: &str,
-) -> ApiResult<RequestRecord> {
-    if !ids::is_request_id(id) {
-        return Err(ApiError::not_found("no such request"));
-    }
-    state
-        .store
-        .get_request(id)
-        .await?
-        .filter(|r| visible(op, r))
-        .ok_or_else(|| ApiError::not_found("no such request in your provider's queue"))
 }
 
 fn mine(op: &OperatorCaller, r: &RequestRecord) -> ApiResult<()> {

@@ -6,6 +6,9 @@
 //! are), which also bounds their memory. The permit travels with the hash, so a login dropped
 //! while waiting (its client gone, a timeout) cannot leave more hashes running than permits.
 //!
+//! The other secrets a person sends (a session's CSRF token, a TOTP code) are compared with
+//! [`same_secret`], in time independent of where they differ.
+//!
 //! Never logs a password or a hash.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
@@ -63,6 +66,15 @@ pub async fn verify(password: &str, phc: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 fn dummy() -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
     DUMMY
@@ -100,5 +112,12 @@ mod tests {
         assert!(!verify("correct horse batterY", Some(phc)).await);
         assert!(!verify("x", Some("not a phc string".into())).await);
         assert!(!verify("sportello-dummy-password", None).await);
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
     }
 }

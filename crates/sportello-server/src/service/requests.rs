@@ -16,7 +16,8 @@ use sportello_store::{
 use std::collections::BTreeMap;
 
 use super::body::{CreateBody, UpdateBody};
-use super::{enter, field_context, mutate, sla, transition, Change};
+use super::tenancy::find_own;
+use super::{enter, field_context, mutate, routing, sla, transition, Change};
 use crate::auth::ClientCaller;
 use crate::envelope::{Detail, Envelope};
 use crate::error::{ApiError, ApiResult};
@@ -233,8 +234,7 @@ pub async fn create(
         Some(sub) => {
             let (values, files) = store_values(state, &data_key, &id, sub, now).await?;
             record.fields = values;
-            record.provider_id =
-                super::sandbox::route(state, record.live, &service.hash_visura).await?;
+            record.provider_id = routing::route(state, record.live, &service.hash_visura).await?;
             let calendar = sla::calendar_for(state, record.provider_id.as_deref()).await?;
             sla::start_clock(&mut record, service, &calendar, now);
             files
@@ -311,22 +311,6 @@ fn replay(found: IdempotencyRecord, body_sha: &str) -> ApiResult<String> {
     } else {
         Err(ApiError::idempotency_mismatch())
     }
-}
-
-/// The caller's own request, or None: another client's request does not exist for it.
-pub async fn find_own(
-    state: &AppState,
-    caller: &ClientCaller,
-    id: &str,
-) -> ApiResult<Option<RequestRecord>> {
-    if !ids::is_request_id(id) {
-        return Ok(None);
-    }
-    Ok(state
-        .store
-        .get_request(id)
-        .await?
-        .filter(|r| r.client_id == caller.client.id && r.live == caller.token.live))
 }
 
 pub fn render(state: &AppState, caller: &ClientCaller, r: &RequestRecord) -> ApiResult<Richiesta> {
@@ -419,8 +403,7 @@ pub async fn update(
                 let key = super::data_key(state, id).await?;
                 let who = subjects(&service, &sub);
                 let (stored, files) = store_values(state, &key, id, sub, now).await?;
-                let provider =
-                    super::sandbox::route(state, current.live, &service.hash_visura).await?;
+                let provider = routing::route(state, current.live, &service.hash_visura).await?;
                 let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {

@@ -11,14 +11,10 @@ use std::time::Duration;
 
 use super::accounts;
 use crate::error::ApiResult;
+use crate::periodic::Periodic;
 use crate::state::AppState;
 
 const DAY: i64 = 86_400;
-
-/// When a request closed at `closed_at` loses its personal data.
-pub fn delete_after(closed_at: i64, retention_days: u32) -> i64 {
-    closed_at.saturating_add(i64::from(retention_days).saturating_mul(DAY))
-}
 
 /// How long a test request keeps its personal data.
 pub const TEST_RETENTION_SECS: i64 = DAY;
@@ -106,13 +102,16 @@ pub async fn purge(state: &AppState, id: &str, actor: &str) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// The background job: a purge pass every `every`, for as long as the server runs. Each pass
-/// also forgets the back office's expired sessions and stale failed logins.
-pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+/// The background job: a purge pass every `every` until `stop` resolves (the pass under way
+/// finishes). Each pass also forgets the back office's expired sessions and stale failed logins.
+pub fn spawn(
+    state: AppState,
+    every: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
+        let mut passes = Periodic::new(every, stop);
+        while passes.next().await {
             match purge_expired(&state, false, "system:retention").await {
                 Ok(ids) if !ids.is_empty() => {
                     tracing::info!(count = ids.len(), "retention pass purged requests")

@@ -8,11 +8,13 @@ use sportello_domain::catalog::Service;
 use sportello_domain::status::Status;
 use sportello_store::{HistoryEntry, RequestRecord, SlaFact};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 use utoipa::ToSchema;
 
 use super::{mutate, Change};
 use crate::error::{ApiError, ApiResult};
+use crate::periodic::Periodic;
 use crate::state::AppState;
 
 /// Who marks requests overdue, in history and audit.
@@ -152,12 +154,16 @@ pub async fn escalate(state: &AppState) -> ApiResult<Vec<String>> {
     Ok(marked)
 }
 
-/// The background job: an escalation pass every `every`, for as long as the server runs.
-pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+/// The background job: an escalation pass every `every` until `stop` resolves (the pass under
+/// way finishes).
+pub fn spawn(
+    state: AppState,
+    every: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
+        let mut passes = Periodic::new(every, stop);
+        while passes.next().await {
             if let Err(e) = escalate(&state).await {
                 tracing::error!(code = e.code, "escalation pass failed");
             }

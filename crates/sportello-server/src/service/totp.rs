@@ -58,7 +58,7 @@ fn matching_step(state: &AppState, key: &DataKey, code: &str) -> Option<i64> {
     let now = state.clock.now().div_euclid(STEP_SECS);
     (now - 1..=now + 1).rev().find(|step| {
         u64::try_from(step * STEP_SECS)
-            .is_ok_and(|at| super::accounts::same_secret(&totp.generate(at), &code))
+            .is_ok_and(|at| super::passwords::same_secret(&totp.generate(at), &code))
     })
 }
 

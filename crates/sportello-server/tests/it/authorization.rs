@@ -684,13 +684,7 @@ async fn send(
 
 async fn claimed(app: &TestApp) -> String {
     let id = app.submit_valid(SERVICE).await;
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     id
 }
 

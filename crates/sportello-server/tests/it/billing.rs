@@ -291,13 +291,7 @@ async fn cancelling_before_processing_refunds_the_whole_price() {
         .as_str()
         .unwrap()
         .to_string();
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     assert_eq!(balance(&app, &client).await, 20_000 - 4880);
     app.op(
         Method::POST,

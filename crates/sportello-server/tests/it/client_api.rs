@@ -451,13 +451,7 @@ async fn an_operator_asks_for_integration_and_the_client_supplies_it() {
     let app = TestApp::spawn().await;
     let id = submitted(&app).await;
     let path = format!("/richiesta/{id}");
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     app.clock.advance(10);
     let asked_at = app.clock.now();
     app.op(
@@ -608,13 +602,7 @@ async fn delete_is_refused_409_907_once_an_operator_took_the_request() {
     let app = TestApp::spawn().await;
     let id = submitted(&app).await;
     let path = format!("/richiesta/{id}");
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     let answer = app
         .call(
             Method::DELETE,

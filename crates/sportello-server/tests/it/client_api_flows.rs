@@ -403,13 +403,7 @@ async fn options_are_priced_and_an_unknown_option_is_refused() {
 async fn an_operator_asks_for_integration_and_the_client_supplies_it() {
     let app = TestApp::spawn().await;
     let id = app.submit_valid(ASSEGNO).await;
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     app.op(
         Method::POST,
         &format!("/operator/requests/{id}/integration"),
@@ -492,13 +486,7 @@ async fn put_on_a_request_in_progress_processed_or_cancelled_is_refused_as_close
     let app = TestApp::spawn().await;
     let submitted = app.submit_valid(ASSEGNO).await;
     let taken = app.submit_valid(ASSEGNO).await;
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{taken}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&taken).await;
     let processed = app.submit_valid(FAMIGLIA).await;
     app.work_to_the_end(&processed, &[("certificato.pdf", pdf("certificato"))])
         .await;
@@ -568,13 +556,7 @@ async fn delete_cancels_an_untaken_request_but_not_one_an_operator_took() {
 
     // Once an operator took it, the client can no longer cancel it.
     let taken = app.submit_valid(ASSEGNO).await;
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{taken}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&taken).await;
     let refused = delete(
         &app,
         &app.client_token,

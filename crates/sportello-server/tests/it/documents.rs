@@ -142,13 +142,7 @@ async fn a_result_uploaded_in_the_back_office_is_checked_measured_and_sealed_as_
     })
     .await;
     let id = app.submit_valid(FAMIGLIA).await;
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     let email = demo_operator(&app).await;
     let mut b = Browser::new(&app);
     b.login(&email, PASSWORD).await;

@@ -464,13 +464,7 @@ async fn an_operator_result_is_held_to_the_same_caps() {
         .as_str()
         .unwrap()
         .to_string();
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     let results = format!("/operator/requests/{id}/results");
     for (bytes, codice) in [
         (png_of(1000, 1000), "image_too_large"),

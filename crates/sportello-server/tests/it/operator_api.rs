@@ -162,7 +162,7 @@ async fn the_queue_filters_by_stato_assignment_and_service() {
     app.clock.advance(1);
     let closed = app.submit_valid(FAMIGLIA).await;
 
-    act(&app, &mine, "claim", None).await.assert_ok();
+    app.claim(&mine).await;
     app.call(
         Method::POST,
         &format!("/operator/requests/{theirs}/claim"),
@@ -171,7 +171,7 @@ async fn the_queue_filters_by_stato_assignment_and_service() {
     )
     .await
     .assert_ok();
-    act(&app, &waiting, "claim", None).await.assert_ok();
+    app.claim(&waiting).await;
     act(
         &app,
         &waiting,
@@ -314,7 +314,7 @@ async fn the_detail_shows_fields_in_catalog_order_with_values_files_and_history(
     assert_eq!(storia[0]["stato"], "In erogazione");
     assert!(storia[0]["attore"].as_str().unwrap().starts_with("client:"));
 
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
     attach_pdf(&app, &id, "esito").await;
     let detail = app
         .op(Method::GET, &format!("/operator/requests/{id}"), None)
@@ -494,7 +494,7 @@ async fn actions_the_state_does_not_allow_are_refused_with_a_reason() {
     assert_refused(&early, "take the request first");
 
     // Claimed: closing without results is refused.
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
     assert_refused(
         &act(&app, &id, "close", None).await,
         "attach at least one result file",
@@ -597,7 +597,7 @@ async fn a_cancelled_request_cannot_be_claimed() {
 async fn a_result_of_a_forbidden_type_is_refused() {
     let app = TestApp::spawn().await;
     let id = app.submit_valid(CONGEDO).await;
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
 
     for (nome, bytes) in [
         (
@@ -647,7 +647,7 @@ async fn a_result_of_a_forbidden_type_is_refused() {
 async fn closing_with_a_custom_esito_shows_it_to_the_client() {
     let app = TestApp::spawn().await;
     let id = app.submit_valid(CONGEDO).await;
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
     attach_pdf(&app, &id, "esito").await;
     attach_pdf(&app, &id, "ricevuta").await;
     let esito = json!({"codice": "101", "info": "Domanda inviata con riserva: manca l'IBAN"});
@@ -668,7 +668,7 @@ async fn closing_with_a_custom_esito_shows_it_to_the_client() {
 
     // A malformed esito is refused before anything changes.
     let other = app.submit_valid(CONGEDO).await;
-    act(&app, &other, "claim", None).await.assert_ok();
+    app.claim(&other).await;
     attach_pdf(&app, &other, "esito").await;
     let bad = act(&app, &other, "close", Some(json!({"esito": "OK"}))).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -702,7 +702,7 @@ async fn cancelling_needs_a_motivo_and_the_client_sees_it() {
     let client = app.get(&format!("/richiesta/{id}")).await;
     assert_eq!(client.assert_ok()["stato_richiesta"], "In erogazione");
 
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
     let cancelled = act(
         &app,
         &id,
@@ -796,7 +796,7 @@ async fn another_provider_without_the_service_neither_sees_nor_touches_the_reque
         .await;
     assert_eq!(file.status, StatusCode::NOT_FOUND);
     // Still untouched for its own provider.
-    act(&app, &id, "claim", None).await.assert_ok();
+    app.claim(&id).await;
 }
 
 #[tokio::test]

@@ -107,13 +107,7 @@ async fn a_copy_of_the_data_directory_and_the_logs_reveal_no_personal_data() {
         values.contains(&cf.to_string()),
         "the operator reads the values back"
     );
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{id}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&id).await;
     app.op(
         Method::POST,
         &format!("/operator/requests/{id}/integration"),

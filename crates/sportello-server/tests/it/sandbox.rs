@@ -331,7 +331,7 @@ async fn stopped_during_a_pass_the_worker_finishes_it_then_ends() {
             }
         }
     });
-    let worker = sandbox::spawn_until(
+    let worker = sandbox::spawn(
         app.state.clone(),
         std::time::Duration::from_millis(10),
         stop.clone().cancelled_owned(),

@@ -139,13 +139,7 @@ async fn the_clock_stops_while_the_client_is_asked_for_more() {
     let due = rome(2026, 12, 1, 10, 0);
     assert_eq!(r["scadenza"], due);
 
-    app.op(
-        Method::POST,
-        &format!("/operator/requests/{rid}/claim"),
-        None,
-    )
-    .await
-    .assert_ok();
+    app.claim(&rid).await;
     // Asked on Friday at 16:00; the client answers on Monday at 11:00: 8 working hours on
     // Friday, none at the weekend, 11 on Monday.
     app.clock.set(rome(2026, 11, 27, 16, 0));
@@ -260,7 +254,11 @@ async fn the_background_job_fires_on_its_own() {
     app.clock.set(friday_10());
     let rid = id(&submit(&app, ASSEGNO, false).await);
     app.clock.set(rome(2026, 12, 1, 11, 0));
-    let job = sla::spawn(app.state.clone(), std::time::Duration::from_millis(5));
+    let job = sla::spawn(
+        app.state.clone(),
+        std::time::Duration::from_millis(5),
+        std::future::pending(),
+    );
     // Wait for the job's effect (bounded), not for a length of time.
     let mut marked = false;
     for _ in 0..400 {
@@ -292,9 +290,7 @@ async fn the_queue_lists_overdue_first_then_by_due_time_and_filters_them() {
         [a.clone(), b.clone(), f.clone()]
     );
 
-    app.op(Method::POST, &format!("/operator/requests/{a}/claim"), None)
-        .await
-        .assert_ok();
+    app.claim(&a).await;
     app.op(
         Method::POST,
         &format!("/operator/requests/{a}/integration"),

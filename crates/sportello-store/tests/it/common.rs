@@ -3,7 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use rust_decimal::Decimal;
-use sportello_domain::pricing::{from_cents, to_cents, Line, LineKind, Quote, Vat};
+use sportello_domain::catalog::Vat;
+use sportello_domain::pricing::{from_cents, to_cents, Line, LineKind, Quote};
 use sportello_domain::status::Status;
 use sportello_store::crypto::{DataKey, Keyring, MasterKey};
 use sportello_store::ledger::{Funds, Kind, Transaction};

@@ -78,7 +78,7 @@ pub async fn callers(state: &AppState) -> Result<Callers> {
 /// Opens the database of `settings` as `serve` does, with the rate limits off (the bench is
 /// one client on purpose), and serves it.
 pub async fn sportello(settings: &Settings) -> Result<(Running, AppState)> {
-    let mut state = crate::cli::open_state(settings).await?;
+    let mut state = crate::open::state(settings).await?;
     state.limits.rate_per_token_per_minute = 0;
     state.limits.rate_per_ip_per_minute = 0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -18,11 +18,13 @@ use sportello_store::{
     OperatorRecord, ProviderQueue, ProviderRecord, RequestFilter, RequestRecord, Role, StoreError,
     StoredValue, TokenRecord,
 };
+use std::future::Future;
 use std::time::Duration;
 
 use super::operator;
 use crate::auth::OperatorCaller;
 use crate::error::{ApiError, ApiResult};
+use crate::periodic::Periodic;
 use crate::state::AppState;
 
 /// The provider test requests are routed to. It works no service by catalog, so live requests
@@ -66,16 +68,6 @@ pub async fn ensure(state: &AppState) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-/// Where a request goes when it is submitted: test requests to the sandbox, live ones to the
-/// provider offering the service with the least open work.
-pub async fn route(state: &AppState, live: bool, hash_visura: &str) -> ApiResult<Option<String>> {
-    if live {
-        Ok(state.store.route(hash_visura).await?)
-    } else {
-        Ok(Some(PROVIDER_ID.to_string()))
-    }
 }
 
 /// What the simulated operator did to one request.
@@ -261,29 +253,18 @@ async fn caller(state: &AppState) -> ApiResult<OperatorCaller> {
     })
 }
 
-/// The background job: a pass every `every`, for as long as the task lives.
-pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    spawn_until(state, every, std::future::pending())
-}
-
-/// The background job, until `stop` resolves: as the outbox does, the pass under way finishes
-/// (every request it took is worked to its next state, none left claimed half-way), then the
-/// worker ends.
-pub fn spawn_until(
+/// The background job: a pass every `every` until `stop` resolves; as the outbox does, the pass
+/// under way then finishes (every request it took is worked to its next state, none left
+/// claimed half-way), and the worker ends.
+pub fn spawn(
     state: AppState,
     every: Duration,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    stop: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(stop);
+        let mut passes = Periodic::new(every, stop);
         let mut op = None;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = &mut stop => break,
-            }
+        while passes.next().await {
             match work_as(&state, &mut op).await {
                 Ok(done) if !done.is_empty() => {
                     tracing::debug!(count = done.len(), "sandbox pass worked test requests")

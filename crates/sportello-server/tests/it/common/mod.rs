@@ -447,8 +447,8 @@ impl TestApp {
         answer.assert_ok()["_id"].as_str().unwrap().to_string()
     }
 
-    /// The operator takes `id`, attaches `files` and closes it.
-    pub async fn work_to_the_end(&self, id: &str, files: &[(&str, Vec<u8>)]) {
+    /// The demo operator claims `id`: the request is in its hands from now on.
+    pub async fn claim(&self, id: &str) {
         self.op(
             Method::POST,
             &format!("/operator/requests/{id}/claim"),
@@ -456,6 +456,11 @@ impl TestApp {
         )
         .await
         .assert_ok();
+    }
+
+    /// The operator takes `id`, attaches `files` and closes it.
+    pub async fn work_to_the_end(&self, id: &str, files: &[(&str, Vec<u8>)]) {
+        self.claim(id).await;
         for (name, bytes) in files {
             self.op(
                 Method::POST,

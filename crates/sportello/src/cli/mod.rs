@@ -1,0 +1,177 @@
+//! The command line: one verb per role. The verbs live by what they act on: `serve`, the
+//! clients, the accounts (tokens, providers, operators, administrators), the operations (keys,
+//! retention, checks, calendar); this module holds the grammar and the dispatch.
+
+mod accounts;
+mod clients;
+mod operations;
+mod serve;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::config::{Overrides, Settings};
+use crate::open;
+use accounts::{AdminCmd, OperatorCmd, ProviderCmd, TokenCmd};
+use clients::ClientCmd;
+use operations::{AuditCmd, CalendarFormat, CatalogCmd, KeysCmd, LedgerCmd};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sportello",
+    version,
+    about = "Patronato and CAF practices, Visengine-compatible",
+    after_help = crate::exit::HELP
+)]
+pub struct Cli {
+    /// A TOML configuration file [default: ./sportello.toml if present].
+    #[arg(long, global = true, env = "SPORTELLO_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the database and a demo client on first start).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage clients (tenants).
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Manage providers (CAF, Patronato).
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+    /// Manage operators of a provider.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+    /// Manage back-office administrators.
+    #[command(subcommand)]
+    Admin(AdminCmd),
+    /// Inspect the catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Destroy the personal data of requests whose retention has passed, or of one request.
+    Purge {
+        /// Only list what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        /// Erase this closed request now (an erasure request), whatever its retention.
+        #[arg(long, conflicts_with = "codice_fiscale")]
+        request: Option<String>,
+        /// Erase every closed request about this person now (found through the keyed hash of
+        /// the codice fiscale); open ones are listed, to be cancelled first.
+        #[arg(long)]
+        codice_fiscale: Option<String>,
+    },
+    /// The audit trail: verify its chain, list entries.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Master keys: generate one, rotate to it.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Print a year of the working calendar, one line per day: the national one, or a
+    /// provider's with its configured closures.
+    Calendar {
+        /// The year (Gregorian), e.g. 2026.
+        #[arg(value_parser = clap::value_parser!(i32).range(1583..=9999))]
+        year: i32,
+        /// A provider name configured under `[calendars."NAME"]`.
+        #[arg(long)]
+        provider: Option<String>,
+        /// `tsv`: date, `true`/`false` (working day), the reason when closed; `text`: for people.
+        #[arg(long, value_enum, default_value_t = CalendarFormat::Text)]
+        format: CalendarFormat,
+    },
+    /// The books: check that the ledger balances.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// Measure this machine: request creation against the database's commit ceiling,
+    /// `GET /visure` against a trivial handler, validations, memory of a serving process.
+    Bench(crate::bench::BenchArgs),
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(cli.config.as_deref(), &cli.overrides)
+        .context("reading the configuration")?;
+    if !matches!(cli.command, Command::Serve) {
+        // `serve` logs these; a verb has no log, and a mistyped variable must not pass unseen.
+        for var in Settings::unknown_variables() {
+            eprintln!("warning: unknown SPORTELLO_ variable ignored: {var}");
+        }
+    }
+    match cli.command {
+        Command::Serve => serve::serve(settings).await,
+        Command::Migrate => {
+            open::state(&settings).await?;
+            println!("database ready");
+            Ok(())
+        }
+        Command::Client(c) => clients::run(&open::state(&settings).await?, c).await,
+        Command::Token(t) => accounts::token(&open::state(&settings).await?, t).await,
+        Command::Provider(p) => accounts::provider(&open::state(&settings).await?, p).await,
+        Command::Operator(o) => accounts::operator(&open::state(&settings).await?, o).await,
+        Command::Admin(a) => accounts::admin(&open::state(&settings).await?, a).await,
+        Command::Keys(KeysCmd::Generate { file }) => operations::generate_key(&file),
+        Command::Keys(KeysCmd::Rotate) => {
+            operations::rotate_keys(&open::state(&settings).await?).await
+        }
+        Command::Purge {
+            dry_run,
+            request,
+            codice_fiscale,
+        } => {
+            let state = open::state(&settings).await?;
+            match codice_fiscale {
+                Some(code) => operations::erase_person(&state, dry_run, &code).await,
+                None => operations::purge(&state, dry_run, request).await,
+            }
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            operations::verify_audit(&open::state(&settings).await?).await
+        }
+        Command::Audit(AuditCmd::List {
+            request,
+            after,
+            limit,
+        }) => {
+            let state = open::state(&settings).await?;
+            operations::list_audit(&state, after, limit, request.as_deref()).await
+        }
+        Command::Ledger(LedgerCmd::Verify) => {
+            operations::verify_ledger(&open::state(&settings).await?).await
+        }
+        Command::Calendar {
+            year,
+            provider,
+            format,
+        } => operations::print_calendar(&settings, year, provider.as_deref(), format),
+        Command::Bench(args) => crate::bench::run(&settings, args).await,
+        Command::Catalog(CatalogCmd::Check) => {
+            operations::check_catalog(settings.catalog_dir.as_deref())
+        }
+    }
+}
+
+/// A service refusal as the verbs report it: its message, no envelope.
+fn api_error(e: sportello_server::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
