@@ -391,21 +391,5 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: Accounts
-        + Providers
-        + Requests
-        + Keys
-        + Retention
-        + Files
-        + History
-        + Subjects
-        + Audit
-        + Backoffice
-        + Outbox
-        + Sla
-        + Metrics
-        + Ledger
-        + 'static
-{
-}
+impl Store for SqliteStore {}
+impl Store for PgStore {}

@@ -49,22 +49,23 @@ impl crate::Accounts for This {
 
     async fn create_token(&self, t: &TokenRecord, secret_hash: &str) -> Result<(), StoreError> {
         sqlx::query(
-        "INSERT INTO tokens (id, secret_hash, role, client_id, operator_id, label, scopes, live, expires_at, revoked_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&t.id)
-    .bind(secret_hash)
-    .bind(t.role.as_str())
-    .bind(&t.client_id)
-    .bind(&t.operator_id)
-    .bind(&t.label)
-    .bind(to_json(&t.scopes)?)
-    .bind(t.live)
-    .bind(t.expires_at)
-    .bind(t.revoked_at)
-    .bind(t.created_at)
-    .execute(&self.pool)
-    .await?;
+            "INSERT INTO tokens (id, secret_hash, role, client_id, operator_id, label, scopes,
+             live, expires_at, revoked_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&t.id)
+        .bind(secret_hash)
+        .bind(t.role.as_str())
+        .bind(&t.client_id)
+        .bind(&t.operator_id)
+        .bind(&t.label)
+        .bind(to_json(&t.scopes)?)
+        .bind(t.live)
+        .bind(t.expires_at)
+        .bind(t.revoked_at)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -99,16 +100,17 @@ impl crate::Accounts for This {
 
     async fn create_operator(&self, o: &OperatorRecord) -> Result<(), StoreError> {
         sqlx::query(
-        "INSERT INTO operators (id, provider_id, name, email, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&o.id)
-    .bind(&o.provider_id)
-    .bind(&o.name)
-    .bind(&o.email)
-    .bind(o.disabled)
-    .bind(o.created_at)
-    .execute(&self.pool)
-    .await?;
+            "INSERT INTO operators (id, provider_id, name, email, disabled, created_at) VALUES
+             ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&o.id)
+        .bind(&o.provider_id)
+        .bind(&o.name)
+        .bind(&o.email)
+        .bind(o.disabled)
+        .bind(o.created_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -73,20 +73,21 @@ pub(super) async fn append_audit(
     let prev_hash: String = row.try_get("hash")?;
     let hash = chain.link(&prev_hash, seq, e);
     sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, request_id, detail, source, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(seq)
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.request_id)
-        .bind(&e.detail)
-        .bind(&e.source)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+        "INSERT INTO audit_log (seq, at, actor, action, request_id, detail, source,
+         prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(seq)
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.request_id)
+    .bind(&e.detail)
+    .bind(&e.source)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&hash)
         .execute(&mut **tx)

@@ -87,7 +87,7 @@ impl crate::Backoffice for This {
     async fn set_password(&self, account: &str, phc: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO passwords (account, phc, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (account) DO UPDATE SET phc = excluded.phc, updated_at = excluded.updated_at",
+             ON CONFLICT (account) DO UPDATE SET phc = excluded.phc, updated_at = excluded.updated_at",
         )
         .bind(account)
         .bind(phc)
@@ -108,15 +108,16 @@ impl crate::Backoffice for This {
 
     async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
-        "INSERT INTO sessions (id_hash, account, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&s.id_hash)
-    .bind(&s.account)
-    .bind(&s.csrf)
-    .bind(s.created_at)
-    .bind(s.last_seen_at)
-    .execute(&self.pool)
-    .await?;
+            "INSERT INTO sessions (id_hash, account, csrf, created_at, last_seen_at) VALUES
+             ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.account)
+        .bind(&s.csrf)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -255,15 +256,16 @@ impl crate::Backoffice for This {
             .ok_or_else(|| StoreError::Purged(n.request_id.clone()))?;
         let sealed = key.seal_text(&context(&n.request_id, &format!("note:{}", n.id)), &n.body);
         sqlx::query(
-        "INSERT INTO request_notes (id, request_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&n.id)
-    .bind(&n.request_id)
-    .bind(&n.author)
-    .bind(sealed)
-    .bind(n.created_at)
-    .execute(&self.pool)
-    .await?;
+            "INSERT INTO request_notes (id, request_id, author, body, created_at) VALUES ($1,
+             $2, $3, $4, $5)",
+        )
+        .bind(&n.id)
+        .bind(&n.request_id)
+        .bind(&n.author)
+        .bind(sealed)
+        .bind(n.created_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -320,7 +322,7 @@ impl crate::Backoffice for This {
         let wrapped = self.keyring.wrap(key, &format!("totp:{account}"));
         sqlx::query(
             "INSERT INTO totp_keys (account, key_id, wrapped, enabled_at) VALUES ($1, $2, $3, NULL)
-         ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
+             ON CONFLICT (account) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped,
              enabled_at = NULL, last_step = NULL",
         )
         .bind(account)
@@ -366,12 +368,13 @@ impl crate::Backoffice for This {
     /// row after the first commits and finds the step taken.
     async fn accept_totp_step(&self, account: &str, step: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-        "UPDATE totp_keys SET last_step = $1 WHERE account = $2 AND (last_step IS NULL OR last_step < $1)",
-    )
-    .bind(step)
-    .bind(account)
-    .execute(&self.pool)
-    .await?;
+            "UPDATE totp_keys SET last_step = $1 WHERE account = $2 AND (last_step IS NULL OR
+             last_step < $1)",
+        )
+        .bind(step)
+        .bind(account)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -61,12 +61,12 @@ pub(crate) async fn write(
     let r = &c.request;
     let insert = sqlx::query(
         "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
-            status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
-            email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-            integrazione, timestamp_stati, document, updated_at, version,
-            due_at, sla_paused_at, overdue_at, price)
+         status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
+         email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
+         integrazione, timestamp_stati, document, updated_at, version,
+         due_at, sla_paused_at, overdue_at, price)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
     )
     .bind(&r.id)
     .bind(&r.client_id)
@@ -95,7 +95,7 @@ pub(crate) async fn write(
     if let Some(k) = &c.idempotency {
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys
-                (client_id, key, body_sha256, request_id, response, created_at)
+             (client_id, key, body_sha256, request_id, response, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&k.client_id)
@@ -129,7 +129,8 @@ pub(crate) async fn index(
 ) -> Result<(), StoreError> {
     for hash in hashes {
         sqlx::query(
-            "INSERT INTO request_subjects (request_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO request_subjects (request_id, subject) VALUES ($1, $2) ON CONFLICT
+             DO NOTHING",
         )
         .bind(request_id)
         .bind(hash)

@@ -34,7 +34,8 @@ pub(super) async fn insert_files(
 ) -> Result<(), StoreError> {
     for f in files {
         sqlx::query(
-            "INSERT INTO request_files (id, request_id, kind, campo, name, mime, size, sha256, blob_key, created_at)
+            "INSERT INTO request_files (id, request_id, kind, campo, name, mime, size,
+             sha256, blob_key, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&f.id)

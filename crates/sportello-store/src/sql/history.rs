@@ -34,7 +34,8 @@ pub(super) async fn insert_history(
     h: &HistoryEntry,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO request_history (request_id, at, status, action, actor, note) VALUES
+         ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&h.request_id)
     .bind(h.at)

@@ -43,14 +43,15 @@ impl crate::Keys for This {
                 let key = self.keyring.unwrap(&old, &request_id)?;
                 let new = self.keyring.wrap(&key, &request_id);
                 sqlx::query(
-                "UPDATE request_keys SET key_id = $1, wrapped = $2 WHERE request_id = $3 AND key_id = $4",
-            )
-            .bind(&new.key_id)
-            .bind(&new.bytes)
-            .bind(&request_id)
-            .bind(&old.key_id)
-            .execute(&mut *tx)
-            .await?;
+                    "UPDATE request_keys SET key_id = $1, wrapped = $2 WHERE request_id = $3
+                     AND key_id = $4",
+                )
+                .bind(&new.key_id)
+                .bind(&new.bytes)
+                .bind(&request_id)
+                .bind(&old.key_id)
+                .execute(&mut *tx)
+                .await?;
                 done += 1;
             }
             tx.commit().await?;

@@ -53,16 +53,17 @@ impl crate::Ledger for This {
         append_audit(&mut tx, &self.chain, audit).await?;
         let balance_after = balance_in(&mut tx, &t.client_id).await?;
         let inserted = sqlx::query(
-        "INSERT INTO ledger_idempotency (key, fingerprint, transaction_id, balance_after, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&key.key)
-    .bind(&key.fingerprint)
-    .bind(id)
-    .bind(balance_after)
-    .bind(t.at)
-    .execute(&mut *tx)
-    .await;
+            "INSERT INTO ledger_idempotency (key, fingerprint, transaction_id, balance_after,
+             created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.key)
+        .bind(&key.fingerprint)
+        .bind(id)
+        .bind(balance_after)
+        .bind(t.at)
+        .execute(&mut *tx)
+        .await;
         match inserted {
             Ok(_) => {
                 tx.commit().await?;
@@ -87,8 +88,8 @@ impl crate::Ledger for This {
         };
         Ok(sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM ledger_entries e
-         JOIN ledger_transactions t ON t.id = e.transaction_id
-         WHERE e.account = $1 AND t.at < $2",
+             JOIN ledger_transactions t ON t.id = e.transaction_id
+             WHERE e.account = $1 AND t.at < $2",
         )
         .bind(wallet(client_id))
         .bind(before)
@@ -104,15 +105,15 @@ impl crate::Ledger for This {
         to: i64,
     ) -> Result<Vec<Transaction>, StoreError> {
         let rows = sqlx::query(
-        "SELECT * FROM ledger_transactions
-         WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $2) AND at >= $3 AND at < $4 ORDER BY at, id",
-    )
-    .bind(client_id)
-    .bind(client_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&self.pool)
-    .await?;
+            "SELECT * FROM ledger_transactions
+             WHERE (CAST($1 AS TEXT) IS NULL OR client_id = $1) AND at >= $2 AND at < $3
+             ORDER BY at, id",
+        )
+        .bind(client_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out: Vec<Transaction> = rows
             .iter()
             .map(transaction_from)
@@ -122,16 +123,16 @@ impl crate::Ledger for This {
         }
         let mut legs: BTreeMap<i64, Vec<Entry>> = BTreeMap::new();
         let rows = sqlx::query(
-        "SELECT e.transaction_id, e.account, e.amount FROM ledger_entries e
-         JOIN ledger_transactions t ON t.id = e.transaction_id
-         WHERE (CAST($1 AS TEXT) IS NULL OR t.client_id = $2) AND t.at >= $3 AND t.at < $4 ORDER BY e.id",
-    )
-    .bind(client_id)
-    .bind(client_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&self.pool)
-    .await?;
+            "SELECT e.transaction_id, e.account, e.amount FROM ledger_entries e
+             JOIN ledger_transactions t ON t.id = e.transaction_id
+             WHERE (CAST($1 AS TEXT) IS NULL OR t.client_id = $1) AND t.at >= $2 AND t.at < $3
+             ORDER BY e.id",
+        )
+        .bind(client_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
         for row in rows {
             legs.entry(row.try_get("transaction_id")?)
                 .or_default()
@@ -157,26 +158,28 @@ impl crate::Ledger for This {
         let mut tx = self.pool.begin().await?;
         for (client, day, n) in calls {
             sqlx::query(
-            "INSERT INTO call_counters (client_id, day, calls) VALUES ($1, $2, $3)
-             ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls + excluded.calls",
-        )
-        .bind(client)
-        .bind(day)
-        .bind(i64::try_from(*n).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
+                "INSERT INTO call_counters (client_id, day, calls) VALUES ($1, $2, $3)
+                 ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls +
+                 excluded.calls",
+            )
+            .bind(client)
+            .bind(day)
+            .bind(i64::try_from(*n).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
         }
         // Calls counted just before midnight can reach the database after their day was billed (by
         // this node's previous flush or another node's): they go on today's line, not on a second
         // line for a closed day. Several late days of one client are summed first: one statement
         // may not update the same counter twice.
         const LATE: &str = "day < $1 AND EXISTS (SELECT 1 FROM ledger_transactions t
-        WHERE t.kind = 'fees' AND t.client_id = call_counters.client_id AND t.day = call_counters.day)";
+                            WHERE t.kind = 'fees' AND t.client_id = call_counters.client_id AND t.day =
+                            call_counters.day)";
         sqlx::query(&format!(
             "INSERT INTO call_counters (client_id, day, calls)
-         SELECT client_id, $1, CAST(SUM(calls) AS BIGINT) FROM call_counters WHERE {LATE}
-         GROUP BY client_id
-         ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls + excluded.calls"
+             SELECT client_id, $1, CAST(SUM(calls) AS BIGINT) FROM call_counters WHERE {LATE}
+             GROUP BY client_id
+             ON CONFLICT (client_id, day) DO UPDATE SET calls = call_counters.calls + excluded.calls"
         ))
         .bind(today)
         .execute(&mut *tx)
@@ -255,8 +258,8 @@ impl crate::Ledger for This {
         }
         let wrong_owner = sqlx::query_scalar::<_, i64>(
             "SELECT t.id FROM ledger_transactions t LEFT JOIN requests r ON r.id = t.request_id
-         WHERE t.kind IN ('debit', 'refund')
-           AND (r.id IS NULL OR r.client_id != t.client_id OR NOT r.live)",
+             WHERE t.kind IN ('debit', 'refund')
+             AND (r.id IS NULL OR r.client_id != t.client_id OR NOT r.live)",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -266,16 +269,18 @@ impl crate::Ledger for This {
             ));
         }
         let refunds = sqlx::query(
-        "SELECT f.request_id,
-            (SELECT CAST(SUM(ABS(amount)) AS BIGINT) FROM ledger_entries WHERE transaction_id = f.id) AS f_abs,
-            (SELECT CAST(SUM(ABS(amount)) AS BIGINT) FROM ledger_entries WHERE transaction_id = d.id) AS d_abs,
-            d.id AS debit
-         FROM ledger_transactions f
-         LEFT JOIN ledger_transactions d ON d.request_id = f.request_id AND d.kind = 'debit'
-         WHERE f.kind = 'refund'",
-    )
-    .fetch_all(&self.pool)
-    .await?;
+            "SELECT f.request_id,
+             (SELECT CAST(SUM(ABS(amount)) AS BIGINT) FROM ledger_entries WHERE
+             transaction_id = f.id) AS f_abs,
+             (SELECT CAST(SUM(ABS(amount)) AS BIGINT) FROM ledger_entries WHERE
+             transaction_id = d.id) AS d_abs,
+             d.id AS debit
+             FROM ledger_transactions f
+             LEFT JOIN ledger_transactions d ON d.request_id = f.request_id AND d.kind = 'debit'
+             WHERE f.kind = 'refund'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         for row in refunds {
             let request: String = row.try_get("request_id")?;
             let debit: Option<i64> = row.try_get("debit")?;
@@ -289,11 +294,11 @@ impl crate::Ledger for This {
         }
         let undebited = sqlx::query_scalar::<_, String>(concat!(
             "SELECT r.id FROM requests r
-         WHERE r.live AND r.price IS NOT NULL AND ",
+             WHERE r.live AND r.price IS NOT NULL AND ",
             json_int!("r.timestamp_stati", "in_erogazione"),
             " IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM ledger_transactions t
-                           WHERE t.request_id = r.id AND t.kind = 'debit')"
+             AND NOT EXISTS (SELECT 1 FROM ledger_transactions t
+             WHERE t.request_id = r.id AND t.kind = 'debit')"
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -303,10 +308,10 @@ impl crate::Ledger for This {
         }
         let drifted = sqlx::query_scalar::<_, String>(
             "SELECT COALESCE(w.account, b.account) FROM
-            (SELECT account, CAST(SUM(amount) AS BIGINT) AS s FROM ledger_entries
+             (SELECT account, CAST(SUM(amount) AS BIGINT) AS s FROM ledger_entries
              WHERE substr(account, 1, 7) = 'wallet:' GROUP BY account) w
-         FULL OUTER JOIN wallet_balances b ON b.account = w.account
-         WHERE w.s IS NULL OR b.balance IS NULL OR w.s != b.balance",
+             FULL OUTER JOIN wallet_balances b ON b.account = w.account
+             WHERE w.s IS NULL OR b.balance IS NULL OR w.s != b.balance",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -327,8 +332,8 @@ impl crate::Ledger for This {
     ) -> Result<Vec<ProcessedRequest>, StoreError> {
         sqlx::query(
             "SELECT id, client_id, hash_visura, closed_at, price, prezzo_totale FROM requests
-         WHERE provider_id = $1 AND status = 'visura_evasa' AND live
-           AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at, id",
+             WHERE provider_id = $1 AND status = 'visura_evasa' AND live
+             AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at, id",
         )
         .bind(provider_id)
         .bind(from)
@@ -369,7 +374,8 @@ pub(super) async fn post_in(
         )));
     }
     let inserted = sqlx::query(
-        "INSERT INTO ledger_transactions (at, kind, client_id, request_id, day, calls, actor, reason, lines)
+        "INSERT INTO ledger_transactions (at, kind, client_id, request_id, day, calls,
+         actor, reason, lines)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(t.at)

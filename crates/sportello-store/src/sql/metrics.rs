@@ -14,9 +14,9 @@ impl crate::Metrics for This {
         // Drafts are the client's, not anybody's work; closed requests are not a queue.
         let rows = sqlx::query(
             "SELECT status, COUNT(*) AS total, COUNT(overdue_at) AS overdue
-         FROM requests
-         WHERE status IN ('in_erogazione', 'in_attesa_integrazione', 'dati_disponibili')
-         GROUP BY status",
+             FROM requests
+             WHERE status IN ('in_erogazione', 'in_attesa_integrazione', 'dati_disponibili')
+             GROUP BY status",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -32,7 +32,7 @@ impl crate::Metrics for This {
         }
         let row = sqlx::query(
             "SELECT COUNT(*) AS pending, COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due
-         FROM deliveries WHERE status = 'pending'",
+             FROM deliveries WHERE status = 'pending'",
         )
         .bind(now)
         .fetch_one(&self.pool)

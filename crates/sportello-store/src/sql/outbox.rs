@@ -16,8 +16,8 @@ use crate::StoreError;
 
 #[async_trait]
 impl crate::Outbox for This {
-    /// Leases up to `limit` due deliveries to `owner` until `now + lease_secs`, in one statement: two
-    /// workers (or two processes) never get the same row while its lease runs, and on PostgreSQL
+    /// Leases up to `limit` due deliveries to `owner` until `now + lease_secs`, in one statement:
+    /// two workers (or two processes) never get the same row while its lease runs, and on PostgreSQL
     /// never wait for each other either (`skip_locked!`: rows another worker is claiming are
     /// skipped, not waited for). A worker that dies mid-call leaves the lease to expire, and the
     /// delivery is claimed again (at least once).
@@ -30,11 +30,11 @@ impl crate::Outbox for This {
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let claimed: Vec<String> = sqlx::query_scalar(concat!(
             "UPDATE deliveries SET lease_owner = $1, lease_until = $2
-         WHERE id IN (
-            SELECT id FROM deliveries
-            WHERE status = 'pending' AND next_attempt_at <= $3
-              AND (lease_until IS NULL OR lease_until <= $4)
-            ORDER BY next_attempt_at, created_at LIMIT $5",
+             WHERE id IN (
+             SELECT id FROM deliveries
+             WHERE status = 'pending' AND next_attempt_at <= $3
+             AND (lease_until IS NULL OR lease_until <= $4)
+             ORDER BY next_attempt_at, created_at LIMIT $5",
             skip_locked!(),
             ") RETURNING id"
         ))
@@ -60,7 +60,7 @@ impl crate::Outbox for This {
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
-         WHERE lease_owner = $1 AND status = 'pending'",
+             WHERE lease_owner = $1 AND status = 'pending'",
         )
         .bind(owner)
         .execute(&self.pool)
@@ -102,40 +102,42 @@ impl crate::Outbox for This {
         };
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-        "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, last_status = $3,
-            last_attempt_at = $4, next_attempt_at = $5, delivered_at = COALESCE($6, delivered_at),
-            lease_owner = NULL, lease_until = NULL
-         WHERE id = $7 AND lease_owner = $8 AND status = 'pending'",
-    )
-    .bind(status.as_str())
-    .bind(error)
-    .bind(code)
-    .bind(now)
-    .bind(next)
-    .bind(delivered_at)
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?;
+            "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2,
+             last_status = $3,
+             last_attempt_at = $4, next_attempt_at = $5, delivered_at = COALESCE($6, delivered_at),
+             lease_owner = NULL, lease_until = NULL
+             WHERE id = $7 AND lease_owner = $8 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(code)
+        .bind(now)
+        .bind(next)
+        .bind(delivered_at)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
         if matches!(outcome, AttemptOutcome::GiveUp { .. }) {
             let row = sqlx::query(
-            "SELECT d.request_id, d.kind, r.status FROM deliveries d JOIN requests r ON r.id = d.request_id
-             WHERE d.id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+                "SELECT d.request_id, d.kind, r.status FROM deliveries d JOIN requests r ON
+                 r.id = d.request_id
+                 WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
             let request_id: String = row.try_get("request_id")?;
             let kind: String = row.try_get("kind")?;
             let request_status: String = row.try_get("status")?;
             let event_id = ids::short_id("evt");
             sqlx::query(
                 "INSERT INTO events (id, request_id, client_id, type, status, at)
-             SELECT $1, id, client_id, $2, $3, $4 FROM requests WHERE id = $5",
+                 SELECT $1, id, client_id, $2, $3, $4 FROM requests WHERE id = $5",
             )
             .bind(&event_id)
             .bind(EventType::DeliveryFailed.as_str())
@@ -251,8 +253,8 @@ impl crate::Outbox for This {
             .await?;
         sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, window_start = $2,
-            lease_owner = NULL, lease_until = NULL
-         WHERE id = $3",
+             lease_owner = NULL, lease_until = NULL
+             WHERE id = $3",
         )
         .bind(now)
         .bind(now)
@@ -302,7 +304,7 @@ impl crate::Outbox for This {
     async fn set_webhook_url(&self, client_id: &str, url: Option<&str>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO client_webhooks (client_id, url) VALUES ($1, $2)
-         ON CONFLICT (client_id) DO UPDATE SET url = excluded.url",
+             ON CONFLICT (client_id) DO UPDATE SET url = excluded.url",
         )
         .bind(client_id)
         .bind(url)
@@ -350,7 +352,7 @@ impl crate::Outbox for This {
         };
         sqlx::query(
             "INSERT INTO client_webhooks (client_id, previous_until) VALUES ($1, $2)
-         ON CONFLICT (client_id) DO UPDATE SET previous_until = excluded.previous_until",
+             ON CONFLICT (client_id) DO UPDATE SET previous_until = excluded.previous_until",
         )
         .bind(client_id)
         .bind(keep_until)
@@ -409,12 +411,13 @@ async fn fan_out(
             DeliveryKind::Callback => "r.callback_data IS NOT NULL",
             DeliveryKind::Email => "r.email_target IS NOT NULL",
             DeliveryKind::Webhook => {
-                "EXISTS (SELECT 1 FROM client_webhooks w WHERE w.client_id = r.client_id AND w.url IS NOT NULL)"
+                "EXISTS (SELECT 1 FROM client_webhooks w WHERE w.client_id = r.client_id
+                 AND w.url IS NOT NULL)"
             }
         };
         sqlx::query(&format!(
             "INSERT INTO deliveries (id, event_id, request_id, client_id, kind, status, attempts,
-                next_attempt_at, window_start, created_at)
+             next_attempt_at, window_start, created_at)
              SELECT $1, $2, r.id, r.client_id, $3, 'pending', 0, $4, $5, $6
              FROM requests r WHERE r.id = $7 AND {condition}"
         ))
@@ -432,7 +435,7 @@ async fn fan_out(
 }
 
 const UPSERT_SECRET: &str = "INSERT INTO secrets (name, key_id, wrapped) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped";
+                             ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped = excluded.wrapped";
 
 fn current_name(client_id: &str) -> String {
     format!("webhook:{client_id}")

@@ -84,13 +84,13 @@ impl crate::Providers for This {
         ];
         let provider = sqlx::query_scalar(
             "SELECT ps.provider_id FROM provider_services ps
-         LEFT JOIN requests r ON r.provider_id = ps.provider_id AND r.status IN ($1, $2, $3)
-         WHERE ps.hash_visura = $4
-         GROUP BY ps.provider_id
-         -- Counting a column of the queue index, not `r.id`: the count reads only the index,
-         -- never the open requests' rows.
-         ORDER BY COUNT(r.provider_id) ASC, ps.provider_id ASC
-         LIMIT 1",
+             LEFT JOIN requests r ON r.provider_id = ps.provider_id AND r.status IN ($1, $2, $3)
+             WHERE ps.hash_visura = $4
+             GROUP BY ps.provider_id
+             -- Counting a column of the queue index, not `r.id`: the count reads only the index,
+             -- never the open requests' rows.
+             ORDER BY COUNT(r.provider_id) ASC, ps.provider_id ASC
+             LIMIT 1",
         )
         .bind(open[0])
         .bind(open[1])

@@ -82,7 +82,7 @@ impl crate::Requests for This {
             // existed) after those that have one.
             q.push(concat!(
                 " ORDER BY (r.overdue_at IS NULL) ASC, (r.due_at IS NULL) ASC, r.due_at ASC,
-              r.created_at ASC, r.",
+                 r.created_at ASC, r.",
                 row_order!(),
                 " ASC"
             ));
@@ -127,13 +127,16 @@ impl crate::Requests for This {
         let sealed = seal_request(&key, r)?;
         let mut tx = self.pool.begin().await?;
         let update = sqlx::query(
-        "UPDATE requests SET status = $1, provider_id = $2, operator_id = $3, fields = $4, opzioni = $5,
-            prezzo_visura = $6, prezzo_totale = $7, email_target = $8, callback_data = $9, esito_codice = $10,
-            esito_info = $11, motivo_annullamento = $12, integrazione = $13, timestamp_stati = $14, document = $15,
-            updated_at = $16, version = $17, due_at = $18, sla_paused_at = $19, overdue_at = $20,
-            closed_at = CASE WHEN $21 THEN COALESCE(closed_at, $22) ELSE NULL END
-         WHERE id = $23 AND version = $24 AND purged_at IS NULL",
-    );
+            "UPDATE requests SET status = $1, provider_id = $2, operator_id = $3, fields = $4,
+             opzioni = $5,
+             prezzo_visura = $6, prezzo_totale = $7, email_target = $8, callback_data = $9,
+             esito_codice = $10,
+             esito_info = $11, motivo_annullamento = $12, integrazione = $13,
+             timestamp_stati = $14, document = $15,
+             updated_at = $16, version = $17, due_at = $18, sla_paused_at = $19, overdue_at = $20,
+             closed_at = CASE WHEN $21 THEN COALESCE(closed_at, $22) ELSE NULL END
+             WHERE id = $23 AND version = $24 AND purged_at IS NULL",
+        );
         let done = bind_changeable(update, r, &sealed)?
             .bind(r.status.is_final())
             .bind(r.updated_at)

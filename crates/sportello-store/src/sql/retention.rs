@@ -35,7 +35,7 @@ impl crate::Retention for This {
     ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM requests WHERE NOT live AND purged_at IS NULL AND created_at < $1
-         ORDER BY created_at LIMIT $2",
+             ORDER BY created_at LIMIT $2",
         )
         .bind(created_before)
         .bind(i64::from(limit))
@@ -67,9 +67,9 @@ impl crate::Retention for This {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE requests SET fields = '', email_target = NULL, callback_data = NULL,
-            motivo_annullamento = NULL, integrazione = NULL, document = NULL, purged_at = $1,
-            version = version + 1
-         WHERE id = $2 AND purged_at IS NULL",
+             motivo_annullamento = NULL, integrazione = NULL, document = NULL, purged_at = $1,
+             version = version + 1
+             WHERE id = $2 AND purged_at IS NULL",
         )
         .bind(at)
         .bind(id)
@@ -95,7 +95,7 @@ impl crate::Retention for This {
             .await?;
         sqlx::query(
             "INSERT INTO request_history (request_id, at, status, action, actor, note)
-         SELECT id, $1, status, 'purge', $2, NULL FROM requests WHERE id = $3",
+             SELECT id, $1, status, 'purge', $2, NULL FROM requests WHERE id = $3",
         )
         .bind(at)
         .bind(actor)

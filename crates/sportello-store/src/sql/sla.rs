@@ -13,10 +13,10 @@ impl crate::Sla for This {
     async fn overdue_candidates(&self, now: i64, limit: u32) -> Result<Vec<String>, StoreError> {
         let ids = sqlx::query_scalar(concat!(
             "SELECT id FROM requests
-         WHERE due_at IS NOT NULL AND overdue_at IS NULL AND closed_at IS NULL
-           AND sla_paused_at IS NULL AND purged_at IS NULL AND due_at < $1
-           AND status IN ('in_erogazione', 'dati_disponibili')
-         ORDER BY due_at ASC, ",
+             WHERE due_at IS NOT NULL AND overdue_at IS NULL AND closed_at IS NULL
+             AND sla_paused_at IS NULL AND purged_at IS NULL AND due_at < $1
+             AND status IN ('in_erogazione', 'dati_disponibili')
+             ORDER BY due_at ASC, ",
             row_order!(),
             " ASC LIMIT $2"
         ))
@@ -30,7 +30,7 @@ impl crate::Sla for This {
     async fn queue_counts(&self, queue: &ProviderQueue) -> Result<Vec<QueueCount>, StoreError> {
         let mut q = sqlx::QueryBuilder::<Db>::new(
             "SELECT status, COUNT(*) AS total, COUNT(overdue_at) AS overdue
-         FROM requests WHERE status <> 'draft' AND (provider_id = ",
+             FROM requests WHERE status <> 'draft' AND (provider_id = ",
         );
         q.push_bind(queue.provider_id.clone());
         q.push(" OR (provider_id IS NULL AND hash_visura IN (");
@@ -49,7 +49,7 @@ impl crate::Sla for This {
             "SELECT provider_id, hash_visura, status, live, due_at, sla_paused_at, overdue_at, ",
             json_int!("timestamp_stati", "in_erogazione"),
             " AS submitted_at, closed_at
-         FROM requests WHERE status <> 'draft' AND (closed_at IS NULL OR closed_at >= $1)"
+             FROM requests WHERE status <> 'draft' AND (closed_at IS NULL OR closed_at >= $1)"
         ))
         .bind(closed_since)
         .fetch_all(&self.pool)
