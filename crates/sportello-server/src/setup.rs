@@ -155,6 +155,7 @@ pub async fn bootstrap_demo(state: &AppState) -> ApiResult<Option<Demo>> {
         "credito iniziale della demo",
         "system:bootstrap",
         None,
+        None,
     )
     .await?;
     let client_token = issue_token(

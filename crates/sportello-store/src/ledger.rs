@@ -225,6 +225,13 @@ pub struct PostKey {
     pub fingerprint: String,
 }
 
+/// A transaction [`crate::Ledger::post`] wrote: its id and the wallet's balance right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posted {
+    pub id: i64,
+    pub balance_after: i64,
+}
+
 /// What [`crate::Store::post_keyed`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keyed {

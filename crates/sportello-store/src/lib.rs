@@ -322,13 +322,14 @@ pub trait Metrics: Send + Sync {
 #[async_trait]
 pub trait Ledger: Send + Sync {
     /// Posts a ledger transaction on its own (a top-up, an adjustment), with its audit entry in
-    /// the same transaction. Returns its id.
+    /// the same transaction. Returns its id and the client's balance right after it, read in
+    /// that transaction (a movement posted at the same time is not in it).
     async fn post(
         &self,
         transaction: &ledger::Transaction,
         funds: ledger::Funds,
         audit: Option<&audit::AuditEvent>,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<ledger::Posted, StoreError>;
     /// Like [`Store::post`] for a top-up or an adjustment made with an `Idempotency-Key`: the
     /// first call with a key posts and records the key, the transaction and the balance after
     /// it, in one transaction; a later one with the same fingerprint posts nothing and gets them

@@ -86,41 +86,24 @@ async fn fund(
     };
     let motivo = body.get("motivo").and_then(Member::as_str).unwrap_or("");
     let actor = format!("admin:{}", admin.token.id);
-    let funded = match key {
-        Some(key) => {
-            // The same key for another client or the other movement is another request.
-            let fingerprint = sportello_store::ids::sha256_hex(
-                format!("{}\n{client_id}\n{}", kind.as_db(), raw.sha256).as_bytes(),
-            );
-            wallet::fund_once(
-                state,
-                kind,
-                client_id,
-                &importo,
-                motivo,
-                &actor,
-                admin.source.clone(),
-                PostKey { key, fingerprint },
-            )
-            .await?
-        }
-        None => {
-            let transaction = wallet::fund(
-                state,
-                kind,
-                client_id,
-                &importo,
-                motivo,
-                &actor,
-                admin.source.clone(),
-            )
-            .await?;
-            wallet::Funded {
-                balance_after: state.store.balance(client_id, None).await?,
-                transaction,
-            }
-        }
-    };
+    // The same key for another client or the other movement is another request.
+    let key = key.map(|key| PostKey {
+        fingerprint: sportello_store::ids::sha256_hex(
+            format!("{}\n{client_id}\n{}", kind.as_db(), raw.sha256).as_bytes(),
+        ),
+        key,
+    });
+    let funded = wallet::fund(
+        state,
+        kind,
+        client_id,
+        &importo,
+        motivo,
+        &actor,
+        admin.source.clone(),
+        key,
+    )
+    .await?;
     let t = funded.transaction;
     Ok(ok(Movement {
         id: t.id,

@@ -60,7 +60,15 @@ pub async fn precheck(state: &AppState, client_id: &str, price: &Quote) -> ApiRe
 }
 
 /// An admin puts money in (`Topup`, positive) or corrects the balance (`Adjustment`, either
-/// sign); `reason` is required and recorded with the transaction and in the audit trail.
+/// sign); `reason` is required and recorded with the transaction and in the audit trail. The
+/// answer carries the wallet's balance right after the movement, read in its transaction.
+///
+/// Under an `Idempotency-Key` (`key`), as `POST /richiesta` takes one: the first call posts; a
+/// retry with the same key and the same request (`fingerprint`: which client, which movement,
+/// which body) gets the same movement and balance back and posts nothing; the same key with
+/// another request is refused (422/908). The key is kept in the database, so it holds across
+/// processes and restarts.
+#[allow(clippy::too_many_arguments)]
 pub async fn fund(
     state: &AppState,
     kind: Kind,
@@ -69,38 +77,20 @@ pub async fn fund(
     reason: &str,
     actor: &str,
     source: Option<String>,
-) -> ApiResult<Transaction> {
-    let (mut t, audit) = funding(state, kind, client_id, amount, reason, actor, source).await?;
-    t.id = state
-        .store
-        .post(&t, Funds::NotRequired, Some(&audit))
-        .await?;
-    Ok(t)
-}
-
-/// A top-up or an adjustment and the wallet's balance right after it.
-pub struct Funded {
-    pub transaction: Transaction,
-    pub balance_after: i64,
-}
-
-/// [`fund`] under an `Idempotency-Key`, as `POST /richiesta` takes one: the first call posts; a
-/// retry with the same key and the same request (`fingerprint`: which client, which movement,
-/// which body) gets the same movement and balance back and posts nothing; the same key with
-/// another request is refused (422/908). The key is kept in the database, so it holds across
-/// processes and restarts.
-#[allow(clippy::too_many_arguments)]
-pub async fn fund_once(
-    state: &AppState,
-    kind: Kind,
-    client_id: &str,
-    amount: &str,
-    reason: &str,
-    actor: &str,
-    source: Option<String>,
-    key: PostKey,
+    key: Option<PostKey>,
 ) -> ApiResult<Funded> {
     let (mut t, audit) = funding(state, kind, client_id, amount, reason, actor, source).await?;
+    let Some(key) = key else {
+        let posted = state
+            .store
+            .post(&t, Funds::NotRequired, Some(&audit))
+            .await?;
+        t.id = posted.id;
+        return Ok(Funded {
+            transaction: t,
+            balance_after: posted.balance_after,
+        });
+    };
     match state.store.post_keyed(&t, &audit, &key).await? {
         Keyed::Posted { id, balance_after } => {
             t.id = id;
@@ -118,6 +108,12 @@ pub async fn fund_once(
         }),
         Keyed::KeyReused => Err(ApiError::idempotency_mismatch()),
     }
+}
+
+/// A top-up or an adjustment and the wallet's balance right after it.
+pub struct Funded {
+    pub transaction: Transaction,
+    pub balance_after: i64,
 }
 
 /// The checked transaction of a top-up or an adjustment, and its audit entry.

@@ -330,6 +330,7 @@ async fn an_admin_prints_a_clients_monthly_statement() {
         "bonifico di novembre",
         "admin:test",
         None,
+        None,
     )
     .await
     .unwrap();

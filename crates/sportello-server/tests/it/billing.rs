@@ -246,6 +246,7 @@ async fn a_draft_is_debited_when_submitted_and_stays_a_draft_without_credit() {
         "integrazione",
         "admin:test",
         None,
+        None,
     )
     .await
     .unwrap();
@@ -863,7 +864,7 @@ proptest::proptest! {
                 match op {
                     Op::TopUp(c) => {
                         sportello_server::service::wallet::fund(&app.state, Kind::Topup, &client,
-                            &format!("{}.{:02}", c / 100, c % 100), "ricarica", "admin:test", None).await.unwrap();
+                            &format!("{}.{:02}", c / 100, c % 100), "ricarica", "admin:test", None, None).await.unwrap();
                         model += i64::from(c);
                     }
                     Op::Adjust(c) => {
@@ -871,7 +872,7 @@ proptest::proptest! {
                         let s = if c < 0 { "-" } else { "" };
                         let a = c.unsigned_abs();
                         sportello_server::service::wallet::fund(&app.state, Kind::Adjustment, &client,
-                            &format!("{s}{}.{:02}", a / 100, a % 100), "rettifica", "admin:test", None).await.unwrap();
+                            &format!("{s}{}.{:02}", a / 100, a % 100), "rettifica", "admin:test", None, None).await.unwrap();
                         model += i64::from(c);
                     }
                     Op::Submit { famiglia, urgenza } => {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::audit::append_audit;
 use super::{dialect, unique_violation, This, Tx};
 use crate::audit::AuditEvent;
-use crate::ledger::{wallet, Check, Entry, Funds, Keyed, PostKey, Transaction};
+use crate::ledger::{wallet, Check, Entry, Funds, Keyed, PostKey, Posted, Transaction};
 use crate::model::ProcessedRequest;
 use crate::rows::{processed_from, transaction_from};
 use crate::StoreError;
@@ -24,14 +24,15 @@ impl crate::Ledger for This {
         t: &Transaction,
         funds: Funds,
         audit: Option<&AuditEvent>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Posted, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id = post_in(&mut tx, t, funds).await?;
         if let Some(a) = audit {
             append_audit(&mut tx, &self.chain, a).await?;
         }
+        let balance_after = balance_in(&mut tx, &t.client_id).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(Posted { id, balance_after })
     }
 
     /// A top-up or an adjustment under an `Idempotency-Key`: the key's row is written in the same

@@ -187,7 +187,7 @@ pub fn gross(q: &Quote) -> i64 {
 /// Money an admin put in the client's wallet.
 pub async fn top_up(w: &World, client_id: &str, cents: i64, at: i64) -> i64 {
     let t = Transaction::funding(Kind::Topup, client_id, cents, "bonifico", at, "admin:root");
-    w.store.post(&t, Funds::NotRequired, None).await.unwrap()
+    w.store.post(&t, Funds::NotRequired, None).await.unwrap().id
 }
 
 /// A live draft of [`VISURA`] opened at `at`, with one value in each sealed column.

@@ -43,12 +43,14 @@ async fn money_put_in_and_taken_out_moves_the_balance_and_is_audited(w: World) {
         detail: "cli_1 +10000".into(),
         source: Some("192.0.2.1".into()),
     };
-    let topup_id = w
+    let topup_posted = w
         .store
         .post(&topup, Funds::NotRequired, Some(&why))
         .await
         .unwrap();
+    let topup_id = topup_posted.id;
     assert!(topup_id > 0);
+    assert_eq!(topup_posted.balance_after, 10_000);
     let head = w.store.audit_head().await.unwrap();
     let trail = w.store.audit_entries(0, 100, None).await.unwrap();
     assert_eq!(trail.last().unwrap().event, why);
@@ -56,8 +58,10 @@ async fn money_put_in_and_taken_out_moves_the_balance_and_is_audited(w: World) {
     assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 10_000);
 
     let out = funding(Kind::Adjustment, "cli_1", -2_500, T0 + 10);
-    let out_id = w.store.post(&out, Funds::NotRequired, None).await.unwrap();
+    let out_posted = w.store.post(&out, Funds::NotRequired, None).await.unwrap();
+    let out_id = out_posted.id;
     assert!(out_id > topup_id);
+    assert_eq!(out_posted.balance_after, 7_500);
     assert_eq!(w.store.balance("cli_1", None).await.unwrap(), 7_500);
 
     // Asked to need the funds, a withdrawal beyond them writes nothing, its audit entry neither.
@@ -83,7 +87,8 @@ async fn money_put_in_and_taken_out_moves_the_balance_and_is_audited(w: World) {
         .store
         .post(&too_much, Funds::NotRequired, None)
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     assert_eq!(w.store.balance("cli_1", None).await.unwrap(), -2_500);
 
     // Legs that do not sum to zero are refused.
@@ -112,7 +117,12 @@ async fn money_put_in_and_taken_out_moves_the_balance_and_is_audited(w: World) {
     }
 
     let other = funding(Kind::Topup, "cli_2", 5_000, T0 + 5);
-    let other_id = w.store.post(&other, Funds::Required, None).await.unwrap();
+    let other_id = w
+        .store
+        .post(&other, Funds::Required, None)
+        .await
+        .unwrap()
+        .id;
     assert_eq!(w.store.balance("cli_2", None).await.unwrap(), 5_000);
 
     // Statements: oldest first, with their legs, `from <= at < to`.
@@ -435,7 +445,8 @@ async fn the_books_check_names_what_does_not_add_up(w: World) {
         .store
         .post(&debit_test, Funds::NotRequired, None)
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     // Nor is a client charged for another's request.
     let mut theirs = draft("cli_1", T0);
     theirs.timestamp_stati.clear();
@@ -445,7 +456,8 @@ async fn the_books_check_names_what_does_not_add_up(w: World) {
         .store
         .post(&wrong_client, Funds::NotRequired, None)
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     // A live submission without its debit.
     let unpaid = submitted("cli_1", None, T0);
     create(&w, &unpaid).await;

@@ -45,6 +45,7 @@ pub async fn callers(state: &AppState) -> Result<Callers> {
         "bench",
         "system:bench",
         None,
+        None,
     )
     .await
     .map_err(|e| anyhow::anyhow!("funding the bench client: {}", e.message))?;

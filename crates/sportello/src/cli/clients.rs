@@ -139,7 +139,7 @@ async fn fund(
     amount: &str,
     reason: &str,
 ) -> Result<()> {
-    let t = sportello_server::service::wallet::fund(
+    let funded = sportello_server::service::wallet::fund(
         state,
         kind,
         client,
@@ -147,19 +147,20 @@ async fn fund(
         reason,
         "admin:cli",
         None,
+        None,
     )
     .await
     .map_err(|e| match e.details.first() {
         Some(d) => anyhow::anyhow!("{}: {}", d.campo, d.messaggio),
         None => api_error(e),
     })?;
-    let balance = state.store.balance(client, None).await?;
+    let t = &funded.transaction;
     println!(
         "{} {} of {:.2} EUR recorded; balance {:.2} EUR",
         kind.as_db(),
         t.id,
         sportello_domain::pricing::from_cents(t.wallet_effect()),
-        sportello_domain::pricing::from_cents(balance)
+        sportello_domain::pricing::from_cents(funded.balance_after)
     );
     Ok(())
 }

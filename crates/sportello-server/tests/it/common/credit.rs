@@ -22,6 +22,7 @@ pub async fn fill_demo_wallet(state: &AppState) {
         "credito dei test",
         "system:test",
         None,
+        None,
     )
     .await
     .unwrap();

@@ -324,6 +324,7 @@ impl TestApp {
                 "bonifico",
                 "admin:test",
                 None,
+                None,
             )
             .await
             .unwrap();
