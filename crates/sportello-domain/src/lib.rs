@@ -10,5 +10,6 @@ pub mod expression;
 pub mod fields;
 pub mod form_schema;
 pub mod pricing;
+pub mod refusal;
 pub mod status;
 pub mod submission;

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::refusal::Refusal;
+
 /// Where a request is. The wire strings are the commercial API's, plus "In attesa di integrazione".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +33,10 @@ pub enum Action {
     SupplyIntegration,
     /// Client: `DELETE`, only while no operator has taken it.
     ClientCancel,
+    /// Client: `PUT` on a request. A draft stays one (to be edited, or submitted with
+    /// [`Action::Submit`]); a request waiting for an integration is answered (as
+    /// [`Action::SupplyIntegration`]); anything else is no longer the client's to change.
+    Update,
     /// Operator.
     Claim,
     Release,
@@ -56,13 +62,13 @@ pub struct Outcome {
     pub taken: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{refusal}")]
 pub struct TransitionError {
     pub from: Status,
     pub action: Action,
-    /// English, for the API user: why not.
-    pub reason: &'static str,
+    /// Why not.
+    pub refusal: Refusal,
 }
 
 impl Status {
@@ -133,7 +139,7 @@ impl Status {
 ///
 /// Invariants the caller can rely on:
 /// - nothing leaves a final status (`VisuraEvasa`, `Annullata`);
-/// - nothing re-enters `Draft` except `EditDraft` on a draft;
+/// - nothing re-enters `Draft`: only `EditDraft` and `Update` on a draft keep it one;
 /// - a request is closed only with at least one result file, so `GET /documento` always has
 ///   something to serve once it says "Visura evasa";
 /// - `taken` changes only with `Claim`, `Release` and `Submit` (a fresh submission is in the
@@ -152,11 +158,11 @@ pub fn apply(situation: Situation, action: Action) -> Result<Outcome, Transition
         has_results,
     } = situation;
     let to = |status: Status, taken: bool| Ok(Outcome { status, taken });
-    let refuse = |reason: &'static str| {
+    let refuse = |refusal: Refusal| {
         Err(TransitionError {
             from: status,
             action,
-            reason,
+            refusal,
         })
     };
 
@@ -164,23 +170,28 @@ pub fn apply(situation: Situation, action: Action) -> Result<Outcome, Transition
     // is matched only where it changes the answer; a draft is never taken (operators do not see
     // drafts), so its `taken` is ignored and reset.
     match (status, taken, action) {
+        // --- The client's PUT: what it means depends on the status alone.
+        (Draft, _, Update) => to(Draft, false),
+        (InAttesaIntegrazione, _, Update) => to(InErogazione, taken),
+        (InErogazione | DatiDisponibili | VisuraEvasa | Annullata, _, Update) => {
+            refuse(Refusal::NotEditable)
+        }
+
         // --- Draft: the client's open transaction (`state: 0`).
         (Draft, _, Submit) => to(InErogazione, false),
         (Draft, _, EditDraft) => to(Draft, false),
         (Draft, _, ClientCancel) => to(Annullata, false),
-        (Draft, _, OperatorCancel) => {
-            refuse("the request is still a draft: operators cannot act on drafts")
-        }
-        (Draft, _, SupplyIntegration) => refuse("the request is a draft: no integration was asked"),
+        (Draft, _, OperatorCancel) => refuse(Refusal::DraftNotForOperators),
+        (Draft, _, SupplyIntegration) => refuse(Refusal::DraftHasNoIntegration),
         (Draft, _, Claim | Release | AskIntegration | AttachResult | Close) => {
-            refuse("the request is still a draft: submit it first")
+            refuse(Refusal::DraftNotSubmitted)
         }
 
         // --- In erogazione, in the queue (nobody has taken it).
         (InErogazione, false, Claim) => to(InErogazione, true),
         (InErogazione, false, ClientCancel | OperatorCancel) => to(Annullata, false),
         (InErogazione, false, Release | AskIntegration | AttachResult | Close) => {
-            refuse("nobody has taken the request: claim it first")
+            refuse(Refusal::NotClaimed)
         }
 
         // --- In erogazione, taken by an operator.
@@ -188,18 +199,14 @@ pub fn apply(situation: Situation, action: Action) -> Result<Outcome, Transition
         (InErogazione, true, AskIntegration) => to(InAttesaIntegrazione, true),
         (InErogazione, true, AttachResult) => to(InErogazione, true),
         (InErogazione, true, Close) if has_results => to(VisuraEvasa, true),
-        (InErogazione, true, Close) => refuse("attach at least one result file first"),
+        (InErogazione, true, Close) => refuse(Refusal::NoResults),
         (InErogazione, true, OperatorCancel) => to(Annullata, true),
-        (InErogazione, true, ClientCancel) => {
-            refuse("an operator is already working on the request: it can no longer be cancelled")
-        }
-        (InErogazione, true, Claim) => refuse("the request is already taken by an operator"),
+        (InErogazione, true, ClientCancel) => refuse(Refusal::OperatorAtWork),
+        (InErogazione, true, Claim) => refuse(Refusal::AlreadyTaken),
 
         // --- In erogazione, whoever holds it: the client's draft actions are over.
-        (InErogazione, _, Submit | EditDraft) => refuse("the request has already been submitted"),
-        (InErogazione, _, SupplyIntegration) => {
-            refuse("the request has already been submitted and no integration was asked")
-        }
+        (InErogazione, _, Submit | EditDraft) => refuse(Refusal::AlreadySubmitted),
+        (InErogazione, _, SupplyIntegration) => refuse(Refusal::SubmittedNoIntegration),
 
         // --- Waiting for the client to integrate data or files.
         (InAttesaIntegrazione, _, SupplyIntegration) => to(InErogazione, taken),
@@ -208,38 +215,26 @@ pub fn apply(situation: Situation, action: Action) -> Result<Outcome, Transition
         (InAttesaIntegrazione, true, Release) => to(InAttesaIntegrazione, false),
         // Claim is refused while waiting (below), so a released request is picked up again
         // only after the client answers and it is back in the queue.
-        (InAttesaIntegrazione, false, AttachResult | Release) => {
-            refuse("nobody holds the request: it returns to the queue when the client supplies the integration")
-        }
-        (InAttesaIntegrazione, _, Claim) => {
-            refuse("the request is waiting for the client's integration: it can be claimed once the client answers")
-        }
-        (InAttesaIntegrazione, _, AskIntegration) => {
-            refuse("an integration has already been asked and the client has not answered yet")
-        }
-        (InAttesaIntegrazione, _, Close) => {
-            refuse("the request is waiting for the client's integration: it cannot be closed now")
-        }
-        (InAttesaIntegrazione, _, Submit | EditDraft) => {
-            refuse("the request has already been submitted: answer the integration request instead")
-        }
+        (InAttesaIntegrazione, false, AttachResult | Release) => refuse(Refusal::NobodyHolds),
+        (InAttesaIntegrazione, _, Claim) => refuse(Refusal::AwaitingIntegrationClaim),
+        (InAttesaIntegrazione, _, AskIntegration) => refuse(Refusal::IntegrationPending),
+        (InAttesaIntegrazione, _, Close) => refuse(Refusal::AwaitingIntegrationClose),
+        (InAttesaIntegrazione, _, Submit | EditDraft) => refuse(Refusal::AnswerIntegration),
 
         // --- Results available: only finishing touches.
         (DatiDisponibili, _, Close) if has_results => to(VisuraEvasa, taken),
-        (DatiDisponibili, _, Close) => refuse("attach at least one result file first"),
+        (DatiDisponibili, _, Close) => refuse(Refusal::NoResults),
         (DatiDisponibili, _, AttachResult) => to(DatiDisponibili, taken),
-        (DatiDisponibili, _, ClientCancel | OperatorCancel) => {
-            refuse("the results are already available: the request can no longer be cancelled")
-        }
+        (DatiDisponibili, _, ClientCancel | OperatorCancel) => refuse(Refusal::ResultsNoCancel),
         (
             DatiDisponibili,
             _,
             Submit | EditDraft | SupplyIntegration | Claim | Release | AskIntegration,
-        ) => refuse("the results are already available: the request can only be closed"),
+        ) => refuse(Refusal::ResultsOnlyClose),
 
         // --- Final.
-        (VisuraEvasa, _, _) => refuse("the request has already been closed"),
-        (Annullata, _, _) => refuse("the request has been cancelled"),
+        (VisuraEvasa, _, _) => refuse(Refusal::Closed),
+        (Annullata, _, _) => refuse(Refusal::Cancelled),
     }
 }
 
@@ -250,11 +245,12 @@ mod tests {
     use Action::*;
     use Status::*;
 
-    const ALL_ACTIONS: [Action; 10] = [
+    const ALL_ACTIONS: [Action; 11] = [
         Submit,
         EditDraft,
         SupplyIntegration,
         ClientCancel,
+        Update,
         Claim,
         Release,
         AskIntegration,
@@ -278,6 +274,15 @@ mod tests {
     const ALLOWED: &[Row] = &[
         (Draft, None, Submit, None, InErogazione, Taken::Set(false)),
         (Draft, None, EditDraft, None, Draft, Taken::Set(false)),
+        (Draft, None, Update, None, Draft, Taken::Set(false)),
+        (
+            InAttesaIntegrazione,
+            None,
+            Update,
+            None,
+            InErogazione,
+            Taken::Keep,
+        ),
         (
             Draft,
             None,
@@ -447,8 +452,12 @@ mod tests {
     }
 
     fn reason(s: Situation, a: Action) -> &'static str {
+        refusal(s, a).message()
+    }
+
+    fn refusal(s: Situation, a: Action) -> Refusal {
         match apply(s, a) {
-            Err(e) => e.reason,
+            Err(e) => e.refusal,
             Ok(o) => panic!("{s:?} {a:?} should be refused, got {o:?}"),
         }
     }
@@ -467,19 +476,19 @@ mod tests {
                     }
                     (None, Err(e)) => {
                         assert_eq!((e.from, e.action), (s.status, a));
-                        assert!(!e.reason.is_empty(), "{s:?} {a:?}");
-                        assert!(e.reason != "not implemented");
+                        assert!(!e.refusal.message().is_empty(), "{s:?} {a:?}");
+                        assert!(e.refusal.message() != "not implemented");
                     }
                     (want, got) => panic!("{s:?} {a:?}: expected {want:?}, got {got:?}"),
                 }
                 checked += 1;
             }
         }
-        assert_eq!(checked, 6 * 10 * 2 * 2);
-        // Draft ignores taken (2×2×3), the other rows each cover the has_results values they allow.
+        assert_eq!(checked, 6 * 11 * 2 * 2);
+        // Draft ignores taken (2×2×4), the other rows each cover the has_results values they allow.
         assert_eq!(
             allowed,
-            12 + 2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 4 + 4 + 4 + 2 + 2 + 2 + 4
+            16 + 4 + 2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 4 + 4 + 4 + 2 + 2 + 2 + 4
         );
     }
 
@@ -488,8 +497,8 @@ mod tests {
         // A new Action variant must be added to ALL_ACTIONS, or the exhaustive test misses it.
         for a in ALL_ACTIONS {
             match a {
-                Submit | EditDraft | SupplyIntegration | ClientCancel | Claim | Release
-                | AskIntegration | AttachResult | Close | OperatorCancel => {}
+                Submit | EditDraft | SupplyIntegration | ClientCancel | Update | Claim
+                | Release | AskIntegration | AttachResult | Close | OperatorCancel => {}
             }
         }
         let distinct: std::collections::HashSet<_> = ALL_ACTIONS.into_iter().collect();
@@ -501,8 +510,9 @@ mod tests {
         for s in every_situation().filter(|s| s.status.is_final()) {
             for a in ALL_ACTIONS {
                 let r = reason(s, a);
-                match s.status {
-                    VisuraEvasa => assert_eq!(r, "the request has already been closed"),
+                match (s.status, a) {
+                    (_, Update) => assert_eq!(refusal(s, a), Refusal::NotEditable),
+                    (VisuraEvasa, _) => assert_eq!(r, "the request has already been closed"),
                     _ => assert_eq!(r, "the request has been cancelled"),
                 }
             }
@@ -515,7 +525,10 @@ mod tests {
             for a in ALL_ACTIONS {
                 if let Ok(o) = apply(s, a) {
                     if o.status == Draft {
-                        assert_eq!((s.status, a), (Draft, EditDraft));
+                        assert!(
+                            matches!((s.status, a), (Draft, EditDraft | Update)),
+                            "{s:?} {a:?}"
+                        );
                     }
                 }
             }
@@ -655,6 +668,55 @@ mod tests {
             }
         );
         assert!(apply(sit(InErogazione, false, false), Claim).is_ok());
+    }
+
+    /// The refusals the service layer adds; every other one must come out of the machine.
+    const SERVICE_REFUSALS: [Refusal; 7] = [
+        Refusal::HeldByAnother,
+        Refusal::TakeFirst,
+        Refusal::ReassignedMeanwhile,
+        Refusal::NotReassignable,
+        Refusal::SandboxRequest,
+        Refusal::ServiceNotWorked,
+        Refusal::NoLongerOverdue,
+    ];
+
+    #[test]
+    fn every_refusal_of_the_machine_is_reachable() {
+        let given: std::collections::HashSet<Refusal> = every_situation()
+            .flat_map(|s| ALL_ACTIONS.into_iter().map(move |a| apply(s, a)))
+            .filter_map(Result::err)
+            .map(|e| e.refusal)
+            .collect();
+        for r in Refusal::ALL {
+            assert_eq!(given.contains(&r), !SERVICE_REFUSALS.contains(&r), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_put_edits_a_draft_answers_an_integration_and_is_refused_otherwise() {
+        for taken in [false, true] {
+            assert_eq!(
+                apply(sit(Draft, taken, false), Update).unwrap().status,
+                Draft
+            );
+            let answered = apply(sit(InAttesaIntegrazione, taken, false), Update).unwrap();
+            assert_eq!(
+                answered,
+                apply(sit(InAttesaIntegrazione, taken, false), SupplyIntegration).unwrap()
+            );
+            for status in [InErogazione, DatiDisponibili, VisuraEvasa, Annullata] {
+                assert_eq!(
+                    refusal(sit(status, taken, true), Update),
+                    Refusal::NotEditable
+                );
+            }
+        }
+        // The commercial API's words for 239, whatever the state.
+        assert_eq!(
+            Refusal::NotEditable.message(),
+            "the request has already been closed"
+        );
     }
 
     #[test]

@@ -5,9 +5,21 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sportello_domain::refusal::Refusal;
 use sportello_store::StoreError;
 
+use crate::body::operator::Invalid;
 use crate::envelope::{Credito, Detail, ErrorEnvelope};
+
+/// Why, as a value other audiences word themselves (the back office in Italian) or act on (the
+/// sandbox and the SLA job recognise a lost race), never recovered from a message or a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The rules refused an action on a request.
+    Refused(Refusal),
+    /// A member sent was not accepted.
+    Invalid(Invalid),
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -16,7 +28,10 @@ pub struct ApiError {
     pub message: String,
     pub details: Vec<Detail>,
     pub retry_after: Option<u64>,
-    pub credito: Option<Credito>,
+    /// Boxed: rare, and it would make every `Result` carrying an `ApiError` larger.
+    pub credito: Option<Box<Credito>>,
+    /// Set where another audience needs the reason; None for the rest.
+    pub cause: Option<Cause>,
 }
 
 impl ApiError {
@@ -28,6 +43,54 @@ impl ApiError {
             details: Vec::new(),
             retry_after: None,
             credito: None,
+            cause: None,
+        }
+    }
+
+    /// The refusal, if this is one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self.cause {
+            Some(Cause::Refused(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// An action on a request refused by the rules (the state machine's or the service
+    /// layer's): the status and code per refusal, the message its English words.
+    pub fn refused(refusal: Refusal) -> ApiError {
+        use Refusal::*;
+        let (status, code) = match refusal {
+            // The commercial API answers a PUT that can no longer change anything so.
+            NotEditable => (StatusCode::BAD_REQUEST, 239),
+            DraftNotForOperators
+            | DraftHasNoIntegration
+            | DraftNotSubmitted
+            | NotClaimed
+            | NoResults
+            | OperatorAtWork
+            | AlreadyTaken
+            | AlreadySubmitted
+            | SubmittedNoIntegration
+            | NobodyHolds
+            | AwaitingIntegrationClaim
+            | IntegrationPending
+            | AwaitingIntegrationClose
+            | AnswerIntegration
+            | ResultsNoCancel
+            | ResultsOnlyClose
+            | Closed
+            | Cancelled
+            | HeldByAnother
+            | TakeFirst
+            | ReassignedMeanwhile
+            | NotReassignable
+            | SandboxRequest
+            | ServiceNotWorked
+            | NoLongerOverdue => (StatusCode::CONFLICT, 907),
+        };
+        ApiError {
+            cause: Some(Cause::Refused(refusal)),
+            ..ApiError::new(status, code, refusal.message())
         }
     }
 
@@ -96,14 +159,6 @@ impl ApiError {
         .with_details(details)
     }
 
-    pub fn already_closed() -> ApiError {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            239,
-            "the request has already been closed",
-        )
-    }
-
     pub fn document_not_ready() -> ApiError {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -120,11 +175,11 @@ impl ApiError {
         let missing = required - balance;
         let euro = |c: i64| format!("{:.2}", from_cents(c));
         ApiError {
-            credito: Some(Credito {
+            credito: Some(Box::new(Credito {
                 saldo: crate::wire::money(from_cents(balance)),
                 richiesto: crate::wire::money(from_cents(required)),
                 mancante: crate::wire::money(from_cents(missing)),
-            }),
+            })),
             ..ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
                 211,
@@ -192,10 +247,6 @@ impl ApiError {
             906,
             format!("the request body exceeds {limit} bytes"),
         )
-    }
-
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, 907, message)
     }
 
     pub fn idempotency_mismatch() -> ApiError {
@@ -313,6 +364,16 @@ impl ApiError {
     }
 }
 
+/// 400/915 naming the member, as [`ApiError::invalid_member`].
+impl From<Invalid> for ApiError {
+    fn from(i: Invalid) -> ApiError {
+        ApiError {
+            cause: Some(Cause::Invalid(i)),
+            ..ApiError::invalid_member(i.campo(), i.codice(), i.message())
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         if let StoreError::InsufficientCredit { balance, required } = e {
@@ -335,7 +396,7 @@ impl IntoResponse for ApiError {
             message: self.message,
             error: self.code,
             details: self.details,
-            credito: self.credito,
+            credito: self.credito.map(|c| *c),
             request_id: crate::access_log::RequestId::current().map(|id| id.as_str().to_string()),
         };
         let mut response = (self.status, Json(body)).into_response();

@@ -7,14 +7,10 @@ use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
 use crate::body::members::{self, Members, ParseError, Shape};
-use crate::body::{self as request_body, BodyLimit, ReadError};
+pub use crate::body::JsonShape;
+use crate::body::{self as request_body, ReadError};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// What a route's JSON body is: the members it reads ([`Shape`]) and how large it may be.
-pub trait JsonShape: Shape {
-    const LIMIT: BodyLimit;
-}
 
 /// A JSON body read as the route's [`JsonShape`] says, whatever the `Content-Type` says: the
 /// official PHP SDK posts JSON labelled as a form, the Node SDK labels it not at all. An empty

@@ -142,7 +142,8 @@ pub async fn ask_integration(
     Path(id): Path<String>,
     JsonBody(body, _): JsonBody<operator::AskIntegration>,
 ) -> ApiResult<Response> {
-    Ok(ok(operator::ask_integration(&state, &op, &id, &body).await?))
+    let input = operator::AskIntegration::from_members(body)?;
+    Ok(ok(operator::ask_integration(&state, &op, &id, input).await?))
 }
 
 /// Attaches a result file.
@@ -164,7 +165,8 @@ pub async fn attach_result(
     Path(id): Path<String>,
     JsonBody(body, _): JsonBody<operator::ResultFile>,
 ) -> ApiResult<Response> {
-    Ok(ok(operator::attach_result(&state, &op, &id, &body).await?))
+    let input = operator::ResultFile::from_members(body)?;
+    Ok(ok(operator::attach_result(&state, &op, &id, input).await?))
 }
 
 /// Closes a request as processed.
@@ -185,7 +187,8 @@ pub async fn close(
     Path(id): Path<String>,
     JsonBody(body, _): JsonBody<operator::Close>,
 ) -> ApiResult<Response> {
-    Ok(ok(operator::close(&state, &op, &id, &body).await?))
+    let input = operator::Close::from_members(body)?;
+    Ok(ok(operator::close(&state, &op, &id, input).await?))
 }
 
 /// Cancels a request.
@@ -206,7 +209,8 @@ pub async fn cancel(
     Path(id): Path<String>,
     JsonBody(body, _): JsonBody<operator::Cancel>,
 ) -> ApiResult<Response> {
-    Ok(ok(operator::cancel(&state, &op, &id, &body).await?))
+    let input = operator::Cancel::from_members(body)?;
+    Ok(ok(operator::cancel(&state, &op, &id, input).await?))
 }
 
 /// An input or result file, streamed.

@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::page::{html, see_other, FormData, PageError, PageResult};
-use super::session::Staff;
+use super::session::{CsrfForm, Staff};
 use super::Nav;
 use crate::service::accounts::Account;
 use crate::service::totp;
@@ -51,8 +51,10 @@ async fn page(State(state): State<AppState>, staff: Staff, Query(d): Query<Done>
     })
 }
 
-async fn begin(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
+async fn begin(
+    State(state): State<AppState>,
+    CsrfForm(staff, form): CsrfForm<FormData>,
+) -> PageResult {
     // A new key switches the current one off until confirmed: while the factor is on, starting
     // over needs the factor, or a stolen session alone could remove it.
     let code = form.text("codice");
@@ -71,8 +73,10 @@ async fn begin(State(state): State<AppState>, staff: Staff, form: FormData) -> P
     })
 }
 
-async fn confirm(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
+async fn confirm(
+    State(state): State<AppState>,
+    CsrfForm(staff, form): CsrfForm<FormData>,
+) -> PageResult {
     let code = form.text("codice").unwrap_or_default();
     if !totp::confirm(&state, &staff.actor(), &code).await? {
         return Err(PageError::Refused(
@@ -83,8 +87,10 @@ async fn confirm(State(state): State<AppState>, staff: Staff, form: FormData) ->
     Ok(see_other("/backoffice/account?fatto=attivata"))
 }
 
-async fn disable(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
+async fn disable(
+    State(state): State<AppState>,
+    CsrfForm(staff, form): CsrfForm<FormData>,
+) -> PageResult {
     // Turning the factor off needs the factor: a stolen session alone cannot remove it.
     let code = form.text("codice");
     if !totp::satisfied(&state, &staff.actor(), code.as_deref()).await? {

@@ -11,7 +11,7 @@ use sportello_domain::fields::{self, FieldType};
 use sportello_store::Role;
 
 use super::page::{duration, html, see_other, when, FormData, PageError, PageResult};
-use super::session::Staff;
+use super::session::{CsrfForm, Staff};
 use super::Nav;
 use crate::service::{accounts, field_context, reassign, sla};
 use crate::setup::{self, TokenSpec};
@@ -137,11 +137,9 @@ fn chosen_services(state: &AppState, form: &FormData) -> Result<Vec<String>, Pag
 
 async fn create_provider(
     State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
+    CsrfForm(staff, form): CsrfForm<FormData>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let name = name(&form, "nome", "il nome del fornitore")?;
     let services = chosen_services(&state, &form)?;
     setup::create_provider(&state, &name, services).await?;
@@ -150,12 +148,10 @@ async fn create_provider(
 
 async fn provider_services(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, form): CsrfForm<FormData>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let services = chosen_services(&state, &form)?;
     if !state.store.set_provider_services(&id, &services).await? {
         return Err(PageError::NotFound);
@@ -216,11 +212,9 @@ async fn operators(State(state): State<AppState>, staff: Staff) -> PageResult {
 
 async fn create_operator(
     State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
+    CsrfForm(staff, form): CsrfForm<FormData>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let provider = form.text("fornitore").unwrap_or_default();
     if state.store.get_provider(&provider).await?.is_none() {
         return Err(refused("Scegli il fornitore dell'operatore."));
@@ -243,11 +237,9 @@ async fn operator_disabled(
     state: &AppState,
     staff: &Staff,
     id: &str,
-    form: &FormData,
     disabled: bool,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     if !state.store.set_operator_disabled(id, disabled).await? {
         return Err(PageError::NotFound);
     }
@@ -262,30 +254,26 @@ async fn operator_disabled(
 
 async fn disable_operator(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
-    operator_disabled(&state, &staff, &id, &form, true).await
+    operator_disabled(&state, &staff, &id, true).await
 }
 
 async fn enable_operator(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
-    operator_disabled(&state, &staff, &id, &form, false).await
+    operator_disabled(&state, &staff, &id, false).await
 }
 
 async fn reset_password(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let op = state
         .store
         .get_operator(&id)
@@ -360,18 +348,22 @@ async fn clients(State(state): State<AppState>, staff: Staff) -> PageResult {
     })
 }
 
-async fn create_client(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
+async fn create_client(
+    State(state): State<AppState>,
+    CsrfForm(staff, form): CsrfForm<FormData>,
+) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let name = name(&form, "nome", "il nome del cliente")?;
     let email = email(&state, &form)?;
     setup::create_client(&state, &name, &email).await?;
     Ok(see_other("/backoffice/admin/clienti"))
 }
 
-async fn create_token(State(state): State<AppState>, staff: Staff, form: FormData) -> PageResult {
+async fn create_token(
+    State(state): State<AppState>,
+    CsrfForm(staff, form): CsrfForm<FormData>,
+) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let client = form.text("cliente").unwrap_or_default();
     let Some(client) = state.store.get_client(&client).await? else {
         return Err(refused("Cliente sconosciuto."));
@@ -410,12 +402,10 @@ async fn create_token(State(state): State<AppState>, staff: Staff, form: FormDat
 
 async fn revoke_token(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     if !crate::setup::revoke_token(&state, &id).await? {
         return Err(PageError::NotFound);
     }
@@ -458,11 +448,9 @@ async fn reassign_form(
 
 async fn reassign_submit(
     State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
+    CsrfForm(staff, form): CsrfForm<FormData>,
 ) -> PageResult {
     staff.admin()?;
-    staff.check_csrf(form.get("csrf"))?;
     let id = form.text("richiesta").unwrap_or_default();
     let provider = form.text("fornitore").unwrap_or_default();
     reassign::reassign(&state, &staff.actor(), staff.source.clone(), &id, &provider).await?;

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 
 use super::page::{see_other, FormData, PageError, PageResult};
-use super::session::{self, Source, Staff};
+use super::session::{self, CsrfForm, Source, Staff};
 use crate::service::accounts::{self, LoginError};
 use crate::service::passwords;
 use crate::state::AppState;
@@ -106,10 +106,8 @@ pub async fn submit(
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    staff: Staff,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
     accounts::logout(&state, &staff.session, staff.source.clone()).await?;
     let mut response = see_other("/backoffice/login");
     response.headers_mut().append(

@@ -7,8 +7,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use sportello_store::StoreError;
 
+use crate::body::operator::Invalid;
 use crate::body::{self, BodyLimit, ReadError};
-use crate::error::ApiError;
+use crate::error::{ApiError, Cause};
 use crate::service::accounts::PasswordError;
 use crate::state::AppState;
 
@@ -64,35 +65,13 @@ impl From<ApiError> for PageError {
     }
 }
 
-/// The service layer speaks English to API clients; operators read Italian.
+/// The service layer speaks English to API clients; operators read Italian, worded from the
+/// failure's cause by exhaustive matches (see [`Cause`]).
 fn italian(e: &ApiError) -> String {
-    const REASONS: &[(&str, &str)] = &[
-        ("only a submitted, open request", "Solo una richiesta inviata e ancora aperta può essere riassegnata."),
-        ("does not work this service", "Il fornitore scelto non lavora questo servizio."),
-        ("no such provider", "Fornitore sconosciuto."),
-        ("nota must be", "Scrivi la nota (al massimo 2000 caratteri)."),
-        ("already taken", "La richiesta è già stata presa in carico da un altro operatore."),
-        ("another operator is working", "Un altro operatore sta lavorando questa richiesta."),
-        ("take the request first", "Prendi in carico la richiesta prima di procedere."),
-        ("claim it first", "Prendi in carico la richiesta prima di procedere."),
-        ("attach at least one result", "Allega almeno un file di risultato prima di chiudere."),
-        ("can be claimed once the client answers", "La richiesta attende l'integrazione del cliente: potrà essere presa in carico quando il cliente risponde."),
-        ("waiting for the client's integration: it cannot be closed", "La richiesta attende l'integrazione del cliente: non può essere chiusa ora."),
-        ("an integration has already been asked", "È già stata chiesta un'integrazione e il cliente non ha ancora risposto."),
-        ("nobody holds the request", "Nessuno ha in carico la richiesta: torna in coda quando il cliente risponde."),
-        ("already been closed", "La richiesta è già stata chiusa."),
-        ("has been cancelled", "La richiesta è stata annullata."),
-        ("results are already available", "I risultati sono già disponibili: la richiesta può solo essere chiusa."),
-        ("still a draft", "La richiesta è ancora una bozza."),
-        ("can no longer be cancelled", "La richiesta non può più essere annullata."),
-        ("messaggio must be", "Scrivi il messaggio per il cliente (al massimo 2000 caratteri)."),
-        ("motivo must be", "Scrivi il motivo dell'annullamento (al massimo 1000 caratteri)."),
-        ("every entry of campi", "Uno dei campi indicati non appartiene al servizio."),
-        ("file is required", "Scegli un file da caricare."),
-        ("esito", "L'esito indicato non è valido (codice breve, descrizione di al massimo 1000 caratteri)."),
-    ];
-    if let Some((_, it)) = REASONS.iter().find(|(en, _)| e.message.contains(en)) {
-        return (*it).to_string();
+    match e.cause {
+        Some(Cause::Refused(r)) => return r.italian().into(),
+        Some(Cause::Invalid(i)) => return i.italian().into(),
+        None => {}
     }
     if e.status == StatusCode::PRECONDITION_FAILED {
         // A file refused by its validator: its details name the reason, never the content.
@@ -106,6 +85,12 @@ fn italian(e: &ApiError) -> String {
         return "Il file è troppo grande.".into();
     }
     "L'azione non è consentita nello stato attuale della richiesta.".into()
+}
+
+impl From<Invalid> for PageError {
+    fn from(i: Invalid) -> Self {
+        PageError::Refused(StatusCode::BAD_REQUEST, i.italian().into())
+    }
 }
 
 #[derive(Template)]
@@ -202,6 +187,26 @@ impl FormData {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
+    }
+}
+
+/// What a back-office form is read into: the typed input of a use case, parsed at this edge
+/// with the same rules as the operator API's JSON (see [`crate::body::operator`]).
+pub trait FromForm: Sized {
+    fn from_form(form: FormData) -> Result<Self, PageError>;
+}
+
+/// The fields as they came, for forms read field by field.
+impl FromForm for FormData {
+    fn from_form(form: FormData) -> Result<Self, PageError> {
+        Ok(form)
+    }
+}
+
+/// A form that carries nothing but its CSRF token (a button).
+impl FromForm for () {
+    fn from_form(_: FormData) -> Result<Self, PageError> {
+        Ok(())
     }
 }
 

@@ -7,12 +7,11 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use sportello_domain::status::Status;
 use std::collections::HashMap;
 
-use super::page::{duration, html, see_other, when, FormData, PageError, PageResult};
-use super::session::Staff;
+use super::page::{duration, html, see_other, when, FormData, FromForm, PageError, PageResult};
+use super::session::{CsrfForm, Staff};
 use super::Nav;
 use crate::service::{notes, operator};
 use crate::state::AppState;
@@ -232,38 +231,37 @@ fn back(id: &str, done: &str) -> Response {
 
 pub async fn claim(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
     operator::claim(&state, &staff.operator()?, &id).await?;
     Ok(back(&id, "presa"))
 }
 
 pub async fn release(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ()): CsrfForm<()>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
     operator::release(&state, &staff.operator()?, &id).await?;
     Ok(back(&id, "rilasciata"))
 }
 
+impl FromForm for operator::AskIntegration {
+    fn from_form(form: FormData) -> Result<Self, PageError> {
+        Ok(operator::AskIntegration::new(
+            form.get("messaggio"),
+            form.all("campi"),
+        )?)
+    }
+}
+
 pub async fn ask_integration(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, ask): CsrfForm<operator::AskIntegration>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
-    let body = json!({
-        "messaggio": form.get("messaggio").unwrap_or_default(),
-        "campi": form.all("campi"),
-    });
-    operator::ask_integration(&state, &staff.operator()?, &id, &body.into()).await?;
+    operator::ask_integration(&state, &staff.operator()?, &id, ask).await?;
     Ok(back(&id, "integrazione"))
 }
 
@@ -303,47 +301,51 @@ pub async fn attach_result(
     ))
 }
 
+/// A blank code or description takes the default, as a missing one does in the API.
+impl FromForm for operator::Close {
+    fn from_form(form: FormData) -> Result<Self, PageError> {
+        let esito =
+            operator::Esito::new(form.text("codice").as_deref(), form.text("info").as_deref())?;
+        Ok(operator::Close { esito })
+    }
+}
+
 pub async fn close(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, close): CsrfForm<operator::Close>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
-    let body = json!({ "esito": {
-        "codice": form.text("codice").unwrap_or_else(|| "0".into()),
-        "info": form.text("info").unwrap_or_else(|| "OK".into()),
-    }});
-    operator::close(&state, &staff.operator()?, &id, &body.into()).await?;
+    operator::close(&state, &staff.operator()?, &id, close).await?;
     Ok(back(&id, "chiusa"))
+}
+
+impl FromForm for operator::Cancel {
+    fn from_form(form: FormData) -> Result<Self, PageError> {
+        Ok(operator::Cancel::new(form.get("motivo"))?)
+    }
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, cancel): CsrfForm<operator::Cancel>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
-    let body = json!({ "motivo": form.get("motivo").unwrap_or_default() });
-    operator::cancel(&state, &staff.operator()?, &id, &body.into()).await?;
+    operator::cancel(&state, &staff.operator()?, &id, cancel).await?;
     Ok(back(&id, "annullata"))
+}
+
+impl FromForm for notes::Note {
+    fn from_form(form: FormData) -> Result<Self, PageError> {
+        Ok(notes::Note::new(form.get("nota"))?)
+    }
 }
 
 pub async fn add_note(
     State(state): State<AppState>,
-    staff: Staff,
     Path(id): Path<String>,
-    form: FormData,
+    CsrfForm(staff, note): CsrfForm<notes::Note>,
 ) -> PageResult {
-    staff.check_csrf(form.get("csrf"))?;
-    notes::add(
-        &state,
-        &staff.operator()?,
-        &id,
-        form.get("nota").unwrap_or_default(),
-    )
-    .await?;
+    notes::add(&state, &staff.operator()?, &id, note).await?;
     Ok(back(&id, "nota"))
 }
 

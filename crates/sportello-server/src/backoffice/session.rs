@@ -1,16 +1,17 @@
-//! The back office's session cookie, the logged-in person (`Staff`) and the CSRF check.
+//! The back office's session cookie, the logged-in person (`Staff`) and the CSRF check, made
+//! structural by [`CsrfForm`]: a handler that takes a form gets it only once its token matched.
 //!
 //! The cookie is always `HttpOnly` and `SameSite=Strict`; over TLS (or when configured) it is
 //! `Secure` and named with the `__Host-` prefix, so no other origin or path can plant it — and
 //! then only the `__Host-` names are read: a plain-named cookie planted by a sibling subdomain
 //! or over plain HTTP (session fixation, login CSRF) is ignored.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use sportello_store::{ProviderRecord, Role, SessionRecord, TokenRecord};
 
-use super::page::PageError;
+use super::page::{FormData, FromForm, PageError};
 use crate::auth::OperatorCaller;
 use crate::service::accounts::{self, Account};
 use crate::service::passwords;
@@ -129,7 +130,8 @@ impl Staff {
         }
     }
 
-    /// Forms must carry the session's synchronizer token.
+    /// Forms must carry the session's synchronizer token. Forms read whole get this from
+    /// [`CsrfForm`]; only the streamed upload, which reads its token before the file, calls it.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
         match sent {
             Some(token) if passwords::same_secret(token, &self.session.csrf) => Ok(()),
@@ -185,6 +187,23 @@ impl FromRequestParts<AppState> for Staff {
             account,
             source,
         })
+    }
+}
+
+/// A form posted by the logged-in person, read (within the form body limit) only once the
+/// session is resumed, then checked against the session's CSRF token, then parsed into `T`: in
+/// that order, so a forged or stale form is refused before anything it says is looked at.
+pub struct CsrfForm<T>(pub Staff, pub T);
+
+impl<T: FromForm> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = req.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, state).await?;
+        let form = FormData::from_request(Request::from_parts(parts, body), state).await?;
+        staff.check_csrf(form.get("csrf"))?;
+        Ok(CsrfForm(staff, T::from_form(form)?))
     }
 }
 

@@ -14,7 +14,7 @@
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Number, Value};
+use serde_json::Number;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -136,47 +136,6 @@ impl Members {
                 Some((name[prefix.len()..].to_string(), member))
             })
             .collect()
-    }
-}
-
-/// A body built by the server itself (the back office's forms and the sandbox's simulated
-/// operator call the functions the operator API calls), read as a body of the same JSON would be:
-/// arrays and objects below a member's own only as [`Member::Nested`].
-impl From<Value> for Members {
-    fn from(value: Value) -> Members {
-        match value {
-            Value::Object(m) => Members {
-                object: true,
-                members: m
-                    .into_iter()
-                    .map(|(k, v)| (k, Member::from_value(v, true)))
-                    .collect(),
-            },
-            _ => Members::default(),
-        }
-    }
-}
-
-impl Member {
-    fn from_value(value: Value, top: bool) -> Member {
-        match value {
-            Value::Null => Member::Null,
-            Value::Bool(b) => Member::Bool(b),
-            Value::Number(n) => Member::Number(n),
-            Value::String(s) => Member::String(s),
-            Value::Array(items) if top => Member::Array(
-                items
-                    .into_iter()
-                    .map(|v| Member::from_value(v, false))
-                    .collect(),
-            ),
-            Value::Object(m) if top => Member::Object(
-                m.into_iter()
-                    .map(|(k, v)| (k, Member::from_value(v, false)))
-                    .collect(),
-            ),
-            Value::Array(_) | Value::Object(_) => Member::Nested,
-        }
     }
 }
 

@@ -13,12 +13,19 @@
 //! read here: they stream into the file store under `max_body_bytes`.
 
 pub mod members;
+pub mod operator;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use futures::StreamExt;
 
 use crate::state::Limits;
+
+/// What a route's JSON body is: the members it reads ([`members::Shape`]) and how large it may
+/// be.
+pub trait JsonShape: members::Shape {
+    const LIMIT: BodyLimit;
+}
 
 /// A back-office form: a few short fields. The longest an honest form carries is a 2000-character
 /// note or message, up to 12 bytes a character once percent-encoded (a 4-byte UTF-8 character).

@@ -50,7 +50,7 @@ pub async fn data_key(state: &AppState, request_id: &str) -> ApiResult<DataKey> 
         .ok_or_else(ApiError::purged)
 }
 
-/// Asks the state machine; a refusal becomes a 409 with the machine's reason.
+/// Asks the state machine; a refusal becomes the machine's [`ApiError::refused`].
 pub fn transition(r: &RequestRecord, has_results: bool, action: Action) -> ApiResult<Outcome> {
     status::apply(
         Situation {
@@ -60,7 +60,7 @@ pub fn transition(r: &RequestRecord, has_results: bool, action: Action) -> ApiRe
         },
         action,
     )
-    .map_err(|e| ApiError::conflict(e.reason))
+    .map_err(|e| ApiError::refused(e.refusal))
 }
 
 /// Moves `r` to `to`, stamping `timestamp_stati` the first time it gets there.

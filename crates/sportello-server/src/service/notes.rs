@@ -5,31 +5,22 @@ use sportello_store::{ids, NoteRecord};
 
 use super::tenancy::load;
 use crate::auth::OperatorCaller;
-use crate::error::{ApiError, ApiResult};
+pub use crate::body::operator::Note;
+use crate::error::ApiResult;
 use crate::state::AppState;
-
-pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub async fn add(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &str,
+    note: Note,
 ) -> ApiResult<NoteRecord> {
     load(state, op, id).await?;
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > MAX_NOTE_CHARS {
-        return Err(ApiError::invalid_member(
-            "nota",
-            "text_invalid",
-            "nota must be a non-empty string of at most 2000 characters",
-        ));
-    }
     let note = NoteRecord {
         id: ids::short_id("nota"),
         request_id: id.to_string(),
         author: op.actor(),
-        body: body.to_string(),
+        body: note.text,
         created_at: state.clock.now(),
     };
     state.store.add_note(&note).await?;

@@ -6,7 +6,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 use sportello_domain::fields::file::inspect::{Inspected, Inspector};
 use sportello_domain::fields::{self, FieldError, FieldType, FieldValue};
-use sportello_domain::status::{Action, Status};
+use sportello_domain::status::{Action, Refusal, Status};
 use sportello_store::{
     ids, FileKind, FileRecord, HistoryEntry, Integration, ProviderQueue, RequestFilter,
     RequestRecord, StoreError, StoredValue,
@@ -16,11 +16,10 @@ use utoipa::ToSchema;
 use super::tenancy::load;
 use super::{documents, enter, field_context, mutate, sla, transition, Change};
 use crate::auth::OperatorCaller;
-use crate::body::members::{Member, Members, Read, Shape};
-use crate::body::BodyLimit;
+use crate::body::operator::Invalid;
+pub use crate::body::operator::{AskIntegration, Cancel, Close, Esito, ResultFile};
 use crate::envelope::Detail;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonShape;
 use crate::state::AppState;
 use crate::wire::Richiesta;
 
@@ -114,10 +113,8 @@ fn file_info(f: &FileRecord) -> FileInfo {
 fn mine(op: &OperatorCaller, r: &RequestRecord) -> ApiResult<()> {
     match &r.operator_id {
         Some(o) if *o == op.operator.id => Ok(()),
-        Some(_) => Err(ApiError::conflict(
-            "another operator is working on this request",
-        )),
-        None => Err(ApiError::conflict("take the request first")),
+        Some(_) => Err(ApiError::refused(Refusal::HeldByAnother)),
+        None => Err(ApiError::refused(Refusal::TakeFirst)),
     }
 }
 
@@ -399,116 +396,28 @@ pub async fn release(
     render(state, &r).await
 }
 
-/// `POST /operator/requests/{id}/integration`.
-pub struct AskIntegration;
-
-impl Shape for AskIntegration {
-    const MEMBERS: &'static [(&'static str, Read)] =
-        &[("messaggio", Read::Value), ("campi", Read::Value)];
-}
-
-impl JsonShape for AskIntegration {
-    const LIMIT: BodyLimit = BodyLimit::Json;
-}
-
-/// `POST /operator/requests/{id}/results`: one file, base64.
-pub struct ResultFile;
-
-impl Shape for ResultFile {
-    const MEMBERS: &'static [(&'static str, Read)] =
-        &[("nome", Read::Value), ("file", Read::Value)];
-}
-
-impl JsonShape for ResultFile {
-    const LIMIT: BodyLimit = BodyLimit::Result;
-}
-
-/// `POST /operator/requests/{id}/close`.
-pub struct Close;
-
-impl Shape for Close {
-    const MEMBERS: &'static [(&'static str, Read)] = &[("esito", Read::Value)];
-}
-
-impl JsonShape for Close {
-    const LIMIT: BodyLimit = BodyLimit::Json;
-}
-
-/// `POST /operator/requests/{id}/cancel`.
-pub struct Cancel;
-
-impl Shape for Cancel {
-    const MEMBERS: &'static [(&'static str, Read)] = &[("motivo", Read::Value)];
-}
-
-impl JsonShape for Cancel {
-    const LIMIT: BodyLimit = BodyLimit::Json;
-}
-
-fn text_member(
-    body: &Members,
-    name: &str,
-    required: bool,
-    max: usize,
-) -> ApiResult<Option<String>> {
-    match body.get(name) {
-        None | Some(Member::Null) if !required => Ok(None),
-        Some(Member::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
-            Ok(Some(s.trim().to_string()))
-        }
-        Some(Member::String(s)) if s.trim().is_empty() && !required => Ok(None),
-        _ => Err(ApiError::invalid_member(
-            name,
-            "text_invalid",
-            &format!("{name} must be a non-empty string of at most {max} characters"),
-        )),
-    }
-}
-
 /// Asks the client for more data: a message and, optionally, which fields are missing or wrong.
 pub async fn ask_integration(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Members,
+    input: AskIntegration,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
-    let messaggio = text_member(body, "messaggio", true, 2000)?.unwrap_or_default();
     let service = state
         .catalog
         .get(&current.hash_visura)
         .ok_or_else(ApiError::internal)?;
-    let mut campi = Vec::new();
-    match body.get("campi") {
-        None | Some(Member::Null) => {}
-        Some(Member::Array(items)) => {
-            for item in items {
-                let key = item.as_str().unwrap_or_default();
-                let known = key
-                    .strip_prefix('$')
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .and_then(|n| service.field(n))
-                    .is_some();
-                if !known {
-                    return Err(ApiError::invalid_member(
-                        "campi",
-                        "unknown_field",
-                        "every entry of campi must be a field of the service, like \"$5\"",
-                    ));
-                }
-                campi.push(key.to_string());
-            }
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_member(
-                "campi",
-                "campi_invalid",
-                "campi must be a list like [\"$5\"]",
-            ))
-        }
+    let known = |key: &String| {
+        key.strip_prefix('$')
+            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(|n| service.field(n))
+            .is_some()
+    };
+    if !input.campi.iter().all(known) {
+        return Err(Invalid::UnknownCampo.into());
     }
-    campi.sort();
-    campi.dedup();
+    let AskIntegration { messaggio, campi } = input;
     let now = state.clock.now();
     let r = mutate(state, id, |r| {
         mine(op, r)?;
@@ -536,23 +445,14 @@ pub async fn attach_result(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Members,
+    input: ResultFile,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
     mine(op, &current)?;
     transition(&current, false, Action::AttachResult)?;
-    let raw = match body.get("file") {
-        Some(Member::String(s)) if !s.is_empty() => s,
-        _ => {
-            return Err(ApiError::invalid_member(
-                "file",
-                "required",
-                "file is required: base64 or a data: URL",
-            ))
-        }
-    };
-    let nome = text_member(body, "nome", false, 100)?;
-    let upload = match fields::validate(FieldType::File, "risultato", raw, &field_context(state)) {
+    let ResultFile { nome, file } = input;
+    let upload = match fields::validate(FieldType::File, "risultato", &file, &field_context(state))
+    {
         Ok(FieldValue::File(f)) => f,
         Ok(FieldValue::Text(_)) => return Err(ApiError::internal()),
         Err(e) => return Err(file_refused(e)),
@@ -649,11 +549,7 @@ where
         .await;
     let (written, inspected) = match (written, verdict) {
         (_, Some(Err(Stop::Refused(e)))) if e.code == "file_empty" => {
-            return Err(ApiError::invalid_member(
-                "file",
-                "required",
-                "file is required: choose a file to upload",
-            ))
+            return Err(Invalid::NoFileChosen.into())
         }
         (_, Some(Err(Stop::Refused(e)))) => return Err(file_refused(e)),
         (_, Some(Err(Stop::Unreadable))) => {
@@ -747,46 +643,11 @@ pub async fn close(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Members,
+    input: Close,
 ) -> ApiResult<OperatorRequest> {
     let current = load(state, op, id).await?;
     mine(op, &current)?;
-    let (codice, info) = match body.get("esito") {
-        None | Some(Member::Null) => ("0".to_string(), "OK".to_string()),
-        Some(Member::Object(m)) => {
-            let codice = match m.get("codice") {
-                Some(Member::String(s)) if !s.is_empty() && s.len() <= 16 => s.clone(),
-                Some(Member::Number(n)) => n.to_string(),
-                None => "0".to_string(),
-                _ => {
-                    return Err(ApiError::invalid_member(
-                        "esito.codice",
-                        "esito_invalid",
-                        "esito.codice must be a short string",
-                    ))
-                }
-            };
-            let info = match m.get("info") {
-                Some(Member::String(s)) if s.chars().count() <= 1000 => s.clone(),
-                None => "OK".to_string(),
-                _ => {
-                    return Err(ApiError::invalid_member(
-                        "esito.info",
-                        "esito_invalid",
-                        "esito.info must be a string of at most 1000 characters",
-                    ))
-                }
-            };
-            (codice, info)
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_member(
-                "esito",
-                "esito_invalid",
-                "esito must be an object {codice, info}",
-            ))
-        }
-    };
+    let Esito { codice, info } = input.esito;
     let files = state.store.list_files(id).await?;
     let results: Vec<FileRecord> = files
         .into_iter()
@@ -817,10 +678,10 @@ pub async fn cancel(
     state: &AppState,
     op: &OperatorCaller,
     id: &str,
-    body: &Members,
+    input: Cancel,
 ) -> ApiResult<OperatorRequest> {
     load(state, op, id).await?;
-    let motivo = text_member(body, "motivo", true, 1000)?.unwrap_or_default();
+    let Cancel { motivo } = input;
     let now = state.clock.now();
     let r = mutate(state, id, |r| {
         let outcome = transition(r, false, Action::OperatorCancel)?;

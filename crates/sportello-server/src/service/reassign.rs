@@ -2,9 +2,12 @@
 //! enters the new provider's queue, unassigned, with the working time it had left counted anew on
 //! the new provider's calendar. Recorded in the history (and so in the audit trail).
 
+use sportello_domain::refusal::Refusal;
+use sportello_domain::status::Status;
 use sportello_store::{ids, HistoryEntry};
 
 use super::{mutate, sla, Change};
+use crate::body::operator::Invalid;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -22,7 +25,7 @@ pub async fn reassign(
         .store
         .get_provider(provider_id)
         .await?
-        .ok_or_else(|| ApiError::invalid_member("provider", "unknown", "no such provider"))?;
+        .ok_or(Invalid::Provider)?;
     let from = state
         .store
         .get_request(id)
@@ -34,24 +37,16 @@ pub async fn reassign(
     let now = state.clock.now();
     mutate(state, id, |r| {
         if r.provider_id != from {
-            return Err(ApiError::conflict(
-                "the request was reassigned meanwhile: reload it",
-            ));
+            return Err(ApiError::refused(Refusal::ReassignedMeanwhile));
         }
-        if r.status.is_final() || r.status == sportello_domain::status::Status::Draft {
-            return Err(ApiError::conflict(
-                "only a submitted, open request can be reassigned",
-            ));
+        if r.status.is_final() || r.status == Status::Draft {
+            return Err(ApiError::refused(Refusal::NotReassignable));
         }
         if !r.live {
-            return Err(ApiError::conflict(
-                "test requests are worked by the sandbox, not by a provider",
-            ));
+            return Err(ApiError::refused(Refusal::SandboxRequest));
         }
         if !provider.services.contains(&r.hash_visura) {
-            return Err(ApiError::conflict(
-                "the provider does not work this service",
-            ));
+            return Err(ApiError::refused(Refusal::ServiceNotWorked));
         }
         r.provider_id = Some(provider.id.clone());
         r.operator_id = None;

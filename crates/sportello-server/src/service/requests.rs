@@ -385,7 +385,10 @@ pub async fn update(
     }
     let now = state.clock.now();
     let ctx = field_context(state);
-    let updated = match current.status {
+    // The machine says what this PUT is: a draft's edit (or submission), or the answer to an
+    // integration request; on anything else it refuses (400/239).
+    let put = transition(&current, false, Action::Update)?;
+    let updated = match put.status {
         Status::Draft => {
             let mut values = match &body.json_visura {
                 Some(whole) => whole.clone(),
@@ -407,7 +410,10 @@ pub async fn update(
                 let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {
-                    still_draft(r)?;
+                    // Asked again on what is there now: a draft submitted or cancelled since it
+                    // was read is answered as if the PUT had come later (400/239), not as a
+                    // conflict, since the client cannot tell the two apart.
+                    transition(r, false, Action::Update)?;
                     let outcome = transition(r, false, Action::Submit)?;
                     r.fields = stored.clone();
                     r.provider_id = provider.clone();
@@ -437,7 +443,7 @@ pub async fn update(
                 let raw = raw_values(&values);
                 let email = body.email_target.clone();
                 mutate(state, id, |r| {
-                    still_draft(r)?;
+                    transition(r, false, Action::Update)?;
                     transition(r, false, Action::EditDraft)?;
                     r.fields = raw.clone();
                     if let Some(e) = &email {
@@ -452,22 +458,9 @@ pub async fn update(
                 .await?
             }
         }
-        Status::InAttesaIntegrazione => {
-            supply_integration(state, caller, &current, &service, body, now).await?
-        }
-        _ => return Err(ApiError::already_closed()),
+        _ => supply_integration(state, caller, &current, &service, body, now).await?,
     };
     render(state, caller, &updated)
-}
-
-/// A draft submitted or cancelled since it was read is closed, exactly as if the PUT had come
-/// later (400/239), not a conflict: the client cannot tell the two apart.
-fn still_draft(r: &RequestRecord) -> ApiResult<()> {
-    if r.status == Status::Draft {
-        Ok(())
-    } else {
-        Err(ApiError::already_closed())
-    }
 }
 
 /// The client answers an operator's request for integration: the values asked for must be in

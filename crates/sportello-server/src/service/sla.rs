@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sportello_domain::calendar::{local_date, start_of_day, Calendar};
 use sportello_domain::catalog::Service;
-use sportello_domain::status::Status;
+use sportello_domain::status::{Refusal, Status};
 use sportello_store::{HistoryEntry, RequestRecord, SlaFact};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -118,7 +118,7 @@ pub async fn escalate(state: &AppState) -> ApiResult<Vec<String>> {
                     && r.due_at.is_some_and(|d| d < now);
                 if !still_due {
                     // Changed since the scan (closed, waiting for the client): nothing to mark.
-                    return Err(ApiError::conflict("no longer overdue"));
+                    return Err(ApiError::refused(Refusal::NoLongerOverdue));
                 }
                 r.overdue_at = Some(now);
                 Ok(Change::recorded(HistoryEntry {
@@ -137,7 +137,7 @@ pub async fn escalate(state: &AppState) -> ApiResult<Vec<String>> {
                     progressed = true;
                     marked.push(id.clone());
                 }
-                Err(e) if e.code == 907 => progressed = true,
+                Err(e) if e.refusal() == Some(Refusal::NoLongerOverdue) => progressed = true,
                 Err(e) => {
                     tracing::warn!(request = %id, code = e.code, "could not mark overdue");
                 }

@@ -682,6 +682,10 @@ async fn refusals_are_clear_italian_messages() {
         .act(&path, &action(&id, "annulla"), &[("motivo", "")])
         .await;
     no_reason.assert_shows(StatusCode::BAD_REQUEST, "Scrivi il motivo");
+    let nul = b
+        .act(&path, &action(&id, "chiudi"), &[("info", "fatto\u{0}")])
+        .await;
+    nul.assert_shows(StatusCode::BAD_REQUEST, "carattere non ammesso");
     let csrf = b.get(&path).await.csrf();
     let not_pdf = b
         .upload(&action(&id, "risultati"), &csrf, "x.pdf", b"just text")

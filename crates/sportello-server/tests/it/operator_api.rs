@@ -679,6 +679,37 @@ async fn closing_with_a_custom_esito_shows_it_to_the_client() {
 }
 
 #[tokio::test]
+async fn a_nul_character_in_an_operator_text_is_refused_naming_the_field() {
+    // PostgreSQL's text columns cannot hold NUL: refused at the edge, not a 500 at the store.
+    let app = TestApp::spawn().await;
+    let id = app.submit_valid(CONGEDO).await;
+    act(&app, &id, "claim", None).await.assert_ok();
+    attach_pdf(&app, &id, "esito").await;
+    let esito = json!({"esito": {"codice": "0", "info": "fatto\u{0}"}});
+    let refused = act(&app, &id, "close", Some(esito)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:#}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), 915);
+    assert_eq!(refused.failing_fields(), vec!["esito.info".to_string()]);
+    assert_eq!(refused.body["details"][0]["codice"], "nul_character");
+    for (action, body, field) in [
+        ("cancel", json!({"motivo": "doppia\u{0}"}), "motivo"),
+        ("integration", json!({"messaggio": "\u{0}"}), "messaggio"),
+    ] {
+        let answer = act(&app, &id, action, Some(body)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{action}");
+        assert_eq!(answer.failing_fields(), vec![field.to_string()], "{action}");
+    }
+    let still = app.get(&format!("/richiesta/{id}")).await;
+    assert_eq!(still.assert_ok()["stato_richiesta"], "In erogazione");
+    act(&app, &id, "close", None).await.assert_ok();
+}
+
+#[tokio::test]
 async fn cancelling_needs_a_motivo_and_the_client_sees_it() {
     let app = TestApp::spawn().await;
     let id = app.submit_valid(ASSEGNO).await;

@@ -10,7 +10,6 @@
 
 mod pdf;
 
-use serde_json::json;
 use sportello_domain::catalog::Service;
 use sportello_domain::fields::FieldType;
 use sportello_domain::status::Status;
@@ -124,7 +123,7 @@ async fn work_as(state: &AppState, op: &mut Option<OperatorCaller>) -> ApiResult
         match work_one(state, op, r).await {
             Ok(done) => out.push(done),
             // Lost a race: someone else moved it; the next pass sees where it is now.
-            Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
+            Err(e) if e.refusal().is_some() => {}
             // One request that cannot be worked must not stop the others.
             Err(e) => {
                 tracing::warn!(request = %id, code = e.code, "sandbox could not work a request")
@@ -144,21 +143,22 @@ async fn work_one(state: &AppState, op: &OperatorCaller, r: RequestRecord) -> Ap
     }
     match magic(service, &r) {
         Some((campo, Magic::AskIntegration)) => {
-            let body = json!({
-                "messaggio": format!(
+            let ask = operator::AskIntegration {
+                messaggio: format!(
                     "Sandbox: il campo {campo} contiene \"{ASK_INTEGRATION}\"; \
-                     inviate un valore diverso con PUT /richiesta/{}", r.id
+                     inviate un valore diverso con PUT /richiesta/{}",
+                    r.id
                 ),
-                "campi": [campo],
-            });
-            operator::ask_integration(state, op, &r.id, &body.into()).await?;
+                campi: vec![campo],
+            };
+            operator::ask_integration(state, op, &r.id, ask).await?;
             Ok(Worked::IntegrationAsked(r.id))
         }
         Some((campo, Magic::Cancel)) => {
-            let body = json!({
-                "motivo": format!("Sandbox: il campo {campo} contiene \"{CANCEL}\""),
-            });
-            operator::cancel(state, op, &r.id, &body.into()).await?;
+            let cancel = operator::Cancel {
+                motivo: format!("Sandbox: il campo {campo} contiene \"{CANCEL}\""),
+            };
+            operator::cancel(state, op, &r.id, cancel).await?;
             Ok(Worked::Cancelled(r.id))
         }
         None => {
@@ -170,14 +170,19 @@ async fn work_one(state: &AppState, op: &OperatorCaller, r: RequestRecord) -> Ap
                 .any(|f| f.kind == sportello_store::FileKind::Result);
             if !already {
                 let sample = pdf::sample(&service.nome_visura, &r.id, state.clock.now());
-                let body = json!({
-                    "nome": "esito-sandbox.pdf",
-                    "file": format!("data:application/pdf;base64,{}", base64(&sample)),
-                });
-                operator::attach_result(state, op, &r.id, &body.into()).await?;
+                let file = operator::ResultFile {
+                    nome: Some("esito-sandbox.pdf".into()),
+                    file: format!("data:application/pdf;base64,{}", base64(&sample)),
+                };
+                operator::attach_result(state, op, &r.id, file).await?;
             }
-            let body = json!({"esito": {"codice": "0", "info": "OK (sandbox)"}});
-            operator::close(state, op, &r.id, &body.into()).await?;
+            let close = operator::Close {
+                esito: operator::Esito {
+                    codice: "0".into(),
+                    info: "OK (sandbox)".into(),
+                },
+            };
+            operator::close(state, op, &r.id, close).await?;
             Ok(Worked::Processed(r.id))
         }
     }
