@@ -16,6 +16,7 @@ pub mod headers;
 pub mod meter;
 pub mod metrics;
 pub mod outbox;
+pub mod paperwork;
 pub mod periodic;
 pub mod ratelimit;
 pub mod service;
