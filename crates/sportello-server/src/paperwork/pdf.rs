@@ -19,8 +19,12 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Data, Document};
+use skrifa::charmap::Charmap;
+use skrifa::instance::{LocationRef, Size};
+use skrifa::metrics::GlyphMetrics;
+use skrifa::{FontRef, MetadataProvider};
 
 /// Everything printed on a mandate. Texts are plain: paragraphs separated by blank lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,33 +83,57 @@ pub fn mandate_pdf(doc: &MandateDocument) -> Result<Vec<u8>, PdfError> {
 static SERIF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSerif.ttf");
 static SERIF_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSerif-Bold.ttf");
 
-/// A font as krilla embeds it, and as rustybuzz shapes it to measure lines: krilla shapes with
-/// rustybuzz too (`simple-text`), so a measured line is as wide as the printed one.
+/// A font as krilla embeds it, and its character map and advances to set text with. Text is
+/// set one glyph per character at its advance width, with no shaping: Italian needs no
+/// ligatures or contextual forms, and a line is then exactly as wide as measured. (Kerning is
+/// left out with shaping: krilla's shaper, rustybuzz, is unmaintained, RUSTSEC-2026-0206.)
 struct Typeface {
     font: Font,
-    face: rustybuzz::Face<'static>,
+    charmap: Charmap<'static>,
+    advances: GlyphMetrics<'static>,
+    units_per_em: f32,
 }
 
 impl Typeface {
     fn load(bytes: &'static [u8]) -> Result<Typeface, PdfError> {
+        let face = FontRef::new(bytes).map_err(|_| PdfError::Font)?;
+        let units_per_em = face
+            .metrics(Size::unscaled(), LocationRef::default())
+            .units_per_em;
+        if units_per_em == 0 {
+            return Err(PdfError::Font);
+        }
         Ok(Typeface {
             font: Font::new(Data::from(bytes), 0).ok_or(PdfError::Font)?,
-            face: rustybuzz::Face::from_slice(bytes, 0).ok_or(PdfError::Font)?,
+            charmap: face.charmap(),
+            advances: face.glyph_metrics(Size::unscaled(), LocationRef::default()),
+            units_per_em: f32::from(units_per_em),
         })
+    }
+
+    /// The glyphs of `text`, advances in ems. A character the font lacks prints as its
+    /// missing-glyph box but keeps its place in the text, so it still extracts.
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        text.char_indices()
+            .map(|(at, c)| {
+                let glyph = self.charmap.map(c).unwrap_or(skrifa::GlyphId::NOTDEF);
+                let advance = self.advances.advance_width(glyph).unwrap_or(0.0);
+                KrillaGlyph::new(
+                    GlyphId::new(glyph.to_u32()),
+                    advance / self.units_per_em,
+                    0.0,
+                    0.0,
+                    0.0,
+                    at..at + c.len_utf8(),
+                    None,
+                )
+            })
+            .collect()
     }
 
     /// The width of `text` set at `size` points.
     fn width(&self, text: &str, size: f32) -> f32 {
-        let mut buffer = rustybuzz::UnicodeBuffer::new();
-        buffer.push_str(text);
-        buffer.set_direction(rustybuzz::Direction::LeftToRight);
-        let shaped = rustybuzz::shape(&self.face, &[], buffer);
-        let units: i64 = shaped
-            .glyph_positions()
-            .iter()
-            .map(|p| i64::from(p.x_advance))
-            .sum();
-        units as f32 / self.face.units_per_em() as f32 * size
+        self.glyphs(text).iter().map(|g| g.x_advance).sum::<f32>() * size
     }
 }
 
@@ -467,13 +495,14 @@ fn draw(surface: &mut Surface<'_>, fonts: &Fonts, mark: &Mark) {
                 opacity: NormalizedF32::ONE,
                 rule: Default::default(),
             }));
-            surface.draw_text(
+            let face = fonts.face(*style);
+            surface.draw_glyphs(
                 Point::from_xy(*x, *baseline),
-                fonts.face(*style).font.clone(),
-                style.size,
+                &face.glyphs(text),
+                face.font.clone(),
                 text,
+                style.size,
                 false,
-                TextDirection::LeftToRight,
             );
         }
         Mark::Rule { x1, x2, y } => {
