@@ -285,7 +285,7 @@ impl<'f> Composer<'f> {
 
     /// A plain text: paragraphs separated by blank lines.
     fn text(&mut self, text: &str) {
-        let text = wrap::typographic_apostrophes(text);
+        let text = wrap::typography(text);
         for paragraph in wrap::paragraphs(&text) {
             self.paragraph(&paragraph, BODY);
         }

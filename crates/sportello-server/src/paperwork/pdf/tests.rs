@@ -210,3 +210,13 @@ fn lines_fit_the_text_width_and_the_box_fits_its_page() {
         }
     }
 }
+
+/// A sample to look at: `cargo test -p sportello-server --lib write_sample -- --ignored`
+/// writes `mandato-esempio.pdf` in the temporary directory.
+#[test]
+#[ignore]
+fn write_sample() {
+    let path = std::env::temp_dir().join("mandato-esempio.pdf");
+    std::fs::write(&path, mandate_pdf(&sample(30)).expect("a PDF")).expect("written");
+    println!("{}", path.display());
+}

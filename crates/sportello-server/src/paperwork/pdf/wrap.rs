@@ -31,7 +31,7 @@ pub(super) fn wrap(line: &str, width: f32, measure: &dyn Fn(&str) -> f32) -> Vec
     let mut lines = Vec::new();
     let mut current = String::new();
     let mut current_width = 0.0;
-    for word in line.split_whitespace() {
+    for word in line.split(breaks).filter(|w| !w.is_empty()) {
         let word_width = measure(word);
         if current.is_empty() {
             // Nothing to do here: the word starts the line.
@@ -75,26 +75,39 @@ fn cut(word: &str, width: f32, measure: &dyn Fn(&str) -> f32) -> Vec<String> {
     pieces
 }
 
-/// `text` with the straight apostrophe between letters printed as the typographic one
-/// (`l'informativa` → `l’informativa`, `D'Angelo` → `D’Angelo`), as Italian print sets it.
-/// Quotes and other apostrophes are left alone: which ones open or close is the author's call.
-pub(super) fn typographic_apostrophes(text: &str) -> String {
+/// `text` as Italian print sets it: the straight apostrophe between letters becomes the
+/// typographic one (`l'informativa` → `l’informativa`, `D'Angelo` → `D’Angelo`), and the space
+/// between `€` and its amount (`€ 16,00`, `16,00 €`) a no-break space, so a line never ends on
+/// the currency sign. Quotes and other apostrophes are left alone: which ones open or close is
+/// the author's call.
+pub(super) fn typography(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let before = |i: usize| i.checked_sub(1).map(|j| chars[j]);
+    let after = |i: usize| chars.get(i + 1).copied();
     chars
         .iter()
         .enumerate()
-        .map(|(i, &c)| {
-            let between_letters = c == '\''
-                && i > 0
-                && chars[i - 1].is_alphabetic()
-                && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
-            if between_letters {
+        .map(|(i, &c)| match c {
+            '\'' if before(i).is_some_and(char::is_alphabetic)
+                && after(i).is_some_and(char::is_alphabetic) =>
+            {
                 '’'
-            } else {
-                c
             }
+            ' ' if (before(i) == Some('€') && after(i).is_some_and(|n| n.is_ascii_digit()))
+                || (before(i).is_some_and(|p| p.is_ascii_digit()) && after(i) == Some('€')) =>
+            {
+                NO_BREAK_SPACE
+            }
+            c => c,
         })
         .collect()
+}
+
+const NO_BREAK_SPACE: char = '\u{a0}';
+
+/// Where a line may break: any white space but the no-break ones.
+fn breaks(c: char) -> bool {
+    c.is_whitespace() && c != NO_BREAK_SPACE && c != '\u{202f}' && c != '\u{2007}'
 }
 
 #[cfg(test)]
@@ -143,9 +156,20 @@ mod tests {
     #[test]
     fn apostrophes_between_letters_become_typographic() {
         assert_eq!(
-            typographic_apostrophes("l'informativa dell'operatore, D'Angelo"),
+            typography("l'informativa dell'operatore, D'Angelo"),
             "l’informativa dell’operatore, D’Angelo"
         );
-        assert_eq!(typographic_apostrophes("'citato' e 80'"), "'citato' e 80'");
+        assert_eq!(typography("'citato' e 80'"), "'citato' e 80'");
+    }
+
+    #[test]
+    fn the_euro_sign_stays_with_its_amount() {
+        let text = typography("bollo di € 16,00 o 32,00 € al mese");
+        assert_eq!(text, "bollo di €\u{a0}16,00 o 32,00\u{a0}€ al mese");
+        assert_eq!(
+            wrap(&text, 14.0, &chars),
+            ["bollo di", "€\u{a0}16,00 o", "32,00\u{a0}€ al", "mese"]
+        );
+        assert_eq!(typography("€ e"), "€ e");
     }
 }
