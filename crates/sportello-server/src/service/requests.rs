@@ -209,14 +209,22 @@ pub async fn create(
         due_at: None,
         sla_paused_at: None,
         overdue_at: None,
+        informativa_versione: None,
+        mandato_versione: None,
     };
     if body.submit {
         enter(&mut record, Status::InErogazione, now);
     }
+    // Routed at creation, drafts included: the client knows its provider (and the paperwork it
+    // will sign) before submitting.
+    let fornitore = super::parties::route(state, &mut record)
+        .await?
+        .map(|p| crate::wire::Fornitore::of(&p));
     if body.test {
         // Validate and price only: nothing is stored, nothing charged.
         let mut rendered = Richiesta::render(&record, service, &caller.client.owner_email);
         rendered.id = None;
+        rendered.fornitore = fornitore;
         return Ok(serde_json::to_string(&Envelope::ok(rendered)).unwrap_or_default());
     }
     // Live submissions are paid from the wallet; test ones and drafts are not (a draft is
@@ -233,8 +241,6 @@ pub async fn create(
         Some(sub) => {
             let (values, files) = store_values(state, &data_key, &id, sub, now).await?;
             record.fields = values;
-            record.provider_id =
-                super::sandbox::route(state, record.live, &service.hash_visura).await?;
             let calendar = sla::calendar_for(state, record.provider_id.as_deref()).await?;
             sla::start_clock(&mut record, service, &calendar, now);
             files
@@ -244,7 +250,8 @@ pub async fn create(
             Vec::new()
         }
     };
-    let rendered = Richiesta::render(&record, service, &caller.client.owner_email);
+    let mut rendered = Richiesta::render(&record, service, &caller.client.owner_email);
+    rendered.fornitore = fornitore;
     let response = serde_json::to_string(&Envelope::ok(rendered)).unwrap_or_default();
     let history = HistoryEntry {
         request_id: id.clone(),
@@ -329,12 +336,18 @@ pub async fn find_own(
         .filter(|r| r.client_id == caller.client.id && r.live == caller.token.live))
 }
 
-pub fn render(state: &AppState, caller: &ClientCaller, r: &RequestRecord) -> ApiResult<Richiesta> {
+pub async fn render(
+    state: &AppState,
+    caller: &ClientCaller,
+    r: &RequestRecord,
+) -> ApiResult<Richiesta> {
     let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
         tracing::error!(request = %r.id, "request of a service missing from the catalog");
         ApiError::internal()
     })?;
-    Ok(Richiesta::render(r, service, &caller.client.owner_email))
+    let mut rendered = Richiesta::render(r, service, &caller.client.owner_email);
+    rendered.fornitore = super::parties::fornitore(state, r.provider_id.as_deref()).await?;
+    Ok(rendered)
 }
 
 pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Richiesta> {
@@ -344,7 +357,7 @@ pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult
     let r = find_own(state, caller, id)
         .await?
         .ok_or_else(|| ApiError::no_such_request(202, id))?;
-    render(state, caller, &r)
+    render(state, caller, &r).await
 }
 
 pub struct ListQuery {
@@ -372,13 +385,18 @@ pub async fn list(
         offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
         ..RequestFilter::default()
     };
-    state
-        .store
-        .list_requests(&filter)
-        .await?
-        .iter()
-        .map(|r| render(state, caller, r))
-        .collect()
+    let mut providers = super::parties::Directory::default();
+    let mut out = Vec::new();
+    for r in state.store.list_requests(&filter).await? {
+        let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
+            tracing::error!(request = %r.id, "request of a service missing from the catalog");
+            ApiError::internal()
+        })?;
+        let mut rendered = Richiesta::render(&r, service, &caller.client.owner_email);
+        rendered.fornitore = providers.get(state, r.provider_id.as_deref()).await?;
+        out.push(rendered);
+    }
+    Ok(out)
 }
 
 /// `PUT /richiesta/{_id}`: edit or submit a draft, or answer a request for integration.
@@ -419,8 +437,13 @@ pub async fn update(
                 let key = super::data_key(state, id).await?;
                 let who = subjects(&service, &sub);
                 let (stored, files) = store_values(state, &key, id, sub, now).await?;
-                let provider =
-                    super::sandbox::route(state, current.live, &service.hash_visura).await?;
+                // Routed at creation; a draft older than that (or of a service nobody offered
+                // then) is routed now.
+                let mut routed = current.clone();
+                if routed.provider_id.is_none() {
+                    super::parties::route(state, &mut routed).await?;
+                }
+                let provider = routed.provider_id.clone();
                 let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {
@@ -428,6 +451,8 @@ pub async fn update(
                     let outcome = transition(r, false, Action::Submit)?;
                     r.fields = stored.clone();
                     r.provider_id = provider.clone();
+                    r.informativa_versione = routed.informativa_versione;
+                    r.mandato_versione = routed.mandato_versione;
                     sla::start_clock(r, &service, &calendar, now);
                     if let Some(e) = &email {
                         r.email_target = e.clone();
@@ -474,7 +499,7 @@ pub async fn update(
         }
         _ => return Err(ApiError::already_closed()),
     };
-    render(state, caller, &updated)
+    render(state, caller, &updated).await
 }
 
 /// A draft submitted or cancelled since it was read is closed, exactly as if the PUT had come
@@ -615,5 +640,5 @@ pub async fn cancel(
         Ok(Change::recorded(history(r, "client_cancel", caller)))
     })
     .await?;
-    render(state, caller, &updated)
+    render(state, caller, &updated).await
 }

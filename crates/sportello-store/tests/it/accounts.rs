@@ -127,6 +127,7 @@ async fn providers_keep_their_services_which_can_be_replaced(w: World) {
         name: "CAF Roma".into(),
         services: vec![],
         created_at: T0 - 5,
+        party: Default::default(),
     };
     w.store.create_provider(&first).await.unwrap();
 
