@@ -9,6 +9,8 @@ pub mod checklist;
 pub mod expression;
 pub mod fields;
 pub mod form_schema;
+pub mod paperwork;
+pub mod party;
 pub mod pricing;
 pub mod refusal;
 pub mod status;

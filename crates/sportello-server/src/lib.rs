@@ -28,7 +28,7 @@ pub mod workers;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
@@ -40,8 +40,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
 use api::{
-    admin, admin_conti, admin_outbox, consegne, conto, documento, form_tool, operator, richiesta,
-    system, visure,
+    admin, admin_conti, admin_outbox, admin_providers, consegne, conto, documento, form_tool,
+    fornitori, operator, richiesta, system, visure,
 };
 use error::ApiError;
 
@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             "/richiesta/{id}/ricerche",
             axum::routing::put(richiesta::choose_search),
         )
+        .route("/fornitori/{id}/informativa", get(fornitori::informativa))
         .route("/documento/{id}", get(documento::get))
         .route("/documento/{id}/download", get(documento::download))
         .route("/operator/requests", get(operator::queue))
@@ -123,6 +124,15 @@ pub fn router(state: AppState) -> Router {
             get(admin_conti::settlement),
         )
         .route("/admin/ledger/verify", get(admin_conti::verify))
+        .route("/admin/providers/{id}", put(admin_providers::update))
+        .route(
+            "/admin/providers/{id}/informativa",
+            put(admin_providers::informativa),
+        )
+        .route(
+            "/admin/providers/{id}/mandato",
+            put(admin_providers::mandato),
+        )
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(metrics::scrape))

@@ -2,7 +2,7 @@
 //! of a new installation do.
 
 use sportello_store::{
-    ids, ClientRecord, OperatorRecord, ProviderRecord, Role, StoreError, TokenRecord,
+    ids, ClientRecord, OperatorRecord, PaperKind, ProviderRecord, Role, StoreError, TokenRecord,
 };
 
 use crate::auth::{CLIENT_SCOPES, OPERATOR_SCOPES};
@@ -94,6 +94,7 @@ pub async fn create_provider(
         name: name.to_string(),
         services,
         created_at: state.clock.now(),
+        party: Default::default(),
     };
     state.store.create_provider(&provider).await?;
     Ok(provider)
@@ -191,6 +192,7 @@ pub async fn bootstrap_demo(state: &AppState) -> ApiResult<Option<Demo>> {
         .map(|s| s.hash_visura.clone())
         .collect();
     let provider = create_provider(state, "CAF Demo", services).await?;
+    seed_demo_paperwork(state, &provider.id).await?;
     let operator = create_operator(
         state,
         &provider.id,
@@ -216,4 +218,23 @@ pub async fn bootstrap_demo(state: &AppState) -> ApiResult<Option<Demo>> {
         live_client_token,
         operator_token,
     }))
+}
+
+/// The demo CAF's party data, privacy notice and mandate (version 1 of each).
+async fn seed_demo_paperwork(state: &AppState, provider_id: &str) -> Result<(), StoreError> {
+    let now = state.clock.now();
+    state
+        .store
+        .update_provider(provider_id, "CAF Demo", &crate::paperwork::demo_party())
+        .await?;
+    for (kind, testo) in [
+        (PaperKind::Informativa, crate::paperwork::DEMO_INFORMATIVA),
+        (PaperKind::Mandato, crate::paperwork::DEMO_MANDATO),
+    ] {
+        state
+            .store
+            .add_provider_document(provider_id, kind, testo.trim(), now, "system")
+            .await?;
+    }
+    Ok(())
 }

@@ -281,6 +281,56 @@ pub struct Richiesta {
     pub motivo_annullamento: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrazione: Option<Integrazione>,
+    /// Extension: the CAF or Patronato the request is routed to (from its creation, drafts
+    /// included); null while no provider offers the service.
+    pub fornitore: Option<Fornitore>,
+}
+
+/// Extension: a provider as the client is told about it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Fornitore {
+    pub id: String,
+    pub denominazione: String,
+    /// `CAF` or `Patronato`; null until an admin fills in the provider's data.
+    pub tipo: Option<String>,
+    /// Its codice fiscale (11 digits) or partita IVA.
+    pub codice_fiscale: Option<String>,
+    pub sede: Option<Sede>,
+    pub email: Option<String>,
+    pub pec: Option<String>,
+    pub telefono: Option<String>,
+}
+
+/// Extension: a provider's registered office.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Sede {
+    pub indirizzo: Option<String>,
+    pub comune: Option<String>,
+    /// The province's sigla (`RM`).
+    pub provincia: Option<String>,
+}
+
+impl Fornitore {
+    pub fn of(p: &sportello_store::ProviderRecord) -> Fornitore {
+        let party = &p.party;
+        let sede =
+            (party.indirizzo.is_some() || party.comune.is_some() || party.provincia.is_some())
+                .then(|| Sede {
+                    indirizzo: party.indirizzo.clone(),
+                    comune: party.comune.clone(),
+                    provincia: party.provincia.clone(),
+                });
+        Fornitore {
+            id: p.id.clone(),
+            denominazione: p.name.clone(),
+            tipo: party.tipo.clone(),
+            codice_fiscale: party.codice_fiscale.clone(),
+            sede,
+            email: party.email.clone(),
+            pec: party.pec.clone(),
+            telefono: party.telefono.clone(),
+        }
+    }
 }
 
 /// Extension: one invoice line.
@@ -359,6 +409,8 @@ pub struct RichiestaSummary {
     pub timestamp_last_update: i64,
     pub owner: String,
     pub sincrona: bool,
+    /// Extension: as in the request.
+    pub fornitore: Option<Fornitore>,
 }
 
 /// `GET /documento/{_id}`.
@@ -435,6 +487,7 @@ impl Richiesta {
                 campi: i.campi.clone(),
                 timestamp: i.at,
             }),
+            fornitore: None,
         }
     }
 
@@ -455,6 +508,7 @@ impl Richiesta {
             timestamp_last_update: self.timestamp_last_update,
             owner: self.owner.clone(),
             sincrona: self.sincrona,
+            fornitore: self.fornitore.clone(),
         }
     }
 }

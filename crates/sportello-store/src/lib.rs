@@ -60,6 +60,35 @@ pub trait Providers: Send + Sync {
     async fn create_provider(&self, provider: &ProviderRecord) -> Result<(), StoreError>;
     async fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
     async fn get_provider(&self, id: &str) -> Result<Option<ProviderRecord>, StoreError>;
+    /// Replaces a provider's denominazione and party data; false when no such provider exists.
+    async fn update_provider(
+        &self,
+        id: &str,
+        name: &str,
+        party: &Party,
+    ) -> Result<bool, StoreError>;
+    /// Adds the next version (1, 2, …) of a provider's notice or mandate; None when no such
+    /// provider exists. Earlier versions stay as they were.
+    async fn add_provider_document(
+        &self,
+        provider_id: &str,
+        kind: PaperKind,
+        testo: &str,
+        at: i64,
+        by: &str,
+    ) -> Result<Option<ProviderDocument>, StoreError>;
+    /// Every version of a provider's notice or mandate, newest first.
+    async fn provider_documents(
+        &self,
+        provider_id: &str,
+        kind: PaperKind,
+    ) -> Result<Vec<ProviderDocument>, StoreError>;
+    /// The current (latest) version, if the provider has any.
+    async fn current_provider_document(
+        &self,
+        provider_id: &str,
+        kind: PaperKind,
+    ) -> Result<Option<ProviderDocument>, StoreError>;
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
 }

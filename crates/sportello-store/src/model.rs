@@ -56,10 +56,66 @@ pub struct TokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderRecord {
     pub id: String,
+    /// The denominazione (the column keeps its first name, `name`).
     pub name: String,
     /// Canonical hashes of the services it works.
     pub services: Vec<String>,
     pub created_at: i64,
+    /// Who it is, as a client is told; empty until an admin fills it in.
+    pub party: Party,
+}
+
+/// A provider's identity as a legal party. The store keeps what the server checked (a `tipo`
+/// of `CAF` or `Patronato`, a valid codice fiscale or partita IVA, a province's sigla).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Party {
+    pub tipo: Option<String>,
+    pub codice_fiscale: Option<String>,
+    pub indirizzo: Option<String>,
+    pub comune: Option<String>,
+    pub provincia: Option<String>,
+    pub email: Option<String>,
+    pub pec: Option<String>,
+    pub telefono: Option<String>,
+}
+
+/// The two texts a provider gives the person it serves, each versioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaperKind {
+    /// The privacy notice (GDPR art. 13).
+    Informativa,
+    /// The mandate template ("mandato di assistenza e rappresentanza").
+    Mandato,
+}
+
+impl PaperKind {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            PaperKind::Informativa => "informativa",
+            PaperKind::Mandato => "mandato",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaperKind> {
+        match s {
+            "informativa" => Some(PaperKind::Informativa),
+            "mandato" => Some(PaperKind::Mandato),
+            _ => None,
+        }
+    }
+}
+
+/// One version of a provider's notice or mandate. Never changed once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderDocument {
+    pub provider_id: String,
+    pub kind: PaperKind,
+    /// 1, 2, … per provider and kind; the highest is the current one.
+    pub versione: i64,
+    pub testo: String,
+    pub created_at: i64,
+    /// Who saved it (`admin:<token id>`, `backoffice:<account>`, `cli`, `system`).
+    pub created_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +199,10 @@ pub struct RequestRecord {
     pub sla_paused_at: Option<i64>,
     /// SLA: when the escalation job marked it overdue (once).
     pub overdue_at: Option<i64>,
+    /// The version of the provider's privacy notice current when the request was routed to it.
+    pub informativa_versione: Option<i64>,
+    /// The version of the provider's mandate template current when the request was routed.
+    pub mandato_versione: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

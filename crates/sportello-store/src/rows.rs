@@ -121,6 +121,8 @@ pub(crate) fn request_from(
         due_at: row.col("due_at")?,
         sla_paused_at: row.col("sla_paused_at")?,
         overdue_at: row.col("overdue_at")?,
+        informativa_versione: row.col("informativa_versione")?,
+        mandato_versione: row.col("mandato_versione")?,
         version: row.col("version")?,
         id,
     })

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 use sportello_domain::catalog::Catalog;
 
 use super::{
-    admin, admin_conti, admin_outbox, consegne, conto, documento, form_tool, operator, reference,
-    richiesta, system, visure,
+    admin, admin_conti, admin_outbox, admin_providers, consegne, conto, documento, form_tool,
+    fornitori, operator, reference, richiesta, system, visure,
 };
 use crate::state::Limits;
 
@@ -34,6 +34,8 @@ use crate::state::Limits;
         conto::quote, conto::conto, conto::estratto,
         admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
         admin_conti::settlement, admin_conti::verify,
+        admin_providers::update, admin_providers::informativa, admin_providers::mandato,
+        fornitori::informativa,
         system::healthz, system::readyz,
         form_tool::script,
     ),
@@ -46,7 +48,7 @@ use crate::state::Limits;
         (name = "operatore", description = "Operators of a CAF or Patronato"),
         (name = "consegne", description = "Deliveries of callbacks, webhooks and e-mails"),
         (name = "conto", description = "Prices, the wallet, statements"),
-        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books, deliveries"),
+        (name = "admin", description = "Administrators: the audit trail, wallets, statements, the books, deliveries, providers"),
         (name = "sistema", description = "Operations"),
         (name = "modulo", description = "The embeddable form: a script a client's page includes to render a service's form"),
     )

@@ -3,11 +3,13 @@
 pub mod admin;
 pub mod admin_conti;
 pub mod admin_outbox;
+pub mod admin_providers;
 pub mod consegne;
 pub mod conto;
 pub mod docs;
 pub mod documento;
 pub mod form_tool;
+pub mod fornitori;
 pub mod operator;
 pub mod reference;
 pub mod richiesta;

@@ -15,7 +15,7 @@ use crate::state::AppState;
 pub mod cache;
 
 /// The scopes a client token gets unless told otherwise.
-pub const CLIENT_SCOPES: [&str; 9] = [
+pub const CLIENT_SCOPES: [&str; 10] = [
     "GET:/visure",
     "GET:/richiesta",
     "POST:/richiesta",
@@ -25,6 +25,7 @@ pub const CLIENT_SCOPES: [&str; 9] = [
     "GET:/consegne",
     "POST:/consegne",
     "GET:/conto",
+    "GET:/fornitori",
 ];
 
 pub const OPERATOR_SCOPES: [&str; 1] = ["*:/operator"];

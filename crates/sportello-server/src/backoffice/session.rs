@@ -116,7 +116,7 @@ impl Staff {
         };
         Ok(operator_caller(
             op.clone(),
-            provider.clone(),
+            provider.as_ref().clone(),
             self.source.clone(),
         ))
     }

@@ -35,6 +35,11 @@ pub const FORM_BYTES: usize = 32 * 1024;
 /// 12 bytes a character as JSON escapes (a surrogate pair).
 pub const JSON_BYTES: usize = 64 * 1024;
 
+/// A provider's privacy notice or mandate template, as JSON or as a back-office form: up to
+/// `paperwork::MAX_TEXT` (50,000) characters at 12 bytes a character, the worst case of either
+/// encoding, and room for the other members.
+pub const PAPERWORK_BYTES: usize = 50_000 * 12 + 16 * 1024;
+
 /// Room for everything of a submission but its files: text fields, `callback_data`, options.
 pub const SUBMISSION_MARGIN: usize = 64 * 1024;
 
@@ -48,6 +53,8 @@ pub enum BodyLimit {
     Form,
     /// JSON without files ([`JSON_BYTES`]).
     Json,
+    /// A provider's notice or mandate ([`PAPERWORK_BYTES`]), as JSON or as a form.
+    Paperwork,
     /// `POST /richiesta`, `PUT /richiesta/{id}`: up to `max_files_per_request` files of
     /// `max_file_bytes`, base64 inside JSON.
     Submission,
@@ -61,6 +68,7 @@ impl BodyLimit {
         let wanted = match self {
             BodyLimit::Form => FORM_BYTES,
             BodyLimit::Json => JSON_BYTES,
+            BodyLimit::Paperwork => PAPERWORK_BYTES,
             BodyLimit::Submission => files(limits, limits.max_files_per_request),
             BodyLimit::Result => files(limits, 1),
         };
@@ -121,6 +129,7 @@ mod tests {
         let defaults = Limits::default();
         assert_eq!(BodyLimit::Form.bytes(&defaults), FORM_BYTES);
         assert_eq!(BodyLimit::Json.bytes(&defaults), JSON_BYTES);
+        assert_eq!(BodyLimit::Paperwork.bytes(&defaults), PAPERWORK_BYTES);
         // 20 files of 10 MiB are more than 64 MiB: the body limit caps it.
         assert_eq!(
             BodyLimit::Submission.bytes(&defaults),
@@ -136,6 +145,7 @@ mod tests {
         for limit in [
             BodyLimit::Form,
             BodyLimit::Json,
+            BodyLimit::Paperwork,
             BodyLimit::Submission,
             BodyLimit::Result,
         ] {

@@ -236,7 +236,12 @@ impl Outbox {
             Ok(None) => String::new(),
             Err(e) => return Err(Attempted::Temporary(format!("store: {e}"), None)),
         };
-        serde_json::to_vec(&Envelope::ok(Richiesta::render(r, service, &owner)))
+        let mut rendered = Richiesta::render(r, service, &owner);
+        rendered.fornitore =
+            crate::service::parties::fornitore(&self.state, r.provider_id.as_deref())
+                .await
+                .map_err(|e| Attempted::Temporary(format!("provider: {e:?}"), None))?;
+        serde_json::to_vec(&Envelope::ok(rendered))
             .map_err(|e| Attempted::Permanent(format!("rendering: {e}"), None))
     }
 

@@ -28,7 +28,8 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 #[derive(Debug, Clone)]
 pub enum Account {
     Admin(AdminRecord),
-    Operator(OperatorRecord, ProviderRecord),
+    /// The provider boxed: its party data would make every `Account` as large.
+    Operator(OperatorRecord, Box<ProviderRecord>),
 }
 
 impl Account {
@@ -174,7 +175,7 @@ async fn find_account(state: &AppState, email: &str) -> Result<Option<Account>, 
             continue;
         }
         if let Some(provider) = state.store.get_provider(&op.provider_id).await? {
-            return Ok(Some(Account::Operator(op, provider)));
+            return Ok(Some(Account::Operator(op, Box::new(provider))));
         }
     }
     Ok(None)
@@ -329,7 +330,7 @@ pub async fn resume(
                 .store
                 .get_provider(&op.provider_id)
                 .await?
-                .map(|p| Account::Operator(op, p)),
+                .map(|p| Account::Operator(op, Box::new(p))),
             None => None,
         },
         _ => None,

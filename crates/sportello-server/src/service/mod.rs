@@ -10,6 +10,7 @@ pub mod documents;
 pub mod fees;
 pub mod notes;
 pub mod operator;
+pub mod parties;
 pub mod passwords;
 pub mod reassign;
 pub mod requests;

@@ -34,6 +34,7 @@ pub async fn reassign(
         .provider_id;
     let old_calendar = sla::calendar_for(state, from.as_deref()).await?;
     let new_calendar = sla::calendar_for(state, Some(&provider.id)).await?;
+    let (informativa, mandato) = super::parties::current_versions(state, &provider.id).await?;
     let now = state.clock.now();
     mutate(state, id, |r| {
         if r.provider_id != from {
@@ -49,6 +50,9 @@ pub async fn reassign(
             return Err(ApiError::refused(Refusal::ServiceNotWorked));
         }
         r.provider_id = Some(provider.id.clone());
+        // The new provider's paperwork is what the person will be shown from now on.
+        r.informativa_versione = informativa;
+        r.mandato_versione = mandato;
         r.operator_id = None;
         sla::change_calendar(r, &old_calendar, &new_calendar, now);
         r.updated_at = now;

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use super::body::{CreateBody, UpdateBody};
 use super::tenancy::find_own;
-use super::{enter, field_context, mutate, routing, sla, transition, Change};
+use super::{enter, field_context, mutate, sla, transition, Change};
 use crate::auth::ClientCaller;
 use crate::envelope::{Detail, Envelope};
 use crate::error::{ApiError, ApiResult};
@@ -210,14 +210,22 @@ pub async fn create(
         due_at: None,
         sla_paused_at: None,
         overdue_at: None,
+        informativa_versione: None,
+        mandato_versione: None,
     };
     if body.submit {
         enter(&mut record, Status::InErogazione, now);
     }
+    // Routed at creation, drafts included: the client knows its provider (and the paperwork it
+    // will sign) before submitting.
+    let fornitore = super::parties::route(state, &mut record)
+        .await?
+        .map(|p| crate::wire::Fornitore::of(&p));
     if body.test {
         // Validate and price only: nothing is stored, nothing charged.
         let mut rendered = Richiesta::render(&record, service, &caller.client.owner_email);
         rendered.id = None;
+        rendered.fornitore = fornitore;
         return Ok(serde_json::to_string(&Envelope::ok(rendered)).unwrap_or_default());
     }
     // Live submissions are paid from the wallet; test ones and drafts are not (a draft is
@@ -234,7 +242,6 @@ pub async fn create(
         Some(sub) => {
             let (values, files) = store_values(state, &data_key, &id, sub, now).await?;
             record.fields = values;
-            record.provider_id = routing::route(state, record.live, &service.hash_visura).await?;
             let calendar = sla::calendar_for(state, record.provider_id.as_deref()).await?;
             sla::start_clock(&mut record, service, &calendar, now);
             files
@@ -244,7 +251,8 @@ pub async fn create(
             Vec::new()
         }
     };
-    let rendered = Richiesta::render(&record, service, &caller.client.owner_email);
+    let mut rendered = Richiesta::render(&record, service, &caller.client.owner_email);
+    rendered.fornitore = fornitore;
     let response = serde_json::to_string(&Envelope::ok(rendered)).unwrap_or_default();
     let history = HistoryEntry {
         request_id: id.clone(),
@@ -313,12 +321,18 @@ fn replay(found: IdempotencyRecord, body_sha: &str) -> ApiResult<String> {
     }
 }
 
-pub fn render(state: &AppState, caller: &ClientCaller, r: &RequestRecord) -> ApiResult<Richiesta> {
+pub async fn render(
+    state: &AppState,
+    caller: &ClientCaller,
+    r: &RequestRecord,
+) -> ApiResult<Richiesta> {
     let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
         tracing::error!(request = %r.id, "request of a service missing from the catalog");
         ApiError::internal()
     })?;
-    Ok(Richiesta::render(r, service, &caller.client.owner_email))
+    let mut rendered = Richiesta::render(r, service, &caller.client.owner_email);
+    rendered.fornitore = super::parties::fornitore(state, r.provider_id.as_deref()).await?;
+    Ok(rendered)
 }
 
 pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Richiesta> {
@@ -328,7 +342,7 @@ pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult
     let r = find_own(state, caller, id)
         .await?
         .ok_or_else(|| ApiError::no_such_request(202, id))?;
-    render(state, caller, &r)
+    render(state, caller, &r).await
 }
 
 pub struct ListQuery {
@@ -356,13 +370,18 @@ pub async fn list(
         offset: q.page.saturating_sub(1).saturating_mul(q.per_page),
         ..RequestFilter::default()
     };
-    state
-        .store
-        .list_requests(&filter)
-        .await?
-        .iter()
-        .map(|r| render(state, caller, r))
-        .collect()
+    let mut providers = super::parties::Directory::default();
+    let mut out = Vec::new();
+    for r in state.store.list_requests(&filter).await? {
+        let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
+            tracing::error!(request = %r.id, "request of a service missing from the catalog");
+            ApiError::internal()
+        })?;
+        let mut rendered = Richiesta::render(&r, service, &caller.client.owner_email);
+        rendered.fornitore = providers.get(state, r.provider_id.as_deref()).await?;
+        out.push(rendered);
+    }
+    Ok(out)
 }
 
 /// `PUT /richiesta/{_id}`: edit or submit a draft, or answer a request for integration.
@@ -406,7 +425,13 @@ pub async fn update(
                 let key = super::data_key(state, id).await?;
                 let who = subjects(&service, &sub);
                 let (stored, files) = store_values(state, &key, id, sub, now).await?;
-                let provider = routing::route(state, current.live, &service.hash_visura).await?;
+                // Routed at creation; a draft older than that (or of a service nobody offered
+                // then) is routed now.
+                let mut routed = current.clone();
+                if routed.provider_id.is_none() {
+                    super::parties::route(state, &mut routed).await?;
+                }
+                let provider = routed.provider_id.clone();
                 let calendar = sla::calendar_for(state, provider.as_deref()).await?;
                 let email = body.email_target.clone();
                 let submitted = mutate(state, id, |r| {
@@ -417,6 +442,8 @@ pub async fn update(
                     let outcome = transition(r, false, Action::Submit)?;
                     r.fields = stored.clone();
                     r.provider_id = provider.clone();
+                    r.informativa_versione = routed.informativa_versione;
+                    r.mandato_versione = routed.mandato_versione;
                     sla::start_clock(r, &service, &calendar, now);
                     if let Some(e) = &email {
                         r.email_target = e.clone();
@@ -460,7 +487,7 @@ pub async fn update(
         }
         _ => supply_integration(state, caller, &current, &service, body, now).await?,
     };
-    render(state, caller, &updated)
+    render(state, caller, &updated).await
 }
 
 /// The client answers an operator's request for integration: the values asked for must be in
@@ -591,5 +618,5 @@ pub async fn cancel(
         Ok(Change::recorded(history(r, "client_cancel", caller)))
     })
     .await?;
-    render(state, caller, &updated)
+    render(state, caller, &updated).await
 }

@@ -808,6 +808,72 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         None,
     )
     .await;
+    // Providers: their party data and paperwork.
+    let party = "PUT /admin/providers/{id}";
+    let body = json!({
+        "denominazione": "CAF Demo",
+        "tipo": "CAF",
+        "codice_fiscale": "12345671205",
+        "sede": {"indirizzo": "Via Roma 1", "comune": "Roma", "provincia": "RM"},
+        "email": "info@cafdemo.example.invalid",
+        "pec": "cafdemo@pec.example.invalid",
+        "telefono": "06 1234567"
+    });
+    r.call(
+        party,
+        a,
+        &format!("/admin/providers/{provider}"),
+        Some(body.clone()),
+    )
+    .await
+    .assert_ok();
+    let mut bad = body.clone();
+    bad["sede"]["provincia"] = json!("Roma");
+    r.call(party, a, &format!("/admin/providers/{provider}"), Some(bad))
+        .await;
+    r.call(party, a, "/admin/providers/nessuno", Some(body))
+        .await;
+    for kind in ["informativa", "mandato"] {
+        let op = if kind == "informativa" {
+            "PUT /admin/providers/{id}/informativa"
+        } else {
+            "PUT /admin/providers/{id}/mandato"
+        };
+        let testo = json!({"testo": "Titolare del trattamento: CAF Demo. Mandato a {{fornitore}} per {{servizio}}."});
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/{provider}/{kind}"),
+            Some(testo.clone()),
+        )
+        .await
+        .assert_ok();
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/{provider}/{kind}"),
+            Some(json!({"testo": ""})),
+        )
+        .await;
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/nessuno/{kind}"),
+            Some(testo),
+        )
+        .await;
+    }
+    let notice = "GET /fornitori/{id}/informativa";
+    r.call(
+        notice,
+        c,
+        &format!("/fornitori/{provider}/informativa"),
+        None,
+    )
+    .await
+    .assert_ok();
+    r.call(notice, c, "/fornitori/nessuno/informativa", None)
+        .await;
     r.call("GET /admin/ledger/verify", a, "/admin/ledger/verify", None)
         .await
         .assert_ok();

@@ -503,6 +503,37 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             admin(OK),
         ),
         row(
+            Method::PUT,
+            "/admin/providers/{id}",
+            format!("/admin/providers/{}", p.provider),
+            Some(
+                json!({"denominazione": "CAF Demo", "tipo": "CAF", "codice_fiscale": "12345671205"}),
+            ),
+            admin(OK),
+        ),
+        row(
+            Method::PUT,
+            "/admin/providers/{id}/informativa",
+            format!("/admin/providers/{}/informativa", p.provider),
+            Some(json!({"testo": "Informativa di prova"})),
+            admin(OK),
+        ),
+        row(
+            Method::PUT,
+            "/admin/providers/{id}/mandato",
+            format!("/admin/providers/{}/mandato", p.provider),
+            Some(json!({"testo": "Mandato di prova"})),
+            admin(OK),
+        ),
+        // No personal data: any client may read any provider's notice.
+        row(
+            Method::GET,
+            "/fornitori/{id}/informativa",
+            format!("/fornitori/{}/informativa", p.provider),
+            None,
+            client(OK, OK),
+        ),
+        row(
             Method::GET,
             "/admin/ledger/verify",
             "/admin/ledger/verify".into(),

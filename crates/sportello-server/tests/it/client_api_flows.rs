@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 const NO_SUCH_ID: &str = "5f2829ce065afc21cc60ad0e";
 
 /// Our documented extensions, always present.
-const EXTENSIONS: [&str; 7] = [
+const EXTENSIONS: [&str; 8] = [
     "prezzo_totale",
     "prezzo",
     "live",
@@ -23,6 +23,7 @@ const EXTENSIONS: [&str; 7] = [
     "purged",
     "scadenza",
     "scaduta",
+    "fornitore",
 ];
 
 fn expected_members(extra: &[&str]) -> BTreeSet<String> {
@@ -126,7 +127,11 @@ async fn the_seed_pages_example_request_gets_the_seed_answer_shape() {
     let list = app.get("/richiesta").await;
     let items = list.assert_ok().as_array().unwrap();
     assert_eq!(items.len(), 1);
-    let expected: BTreeSet<String> = SUMMARY_MEMBERS.iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = SUMMARY_MEMBERS
+        .iter()
+        .chain(SUMMARY_EXTENSIONS.iter())
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(members(&items[0]), expected);
     for m in SUMMARY_MEMBERS {
         assert_eq!(items[0][m], r[m], "{m}");

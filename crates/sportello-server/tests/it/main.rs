@@ -24,6 +24,7 @@ mod limits;
 mod metrics;
 mod operator_api;
 mod outbox;
+mod parties;
 mod privacy;
 mod proxy;
 mod readiness;

@@ -61,12 +61,12 @@ pub(crate) async fn write(
     let r = &c.request;
     let insert = sqlx::query(
         "INSERT INTO requests (id, client_id, hash_visura, hash_requested, live, created_at,
-         status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
-         email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
-         integrazione, timestamp_stati, document, updated_at, version,
-         due_at, sla_paused_at, overdue_at, price)
+            status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
+            email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
+            integrazione, timestamp_stati, document, updated_at, version,
+            due_at, sla_paused_at, overdue_at, informativa_versione, mandato_versione, price)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
     )
     .bind(&r.id)
     .bind(&r.client_id)
@@ -143,7 +143,8 @@ pub(crate) async fn index(
 type Statement<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds, in this order, the columns a request may change over its life, from `status` to
-/// `version`, then the SLA's: the INSERT and the UPDATE list them the same way.
+/// `version`, then the SLA's, then the paperwork versions shown: the INSERT and the UPDATE list
+/// them the same way.
 pub(super) fn bind_changeable<'q>(
     q: Statement<'q>,
     r: &'q RequestRecord,
@@ -168,5 +169,7 @@ pub(super) fn bind_changeable<'q>(
         .bind(r.version)
         .bind(r.due_at)
         .bind(r.sla_paused_at)
-        .bind(r.overdue_at))
+        .bind(r.overdue_at)
+        .bind(r.informativa_versione)
+        .bind(r.mandato_versione))
 }

@@ -128,14 +128,14 @@ impl crate::Requests for This {
         let mut tx = self.pool.begin().await?;
         let update = sqlx::query(
             "UPDATE requests SET status = $1, provider_id = $2, operator_id = $3, fields = $4,
-             opzioni = $5,
-             prezzo_visura = $6, prezzo_totale = $7, email_target = $8, callback_data = $9,
-             esito_codice = $10,
-             esito_info = $11, motivo_annullamento = $12, integrazione = $13,
-             timestamp_stati = $14, document = $15,
-             updated_at = $16, version = $17, due_at = $18, sla_paused_at = $19, overdue_at = $20,
-             closed_at = CASE WHEN $21 THEN COALESCE(closed_at, $22) ELSE NULL END
-             WHERE id = $23 AND version = $24 AND purged_at IS NULL",
+             opzioni = $5, prezzo_visura = $6, prezzo_totale = $7, email_target = $8,
+             callback_data = $9, esito_codice = $10, esito_info = $11,
+             motivo_annullamento = $12, integrazione = $13, timestamp_stati = $14,
+             document = $15, updated_at = $16, version = $17, due_at = $18,
+             sla_paused_at = $19, overdue_at = $20,
+             informativa_versione = $21, mandato_versione = $22,
+             closed_at = CASE WHEN $23 THEN COALESCE(closed_at, $24) ELSE NULL END
+             WHERE id = $25 AND version = $26 AND purged_at IS NULL",
         );
         let done = bind_changeable(update, r, &sealed)?
             .bind(r.status.is_final())

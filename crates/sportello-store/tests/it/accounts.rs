@@ -3,13 +3,16 @@
 
 use crate::common::*;
 use sportello_domain::status::Status;
-use sportello_store::{ClientRecord, OperatorRecord, Role, StoreError, TokenRecord};
+use sportello_store::{
+    ClientRecord, OperatorRecord, PaperKind, Party, Role, StoreError, TokenRecord,
+};
 use std::time::Duration;
 
 stories!(
     clients_are_kept_as_given_and_listed_oldest_first,
     a_token_is_found_by_the_hash_of_its_secret_and_revoked_once,
     providers_keep_their_services_which_can_be_replaced,
+    providers_are_parties_with_versioned_paperwork,
     operators_are_found_by_email_whatever_its_case_and_can_be_disabled,
     a_new_request_goes_to_the_provider_with_the_least_open_work,
     the_setup_lock_is_held_by_one_process_at_a_time,
@@ -127,6 +130,7 @@ async fn providers_keep_their_services_which_can_be_replaced(w: World) {
         name: "CAF Roma".into(),
         services: vec![],
         created_at: T0 - 5,
+        party: Default::default(),
     };
     w.store.create_provider(&first).await.unwrap();
 
@@ -386,4 +390,96 @@ async fn the_setup_lock_is_held_by_one_process_at_a_time(w: World) {
     }
     first.release().await.unwrap();
     second.await.unwrap().release().await.unwrap();
+}
+
+async fn providers_are_parties_with_versioned_paperwork(w: World) {
+    let mut p = provider(&w, "prv_a", &[VISURA]).await;
+    assert_eq!(p.party, Party::default());
+    let party = Party {
+        tipo: Some("Patronato".into()),
+        codice_fiscale: Some("12345671205".into()),
+        indirizzo: Some("Via Po 3".into()),
+        comune: Some("Torino".into()),
+        provincia: Some("TO".into()),
+        email: Some("info@example.com".into()),
+        pec: None,
+        telefono: Some("011 123456".into()),
+    };
+    assert!(w
+        .store
+        .update_provider("prv_a", "Patronato Torino", &party)
+        .await
+        .unwrap());
+    assert!(!w
+        .store
+        .update_provider("prv_zz", "Nessuno", &party)
+        .await
+        .unwrap());
+    p.name = "Patronato Torino".into();
+    p.party = party;
+    assert_eq!(w.store.get_provider("prv_a").await.unwrap(), Some(p));
+
+    // No paperwork yet; each save is the next version, per kind; old ones stay.
+    let none = w
+        .store
+        .current_provider_document("prv_a", PaperKind::Informativa)
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    for (i, testo) in ["Informativa v1", "Informativa v2 è più completa"]
+        .iter()
+        .enumerate()
+    {
+        let doc = w
+            .store
+            .add_provider_document("prv_a", PaperKind::Informativa, testo, T0 + i as i64, "cli")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((doc.versione, doc.testo.as_str()), (i as i64 + 1, *testo));
+    }
+    let mandato = w
+        .store
+        .add_provider_document("prv_a", PaperKind::Mandato, "Mandato", T0, "admin:tok")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mandato.versione, 1);
+    assert_eq!(mandato.created_by, "admin:tok");
+    assert_eq!(
+        w.store
+            .add_provider_document("prv_zz", PaperKind::Mandato, "x", T0, "cli")
+            .await
+            .unwrap(),
+        None
+    );
+    let versions = w
+        .store
+        .provider_documents("prv_a", PaperKind::Informativa)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|d| d.versione).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(versions[1].testo, "Informativa v1");
+    let current = w
+        .store
+        .current_provider_document("prv_a", PaperKind::Informativa)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current, versions[0]);
+
+    // A request keeps the versions it was shown.
+    client(&w, "cli_a").await;
+    let mut r = submitted("cli_a", Some("prv_a"), T0);
+    r.informativa_versione = Some(2);
+    r.mandato_versione = Some(1);
+    create(&w, &r).await;
+    let stored = w.store.get_request(&r.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.informativa_versione, stored.mandato_versione),
+        (Some(2), Some(1))
+    );
 }

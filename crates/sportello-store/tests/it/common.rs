@@ -161,6 +161,7 @@ pub async fn provider(w: &World, id: &str, services: &[&str]) -> ProviderRecord 
         name: format!("CAF {id}"),
         services: services.iter().map(|s| s.to_string()).collect(),
         created_at: T0,
+        party: Default::default(),
     };
     w.store.create_provider(&p).await.unwrap();
     p
@@ -233,6 +234,8 @@ pub fn draft(client_id: &str, at: i64) -> RequestRecord {
         due_at: None,
         sla_paused_at: None,
         overdue_at: None,
+        informativa_versione: None,
+        mandato_versione: None,
     }
 }
 

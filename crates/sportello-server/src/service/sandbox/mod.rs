@@ -46,6 +46,7 @@ pub async fn ensure(state: &AppState) -> Result<(), StoreError> {
             name: "Sandbox (operatore simulato)".into(),
             services: Vec::new(),
             created_at: now,
+            party: Default::default(),
         };
         match state.store.create_provider(&provider).await {
             Ok(()) | Err(StoreError::Conflict(_)) => {}

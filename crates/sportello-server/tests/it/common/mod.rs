@@ -610,6 +610,9 @@ pub const SUMMARY_MEMBERS: [&str; 15] = [
     "sincrona",
 ];
 
+/// Extensions on an item of `GET /richiesta` (issue 17: the client knows its provider).
+pub const SUMMARY_EXTENSIONS: [&str; 1] = ["fornitore"];
+
 /// The member names of a JSON object.
 pub fn members(v: &Value) -> std::collections::BTreeSet<String> {
     v.as_object().unwrap().keys().cloned().collect()

@@ -1,0 +1,232 @@
+//! Providers as parties: what a client is told about the provider of its request, routing a
+//! request together with the paperwork versions it is shown, and an admin's edits of a
+//! provider's data, privacy notice and mandate template (each text edit a new version, checked
+//! by `sportello_domain::paperwork` for the items it seems to lack: a warning, never a refusal).
+
+use sportello_domain::paperwork::{self, TextError};
+use sportello_domain::party::{Party, RawParty};
+use sportello_store::audit::AuditEvent;
+use sportello_store::{PaperKind, ProviderDocument, ProviderRecord, RequestRecord};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::wire::Fornitore;
+
+/// The provider of a request, as its answers show it (None while unrouted).
+pub async fn fornitore(
+    state: &AppState,
+    provider_id: Option<&str>,
+) -> ApiResult<Option<Fornitore>> {
+    let Some(id) = provider_id else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .get_provider(id)
+        .await?
+        .map(|p| Fornitore::of(&p)))
+}
+
+/// Providers looked up once per page of requests, however many of its requests each has.
+#[derive(Default)]
+pub struct Directory(std::collections::HashMap<String, Option<Fornitore>>);
+
+impl Directory {
+    pub async fn get(
+        &mut self,
+        state: &AppState,
+        provider_id: Option<&str>,
+    ) -> ApiResult<Option<Fornitore>> {
+        let Some(id) = provider_id else {
+            return Ok(None);
+        };
+        if let Some(known) = self.0.get(id) {
+            return Ok(known.clone());
+        }
+        let found = fornitore(state, Some(id)).await?;
+        self.0.insert(id.to_string(), found.clone());
+        Ok(found)
+    }
+}
+
+/// Where a new request goes (see `routing::route`), and the notice and mandate versions that
+/// provider shows now: the request records them.
+pub async fn route(state: &AppState, r: &mut RequestRecord) -> ApiResult<Option<ProviderRecord>> {
+    let provider_id = super::routing::route(state, r.live, &r.hash_visura).await?;
+    let provider = match provider_id {
+        Some(id) => state.store.get_provider(&id).await?,
+        None => None,
+    };
+    assign(state, r, provider.as_ref()).await?;
+    Ok(provider)
+}
+
+/// Routes `r` to `provider` (or to none) and records the versions of its paperwork shown.
+pub async fn assign(
+    state: &AppState,
+    r: &mut RequestRecord,
+    provider: Option<&ProviderRecord>,
+) -> ApiResult<()> {
+    r.provider_id = provider.map(|p| p.id.clone());
+    let (informativa, mandato) = match provider {
+        Some(p) => current_versions(state, &p.id).await?,
+        None => (None, None),
+    };
+    r.informativa_versione = informativa;
+    r.mandato_versione = mandato;
+    Ok(())
+}
+
+/// The current versions of a provider's notice and mandate.
+pub async fn current_versions(
+    state: &AppState,
+    provider_id: &str,
+) -> ApiResult<(Option<i64>, Option<i64>)> {
+    let version = |kind| async move {
+        Ok::<_, ApiError>(
+            state
+                .store
+                .current_provider_document(provider_id, kind)
+                .await?
+                .map(|d| d.versione),
+        )
+    };
+    Ok((
+        version(PaperKind::Informativa).await?,
+        version(PaperKind::Mandato).await?,
+    ))
+}
+
+fn unknown_provider() -> ApiError {
+    ApiError::not_found("no such provider")
+}
+
+/// A provider, or 404.
+pub async fn provider(state: &AppState, id: &str) -> ApiResult<ProviderRecord> {
+    state
+        .store
+        .get_provider(id)
+        .await?
+        .ok_or_else(unknown_provider)
+}
+
+/// The current privacy notice of a provider, for anyone about to give it their data.
+pub async fn informativa(
+    state: &AppState,
+    provider_id: &str,
+) -> ApiResult<Option<ProviderDocument>> {
+    provider(state, provider_id).await?;
+    Ok(state
+        .store
+        .current_provider_document(provider_id, PaperKind::Informativa)
+        .await?)
+}
+
+/// Replaces a provider's party data, checked; recorded in the audit trail.
+pub async fn update(
+    state: &AppState,
+    id: &str,
+    raw: &RawParty<'_>,
+    actor: &str,
+    source: Option<String>,
+) -> ApiResult<ProviderRecord> {
+    let party =
+        Party::parse(raw).map_err(|e| ApiError::invalid_member(e.campo, e.codice, e.messaggio))?;
+    let stored = sportello_store::Party {
+        tipo: Some(party.tipo.as_str().to_string()),
+        codice_fiscale: Some(party.codice_fiscale.clone()),
+        indirizzo: party.indirizzo,
+        comune: party.comune,
+        provincia: party.provincia,
+        email: party.email,
+        pec: party.pec,
+        telefono: party.telefono,
+    };
+    if !state
+        .store
+        .update_provider(id, &party.denominazione, &stored)
+        .await?
+    {
+        return Err(unknown_provider());
+    }
+    audit(
+        state,
+        actor,
+        "provider_update",
+        format!("provider {id}"),
+        source,
+    )
+    .await?;
+    provider(state, id).await
+}
+
+/// A saved version and what the checks found missing in it.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub document: ProviderDocument,
+    pub avvisi: Vec<String>,
+}
+
+/// The warnings a text of `kind` raises.
+pub fn warnings(kind: PaperKind, testo: &str) -> Vec<String> {
+    match kind {
+        PaperKind::Informativa => paperwork::notice_warnings(testo),
+        PaperKind::Mandato => paperwork::mandate_warnings(testo),
+    }
+}
+
+/// Saves a new version of a provider's notice or mandate; recorded in the audit trail.
+pub async fn save_text(
+    state: &AppState,
+    id: &str,
+    kind: PaperKind,
+    testo: &str,
+    actor: &str,
+    source: Option<String>,
+) -> ApiResult<Saved> {
+    let testo = paperwork::normalise(testo).map_err(|e| {
+        let codice = match e {
+            TextError::Empty => "testo_required",
+            TextError::TooLong => "testo_too_long",
+        };
+        ApiError::invalid_member("testo", codice, &e.to_string())
+    })?;
+    let document = state
+        .store
+        .add_provider_document(id, kind, &testo, state.clock.now(), actor)
+        .await?
+        .ok_or_else(unknown_provider)?;
+    audit(
+        state,
+        actor,
+        &format!("provider_{}", kind.as_db()),
+        format!("provider {id} versione {}", document.versione),
+        source,
+    )
+    .await?;
+    Ok(Saved {
+        avvisi: warnings(kind, &document.testo),
+        document,
+    })
+}
+
+async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    detail: String,
+    source: Option<String>,
+) -> ApiResult<()> {
+    state
+        .store
+        .audit(&AuditEvent {
+            at: state.clock.now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            request_id: None,
+            detail,
+            source,
+        })
+        .await?;
+    Ok(())
+}
