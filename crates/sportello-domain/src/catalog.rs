@@ -48,6 +48,11 @@
 //! codice = "mandato"
 //! descrizione = "Mandato di assistenza e rappresentanza firmato"
 //! obbligatorio = true
+//!
+//! [persona]                                          # optional, see `persona`: which fields
+//! nome = "$0"                                        #   hold the person (each optional, a
+//! cognome = "$1"                                     #   field of this service)
+//! codice_fiscale = "$4"
 //! ```
 //!
 //! Unknown keys are refused (a misspelt `prezo_visura` must not silently become a default).
@@ -58,6 +63,7 @@
 use crate::checklist::{self, Documento, DocumentoFile};
 use crate::expression::{self, Expr};
 use crate::fields::FieldType;
+use crate::persona::{self, Persona, PersonaFile};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -153,6 +159,8 @@ pub struct Service {
     pub documenti: Vec<Documento>,
     /// Whether a practice needs the person's signed mandate to the provider before it is closed.
     pub mandato_richiesto: bool,
+    /// Which fields hold the person's name, surname and codice fiscale (`[persona]`).
+    pub persona: Persona,
 }
 
 /// A service's VAT treatment, from its catalog file.
@@ -396,6 +404,8 @@ struct ServiceFile {
     mandato_richiesto: bool,
     #[serde(default)]
     documenti: Vec<DocumentoFile>,
+    #[serde(default)]
+    persona: PersonaFile,
 }
 
 fn default_retention_days() -> u32 {
@@ -626,6 +636,7 @@ fn load_service(text: &str) -> Result<Service, String> {
     }
 
     let documenti = checklist::load(raw.documenti, raw.mandato_richiesto)?;
+    let persona = persona::load(raw.persona, &fields)?;
 
     Ok(Service {
         hash_visura: raw.hash_visura,
@@ -650,6 +661,7 @@ fn load_service(text: &str) -> Result<Service, String> {
         iva,
         documenti,
         mandato_richiesto: raw.mandato_richiesto,
+        persona,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod form_schema;
 pub mod paperwork;
 pub mod party;
+pub mod persona;
 pub mod pricing;
 pub mod refusal;
 pub mod status;

@@ -289,6 +289,7 @@ mod tests {
             iva: crate::catalog::Vat::default(),
             documenti: Vec::new(),
             mandato_richiesto: false,
+            persona: crate::persona::Persona::default(),
         }
     }
 
