@@ -104,14 +104,20 @@ mod tests {
         assert_eq!(p.cognome, None);
         assert_eq!(
             p.placeholders(),
-            vec![("nome", "$0".to_string()), ("codice_fiscale", "$2".to_string())]
+            vec![
+                ("nome", "$0".to_string()),
+                ("codice_fiscale", "$2".to_string())
+            ]
         );
     }
 
     #[test]
     fn an_unknown_field_or_a_malformed_key_is_refused() {
         let e = load(file(None, Some("$9")), &fields()).expect_err("no $9");
-        assert!(e.contains("persona.codice_fiscale") && e.contains("$9"), "{e}");
+        assert!(
+            e.contains("persona.codice_fiscale") && e.contains("$9"),
+            "{e}"
+        );
         let e = load(file(Some("nome"), None), &fields()).expect_err("not $n");
         assert!(e.contains("not of the form"), "{e}");
     }

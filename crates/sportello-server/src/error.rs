@@ -206,6 +206,12 @@ impl ApiError {
         )
     }
 
+    /// `GET /richiesta/{_id}/mandato` before there is a mandate to print: the request is not
+    /// routed yet, or its provider has no mandate text.
+    pub fn no_mandate(why: &str) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, 920, why)
+    }
+
     pub fn no_search_results() -> ApiError {
         ApiError::new(
             StatusCode::CONFLICT,

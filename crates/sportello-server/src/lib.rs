@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(richiesta::cancel)
                 .post(richiesta::add_search),
         )
+        .route("/richiesta/{id}/mandato", get(richiesta::mandato))
         .route(
             "/richiesta/{id}/ricerche",
             axum::routing::put(richiesta::choose_search),

@@ -1,16 +1,16 @@
-//! `POST /richiesta`, `GET /richiesta`, `GET|PUT|DELETE /richiesta/{_id}`, and the search
-//! routes, which no service of ours offers.
+//! `POST /richiesta`, `GET /richiesta`, `GET|PUT|DELETE /richiesta/{_id}`, the mandate to sign
+//! (`GET /richiesta/{_id}/mandato`), and the search routes, which no service of ours offers.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ok, paging, parse_statuses, raw_json};
 use crate::auth::ClientCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, RawJson};
-use crate::service::{body, requests, tenancy};
+use crate::service::{body, mandate, requests, tenancy};
 use crate::state::AppState;
 use crate::wire::{Richiesta, RichiestaSummary};
 
@@ -120,6 +120,42 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     Ok(ok(requests::get(&state, &caller, &id).await?))
+}
+
+/// The mandate to sign, as a PDF.
+///
+/// The assigned provider's mandate ("mandato di assistenza e rappresentanza") at the version the
+/// request recorded when it was routed, prefilled with the person's name, surname and codice
+/// fiscale from the fields the catalog's `[persona]` names (a missing one prints as
+/// `[nome mancante]`), with a box for place, date and signature, then the provider's privacy
+/// notice at the version recorded. A4, text extractable, "Pagina N di M" on every page. Reading
+/// the person's data is recorded in the audit trail. 409/920 while the request has no provider
+/// or its provider has no mandate text; 410/917 once its personal data is destroyed.
+#[utoipa::path(get, path = "/richiesta/{id}/mandato", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    responses(
+        (status = 200, description = "The mandate and privacy notice", content_type = "application/pdf"),
+        (status = 400, description = "Invalid id (201)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([201, 202, 917, 920]))),
+    security(("bearer" = [])))]
+pub async fn mandato(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let bytes = mandate::mandate(&state, &caller, &id).await?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    // The id only: a file name is kept in download folders and logs, personal data is not.
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"mandato-{id}.pdf\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 /// Edits or submits a draft, or answers a request for integration.

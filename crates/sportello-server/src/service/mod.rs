@@ -8,6 +8,7 @@ pub mod body;
 pub mod deliveries;
 pub mod documents;
 pub mod fees;
+pub mod mandate;
 pub mod notes;
 pub mod operator;
 pub mod parties;

@@ -437,6 +437,12 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .assert_ok();
     r.call(one, c, "/richiesta/not-an-id", None).await;
     r.call(one, c, &format!("/richiesta/{NOBODY}"), None).await;
+    // The mandate is a PDF: only its refusals are JSON, and recorded.
+    let mandato = "GET /richiesta/{id}/mandato";
+    r.call(mandato, c, &format!("/richiesta/{NOBODY}/mandato"), None)
+        .await;
+    r.call(mandato, c, "/richiesta/not-an-id/mandato", None)
+        .await;
 
     // A draft completed and submitted; another refused, then cancelled.
     let mut partial = form.clone();

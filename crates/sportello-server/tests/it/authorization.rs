@@ -320,6 +320,14 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             client(E(409, 222), E(404, 228)),
         ),
+        // The mandate reads the person's data: as private as the request.
+        row(
+            Method::GET,
+            "/richiesta/{id}/mandato",
+            format!("/richiesta/{}/mandato", p.open),
+            None,
+            client(OK, E(404, 202)),
+        ),
         row(
             Method::PUT,
             "/richiesta/{id}/ricerche",

@@ -21,6 +21,7 @@ mod form_schema;
 mod form_tool;
 mod group_commit;
 mod limits;
+mod mandate;
 mod metrics;
 mod operator_api;
 mod outbox;
