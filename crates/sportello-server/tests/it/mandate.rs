@@ -28,7 +28,7 @@ async fn the_mandate_is_the_providers_text_prefilled_with_the_persons_data() {
     let app = TestApp::spawn().await;
     let mut form = assegno_form();
     form.insert("$0".into(), json!("Niccolò"));
-    form.insert("$1".into(), json!("Dell'Acqua"));
+    form.insert("$1".into(), json!("Bianchi"));
     let r = app
         .post(
             "/richiesta",
@@ -46,7 +46,7 @@ async fn the_mandate_is_the_providers_text_prefilled_with_the_persons_data() {
         format!("attachment; filename=\"mandato-{id}.pdf\"").as_str()
     );
     let text = text_of(&resp.bytes().await.unwrap());
-    for expected in ["Niccolò", "Dell'Acqua", CF, "CAF Demo", "Pagina 1 di"] {
+    for expected in ["Niccolò", "Bianchi", CF, "CAF Demo", "Pagina 1 di"] {
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
     assert!(!text.contains("[nome mancante]"), "{text}");
