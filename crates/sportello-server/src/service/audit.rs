@@ -9,11 +9,24 @@ use sportello_store::StoreError;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
+/// Records a look at or a change of request `request_id`'s data.
 pub async fn record(
     state: &AppState,
     actor: String,
     action: &str,
     request_id: &str,
+    detail: String,
+    source: Option<String>,
+) -> ApiResult<()> {
+    event(state, actor, action, Some(request_id), detail, source).await
+}
+
+/// Records an action, of a request or of none (an admin's edit of a provider).
+pub async fn event(
+    state: &AppState,
+    actor: String,
+    action: &str,
+    request_id: Option<&str>,
     detail: String,
     source: Option<String>,
 ) -> ApiResult<()> {
@@ -23,7 +36,7 @@ pub async fn record(
             at: state.clock.now(),
             actor,
             action: action.to_string(),
-            request_id: Some(request_id.to_string()),
+            request_id: request_id.map(str::to_string),
             detail,
             source,
         })

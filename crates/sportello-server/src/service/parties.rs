@@ -5,7 +5,6 @@
 
 use sportello_domain::paperwork::{self, TextError};
 use sportello_domain::party::{Party, RawParty};
-use sportello_store::audit::AuditEvent;
 use sportello_store::{PaperKind, ProviderDocument, ProviderRecord, RequestRecord};
 
 use crate::error::{ApiError, ApiResult};
@@ -149,10 +148,11 @@ pub async fn update(
     {
         return Err(unknown_provider());
     }
-    audit(
+    super::audit::event(
         state,
-        actor,
+        actor.to_string(),
         "provider_update",
+        None,
         format!("provider {id}"),
         source,
     )
@@ -196,10 +196,11 @@ pub async fn save_text(
         .add_provider_document(id, kind, &testo, state.clock.now(), actor)
         .await?
         .ok_or_else(unknown_provider)?;
-    audit(
+    super::audit::event(
         state,
-        actor,
+        actor.to_string(),
         &format!("provider_{}", kind.as_db()),
+        None,
         format!("provider {id} versione {}", document.versione),
         source,
     )
@@ -208,25 +209,4 @@ pub async fn save_text(
         avvisi: warnings(kind, &document.testo),
         document,
     })
-}
-
-async fn audit(
-    state: &AppState,
-    actor: &str,
-    action: &str,
-    detail: String,
-    source: Option<String>,
-) -> ApiResult<()> {
-    state
-        .store
-        .audit(&AuditEvent {
-            at: state.clock.now(),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            request_id: None,
-            detail,
-            source,
-        })
-        .await?;
-    Ok(())
 }
