@@ -53,6 +53,7 @@
 //! nome = "$0"                                        #   hold the person (each optional, a
 //! cognome = "$1"                                     #   field of this service)
 //! codice_fiscale = "$4"
+//! mandato = "$7"                                     #   the form's copy of the mandate (a file)
 //! ```
 //!
 //! Unknown keys are refused (a misspelt `prezo_visura` must not silently become a default).

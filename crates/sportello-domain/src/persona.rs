@@ -8,10 +8,12 @@
 //! nome = "$0"              # each optional, a field of this service
 //! cognome = "$1"
 //! codice_fiscale = "$4"
+//! mandato = "$7"           # a file field: the copy of the signed mandate, when the form has one
 //! ```
 //!
 //! `catalog` hands the table to [`load`] with the service's fields, which checks that each key
-//! names one of them. A key left out is a datum the mandate prints as missing.
+//! names one of them (and that `mandato` names a file field). A key left out is a datum the
+//! mandate prints as missing.
 
 use crate::catalog::Field;
 use crate::expression;
@@ -23,6 +25,9 @@ pub struct Persona {
     pub nome: Option<u32>,
     pub cognome: Option<u32>,
     pub codice_fiscale: Option<u32>,
+    /// The file field holding a copy of the signed mandate: a request with a file there has
+    /// its mandate, as one with a supplied `mandato` document has.
+    pub mandato: Option<u32>,
 }
 
 impl Persona {
@@ -47,6 +52,7 @@ pub(crate) struct PersonaFile {
     nome: Option<String>,
     cognome: Option<String>,
     codice_fiscale: Option<String>,
+    mandato: Option<String>,
 }
 
 /// Checks the table against the service's fields.
@@ -64,10 +70,22 @@ pub(crate) fn load(raw: PersonaFile, fields: &[Field]) -> Result<Persona, String
         }
         Ok(Some(n))
     };
+    let mandato = index("mandato", raw.mandato)?;
+    if let Some(n) = mandato {
+        if !fields
+            .iter()
+            .any(|f| f.index == n && f.tipo == crate::fields::FieldType::File)
+        {
+            return Err(format!(
+                "persona.mandato names `${n}`, which is not a file field"
+            ));
+        }
+    }
     Ok(Persona {
         nome: index("nome", raw.nome)?,
         cognome: index("cognome", raw.cognome)?,
         codice_fiscale: index("codice_fiscale", raw.codice_fiscale)?,
+        mandato,
     })
 }
 
@@ -94,6 +112,7 @@ mod tests {
             nome: nome.map(str::to_string),
             cognome: None,
             codice_fiscale: cf.map(str::to_string),
+            mandato: None,
         }
     }
 
@@ -120,5 +139,18 @@ mod tests {
         );
         let e = load(file(Some("nome"), None), &fields()).expect_err("not $n");
         assert!(e.contains("not of the form"), "{e}");
+    }
+
+    #[test]
+    fn the_mandate_must_name_a_file_field() {
+        let mut fields = fields();
+        let raw = |key: &str| PersonaFile {
+            mandato: Some(key.to_string()),
+            ..file(None, None)
+        };
+        let e = load(raw("$1"), &fields).expect_err("$1 is text");
+        assert!(e.contains("not a file field"), "{e}");
+        fields[1].tipo = FieldType::File;
+        assert_eq!(load(raw("$1"), &fields).expect("a file").mandato, Some(1));
     }
 }

@@ -52,6 +52,8 @@ pub enum Refusal {
     Cancelled,
     /// The client's `PUT` on a request that is neither a draft nor waiting for an integration.
     NotEditable,
+    /// A document beyond the form for a request whose work is over (closed or cancelled).
+    NoMoreDocuments,
 
     // --- added by the service layer
     /// An operator acting on a request another operator holds.
@@ -68,11 +70,13 @@ pub enum Refusal {
     ServiceNotWorked,
     /// Marking overdue a request that changed since it was found overdue.
     NoLongerOverdue,
+    /// Closing as processed a practice whose service needs the person's mandate, without one.
+    MandateMissing,
 }
 
 impl Refusal {
     /// Every refusal, for tests and for documentation.
-    pub const ALL: [Refusal; 26] = [
+    pub const ALL: [Refusal; 28] = [
         Refusal::DraftNotForOperators,
         Refusal::DraftHasNoIntegration,
         Refusal::DraftNotSubmitted,
@@ -99,6 +103,8 @@ impl Refusal {
         Refusal::SandboxRequest,
         Refusal::ServiceNotWorked,
         Refusal::NoLongerOverdue,
+        Refusal::NoMoreDocuments,
+        Refusal::MandateMissing,
     ];
 
     /// English, for API callers: the envelope's `message`. Clients may match on these texts, so
@@ -152,6 +158,12 @@ impl Refusal {
             Refusal::SandboxRequest => "test requests are worked by the sandbox, not by a provider",
             Refusal::ServiceNotWorked => "the provider does not work this service",
             Refusal::NoLongerOverdue => "no longer overdue",
+            Refusal::NoMoreDocuments => {
+                "the request is closed or cancelled: it takes no more documents"
+            }
+            Refusal::MandateMissing => {
+                "the practice has no signed mandate: ask the client for the document `mandato` before closing"
+            }
         }
     }
 
@@ -212,6 +224,12 @@ impl Refusal {
             }
             Refusal::ServiceNotWorked => "Il fornitore scelto non lavora questo servizio.",
             Refusal::NoLongerOverdue => "La richiesta non è più in ritardo.",
+            Refusal::NoMoreDocuments => {
+                "La richiesta è chiusa o annullata: non si possono più aggiungere documenti."
+            }
+            Refusal::MandateMissing => {
+                "Mandato mancante: chiedi al cliente il mandato firmato prima di chiudere la pratica."
+            }
         }
     }
 }
@@ -268,7 +286,9 @@ mod tests {
                 | Refusal::NotReassignable
                 | Refusal::SandboxRequest
                 | Refusal::ServiceNotWorked
-                | Refusal::NoLongerOverdue => {}
+                | Refusal::NoLongerOverdue
+                | Refusal::NoMoreDocuments
+                | Refusal::MandateMissing => {}
             }
         }
         let distinct: std::collections::HashSet<_> = Refusal::ALL.into_iter().collect();

@@ -44,6 +44,10 @@ pub enum Action {
     AttachResult,
     Close,
     OperatorCancel,
+    /// Client: a document beyond the form (`POST /richiesta/{_id}/documenti`), taken while the
+    /// request is still being prepared or worked; it moves nothing by itself (the service sends
+    /// a waiting request back to the queue once everything asked has arrived).
+    SupplyDocument,
 }
 
 /// What `apply` needs to know besides the status.
@@ -232,6 +236,13 @@ pub fn apply(situation: Situation, action: Action) -> Result<Outcome, Transition
             Submit | EditDraft | SupplyIntegration | Claim | Release | AskIntegration,
         ) => refuse(Refusal::ResultsOnlyClose),
 
+        // --- Documents beyond the form: until the work is done.
+        (Draft, _, SupplyDocument) => to(Draft, false),
+        (InErogazione | InAttesaIntegrazione, _, SupplyDocument) => to(status, taken),
+        (DatiDisponibili | VisuraEvasa | Annullata, _, SupplyDocument) => {
+            refuse(Refusal::NoMoreDocuments)
+        }
+
         // --- Final.
         (VisuraEvasa, _, _) => refuse(Refusal::Closed),
         (Annullata, _, _) => refuse(Refusal::Cancelled),
@@ -245,7 +256,7 @@ mod tests {
     use Action::*;
     use Status::*;
 
-    const ALL_ACTIONS: [Action; 11] = [
+    const ALL_ACTIONS: [Action; 12] = [
         Submit,
         EditDraft,
         SupplyIntegration,
@@ -257,6 +268,7 @@ mod tests {
         AttachResult,
         Close,
         OperatorCancel,
+        SupplyDocument,
     ];
 
     /// `None` means "either value".
@@ -272,6 +284,23 @@ mod tests {
     /// The specification, written as the list of every allowed move; anything not listed must be
     /// refused. Kept independent of `apply`'s match on purpose.
     const ALLOWED: &[Row] = &[
+        (Draft, None, SupplyDocument, None, Draft, Taken::Set(false)),
+        (
+            InErogazione,
+            None,
+            SupplyDocument,
+            None,
+            InErogazione,
+            Taken::Keep,
+        ),
+        (
+            InAttesaIntegrazione,
+            None,
+            SupplyDocument,
+            None,
+            InAttesaIntegrazione,
+            Taken::Keep,
+        ),
         (Draft, None, Submit, None, InErogazione, Taken::Set(false)),
         (Draft, None, EditDraft, None, Draft, Taken::Set(false)),
         (Draft, None, Update, None, Draft, Taken::Set(false)),
@@ -484,11 +513,11 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 6 * 11 * 2 * 2);
+        assert_eq!(checked, 6 * 12 * 2 * 2);
         // Draft ignores taken (2×2×4), the other rows each cover the has_results values they allow.
         assert_eq!(
             allowed,
-            16 + 4 + 2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 4 + 4 + 4 + 2 + 2 + 2 + 4
+            16 + 4 + 2 + 2 + 2 + 2 + 2 + 2 + 1 + 2 + 4 + 4 + 4 + 2 + 2 + 2 + 4 + 12
         );
     }
 
@@ -498,7 +527,8 @@ mod tests {
         for a in ALL_ACTIONS {
             match a {
                 Submit | EditDraft | SupplyIntegration | ClientCancel | Update | Claim
-                | Release | AskIntegration | AttachResult | Close | OperatorCancel => {}
+                | Release | AskIntegration | AttachResult | Close | OperatorCancel
+                | SupplyDocument => {}
             }
         }
         let distinct: std::collections::HashSet<_> = ALL_ACTIONS.into_iter().collect();
@@ -512,6 +542,7 @@ mod tests {
                 let r = reason(s, a);
                 match (s.status, a) {
                     (_, Update) => assert_eq!(refusal(s, a), Refusal::NotEditable),
+                    (_, SupplyDocument) => assert_eq!(refusal(s, a), Refusal::NoMoreDocuments),
                     (VisuraEvasa, _) => assert_eq!(r, "the request has already been closed"),
                     _ => assert_eq!(r, "the request has been cancelled"),
                 }
@@ -526,7 +557,7 @@ mod tests {
                 if let Ok(o) = apply(s, a) {
                     if o.status == Draft {
                         assert!(
-                            matches!((s.status, a), (Draft, EditDraft | Update)),
+                            matches!((s.status, a), (Draft, EditDraft | Update | SupplyDocument)),
                             "{s:?} {a:?}"
                         );
                     }
@@ -671,7 +702,7 @@ mod tests {
     }
 
     /// The refusals the service layer adds; every other one must come out of the machine.
-    const SERVICE_REFUSALS: [Refusal; 7] = [
+    const SERVICE_REFUSALS: [Refusal; 8] = [
         Refusal::HeldByAnother,
         Refusal::TakeFirst,
         Refusal::ReassignedMeanwhile,
@@ -679,6 +710,7 @@ mod tests {
         Refusal::SandboxRequest,
         Refusal::ServiceNotWorked,
         Refusal::NoLongerOverdue,
+        Refusal::MandateMissing,
     ];
 
     #[test]

@@ -87,6 +87,8 @@ impl ApiError {
             | SandboxRequest
             | ServiceNotWorked
             | NoLongerOverdue => (StatusCode::CONFLICT, 907),
+            NoMoreDocuments => (StatusCode::CONFLICT, 921),
+            MandateMissing => (StatusCode::CONFLICT, 922),
         };
         ApiError {
             cause: Some(Cause::Refused(refusal)),

@@ -70,6 +70,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/richiesta/{id}/mandato", get(richiesta::mandato))
         .route(
+            "/richiesta/{id}/documenti",
+            // The multipart reader's own bound; the JSON reader keeps the same one itself.
+            post(richiesta::add_document).layer(axum::extract::DefaultBodyLimit::max(
+                body::BodyLimit::Result.bytes(&state.limits),
+            )),
+        )
+        .route(
             "/richiesta/{id}/ricerche",
             axum::routing::put(richiesta::choose_search),
         )

@@ -227,8 +227,52 @@ pub struct Esito {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Integrazione {
     pub messaggio: String,
+    /// The `$n` fields to send again with `PUT /richiesta/{_id}`.
     pub campi: Vec<String>,
+    /// The documents to send with `POST /richiesta/{_id}/documenti`.
+    pub documenti: Vec<DocumentoRichiesto>,
     pub timestamp: i64,
+}
+
+/// Extension: a document an operator asks for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentoRichiesto {
+    /// The slug to send it with (`contratto_locazione`).
+    pub codice: String,
+    pub descrizione: String,
+}
+
+/// Extension: a document supplied beyond the form (never its content).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentoFornito {
+    pub id: String,
+    pub codice: String,
+    /// The file's name, with the extension of its detected type.
+    pub nome: String,
+    /// Bytes.
+    pub dimensione: u64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// When it was supplied (Unix seconds).
+    pub timestamp: i64,
+}
+
+impl DocumentoFornito {
+    /// The supporting documents among a request's files, oldest first.
+    pub fn list(files: &[sportello_store::FileRecord]) -> Vec<DocumentoFornito> {
+        files
+            .iter()
+            .filter(|f| f.kind == sportello_store::FileKind::Supporting)
+            .map(|f| DocumentoFornito {
+                id: f.id.clone(),
+                codice: f.campo.clone().unwrap_or_default(),
+                nome: f.name.clone(),
+                dimensione: f.size,
+                sha256: f.sha256.clone(),
+                timestamp: f.created_at,
+            })
+            .collect()
+    }
 }
 
 /// A request, as `POST /richiesta`, `GET /richiesta/{_id}` and `PUT` answer it.
@@ -284,6 +328,8 @@ pub struct Richiesta {
     /// Extension: the CAF or Patronato the request is routed to (from its creation, drafts
     /// included); null while no provider offers the service.
     pub fornitore: Option<Fornitore>,
+    /// Extension: the documents supplied beyond the form (`POST /richiesta/{_id}/documenti`).
+    pub documenti: Vec<DocumentoFornito>,
 }
 
 /// Extension: a provider as the client is told about it.
@@ -485,9 +531,18 @@ impl Richiesta {
             integrazione: r.integrazione.as_ref().map(|i| Integrazione {
                 messaggio: i.messaggio.clone(),
                 campi: i.campi.clone(),
+                documenti: i
+                    .documenti
+                    .iter()
+                    .map(|d| DocumentoRichiesto {
+                        codice: d.codice.clone(),
+                        descrizione: d.descrizione.clone(),
+                    })
+                    .collect(),
                 timestamp: i.at,
             }),
             fornitore: None,
+            documenti: Vec::new(),
         }
     }
 

@@ -141,7 +141,22 @@ pub struct Integration {
     pub messaggio: String,
     /// `$n` keys the operator asks for.
     pub campi: Vec<String>,
+    /// Documents beyond the form the operator asks for (empty on integrations asked before
+    /// documents existed).
+    #[serde(default)]
+    pub documenti: Vec<AskedDocument>,
     pub at: i64,
+    /// When the client answered `campi` while documents were still awaited: the request goes
+    /// back to the queue once the last of them arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campi_at: Option<i64>,
+}
+
+/// A document an operator asks for: its slug (`contratto_locazione`) and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskedDocument {
+    pub codice: String,
+    pub descrizione: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +226,9 @@ pub enum FileKind {
     Input,
     /// Attached by an operator as part of the result.
     Result,
+    /// A document beyond the form, supplied by the client (`POST /richiesta/{_id}/documenti`);
+    /// its `campo` is the document's codice.
+    Supporting,
 }
 
 impl FileKind {
@@ -218,6 +236,7 @@ impl FileKind {
         match self {
             FileKind::Input => "input",
             FileKind::Result => "result",
+            FileKind::Supporting => "supporting",
         }
     }
 }
@@ -227,7 +246,7 @@ pub struct FileRecord {
     pub id: String,
     pub request_id: String,
     pub kind: FileKind,
-    /// The `$n` field an input file belongs to.
+    /// The `$n` field an input file belongs to; a supporting document's codice.
     pub campo: Option<String>,
     pub name: String,
     pub mime: String,

@@ -150,6 +150,7 @@ pub(crate) fn file_from(
         kind: match kind.as_str() {
             "input" => FileKind::Input,
             "result" => FileKind::Result,
+            "supporting" => FileKind::Supporting,
             other => return Err(StoreError::Corrupt(format!("file kind {other}"))),
         },
         campo: row.col("campo")?,

@@ -22,7 +22,7 @@ use crate::state::Limits;
     paths(
         visure::list, visure::get, visure::schema,
         richiesta::create, richiesta::list, richiesta::get, richiesta::update, richiesta::cancel,
-        richiesta::add_search, richiesta::choose_search, richiesta::mandato,
+        richiesta::add_search, richiesta::choose_search, richiesta::mandato, richiesta::add_document,
         documento::get, documento::download,
         operator::queue, operator::detail, operator::claim, operator::release,
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,

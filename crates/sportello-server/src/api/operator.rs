@@ -125,9 +125,11 @@ pub async fn release(
 
 /// Asks the client for more.
 ///
-/// `{"messaggio": "…", "campi": ["$5"]}`: the request waits for the client
-/// (`in_attesa_integrazione`) and the SLA clock stops until the client answers with `PUT
-/// /richiesta/{id}`.
+/// `{"messaggio": "…", "campi": ["$5"], "documenti": [{"codice": "contratto_locazione",
+/// "descrizione": "…"}]}`: the request waits for the client (`in_attesa_integrazione`) and the SLA
+/// clock stops until the client has answered: the fields with `PUT /richiesta/{id}`, each
+/// document with `POST /richiesta/{id}/documenti`. A document of the service's checklist may be
+/// asked by its `codice` alone (its description is the checklist's); at most 20.
 #[utoipa::path(post, path = "/operator/requests/{id}/integration", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
     responses((status = 200, description = "Waiting for the client", body = inline(crate::envelope::Envelope<OperatorRequest>)),
@@ -172,14 +174,16 @@ pub async fn attach_result(
 /// Closes a request as processed.
 ///
 /// "Visura evasa": needs at least one result, builds the result archive and notifies the client.
-/// Body `{"esito": {"codice": "0", "info": "OK"}}` (optional).
+/// Body `{"esito": {"codice": "0", "info": "OK"}}` (optional). A practice whose service needs the
+/// person's signed mandate (`mandato_richiesto`) is refused with 409/922 while it holds none
+/// (neither the form's copy nor a document `mandato`): ask for it with an integration.
 #[utoipa::path(post, path = "/operator/requests/{id}/close", tag = "operatore",
     params(("id" = String, Path)), request_body = Object,
     responses((status = 200, description = "Closed", body = inline(crate::envelope::Envelope<OperatorRequest>)),
         (status = 400, description = "an invalid member (915); `details` names it", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
-        (status = 409, description = "not allowed in the request's state, or taken by another operator (907)", body = crate::envelope::ErrorEnvelope)),
-    extensions(("x-error-codes" = json!([907, 913, 914, 915]))),
+        (status = 409, description = "not allowed in the request's state, or taken by another operator (907); the mandate is missing (922)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([907, 913, 914, 915, 922]))),
     security(("bearer" = [])))]
 pub async fn close(
     State(state): State<AppState>,

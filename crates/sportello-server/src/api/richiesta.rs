@@ -1,7 +1,8 @@
 //! `POST /richiesta`, `GET /richiesta`, `GET|PUT|DELETE /richiesta/{_id}`, the mandate to sign
-//! (`GET /richiesta/{_id}/mandato`), and the search routes, which no service of ours offers.
+//! (`GET /richiesta/{_id}/mandato`), documents beyond the form (`POST /richiesta/{_id}/documenti`),
+//! and the search routes, which no service of ours offers.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use super::{ok, paging, parse_statuses, raw_json};
 use crate::auth::ClientCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, RawJson};
-use crate::service::{body, mandate, requests, tenancy};
+use crate::service::{body, mandate, requests, supporting, tenancy};
 use crate::state::AppState;
 use crate::wire::{Richiesta, RichiestaSummary};
 
@@ -120,6 +121,79 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     Ok(ok(requests::get(&state, &caller, &id).await?))
+}
+
+/// Supplies a document beyond the form.
+///
+/// What a CAF or Patronato needs besides the form: a document an operator asked for in
+/// `integrazione.documenti`, or one of the service's checklist (`GET /visure/{hash}`,
+/// `documenti`) sent up front. JSON `{"codice": "contratto_locazione", "file": "<base64, a data:
+/// URL, or name|data:…>"}`, or `multipart/form-data` with the parts `codice` then `file`
+/// (streamed, never whole in memory). PDF, JPEG or PNG, checked by its bytes like every file
+/// (412/229 otherwise) and sealed. Allowed while the request is a draft, in progress or waiting
+/// for an integration; 409/921 once closed or cancelled. When it is the last thing an
+/// integration asked for, the request goes back to the queue (`request.integration_supplied`).
+/// The answer is the request, listing the documents in `documenti` (never their content).
+#[utoipa::path(post, path = "/richiesta/{id}/documenti", tag = "richieste",
+    params(("id" = String, Path, description = "The request's `_id`")),
+    request_body(content = Object, description = "codice, file (JSON), or the multipart parts codice and file"),
+    responses(
+        (status = 200, description = "The request, with the document listed", body = inline(crate::envelope::Envelope<Richiesta>)),
+        (status = 400, description = "Invalid id (201); codice or file missing or invalid (915); unreadable body (905)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope),
+        (status = 409, description = "the request is closed or cancelled (921)", body = crate::envelope::ErrorEnvelope),
+        (status = 412, description = "the file is not a PDF, JPEG or PNG, or is too large (229)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([201, 202, 229, 905, 906, 913, 915, 917, 921]))),
+    security(("bearer" = [])))]
+pub async fn add_document(
+    State(state): State<AppState>,
+    caller: ClientCaller,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let answer = if multipart {
+        let unreadable = |_| ApiError::malformed("the multipart body could not be read");
+        let mut parts = Multipart::from_request(req, &state)
+            .await
+            .map_err(|_| ApiError::malformed("the multipart body could not be read"))?;
+        let mut codice = None;
+        loop {
+            let Some(part) = parts.next_field().await.map_err(unreadable)? else {
+                return Err(ApiError::invalid_member(
+                    "file",
+                    "required",
+                    "the part file is required (after the part codice)",
+                ));
+            };
+            match part.name() {
+                Some("codice") => codice = Some(part.text().await.map_err(unreadable)?),
+                Some("file") => {
+                    let codice = codice.ok_or_else(|| {
+                        ApiError::invalid_member(
+                            "codice",
+                            "required",
+                            "the part codice is required, before the part file",
+                        )
+                    })?;
+                    let name = part.file_name().unwrap_or_default().to_string();
+                    break supporting::supply_stream(&state, &caller, &id, &codice, &name, part)
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+    } else {
+        let JsonBody(members, _) =
+            JsonBody::<body::SupplyDocument>::from_request(req, &state).await?;
+        let sent = body::SupplyDocument::from_members(members)?;
+        supporting::supply_text(&state, &caller, &id, &sent.codice, &sent.file).await?
+    };
+    Ok(ok(answer))
 }
 
 /// The mandate to sign, as a PDF.

@@ -249,9 +249,23 @@ pub async fn release(
 
 impl FromForm for operator::AskIntegration {
     fn from_form(form: FormData) -> Result<Self, PageError> {
+        // Ticked checklist entries (their descriptions come from the checklist), and one
+        // document of the operator's own.
+        let mut documenti = form
+            .all("documenti")
+            .iter()
+            .map(|codice| operator::AskedDocument::new(codice, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(codice) = form.text("altro_codice").filter(|c| !c.trim().is_empty()) {
+            documenti.push(operator::AskedDocument::new(
+                &codice,
+                form.get("altro_descrizione"),
+            )?);
+        }
         Ok(operator::AskIntegration::new(
             form.get("messaggio"),
             form.all("campi"),
+            documenti,
         )?)
     }
 }

@@ -36,6 +36,9 @@ pub enum Read {
         kept: &'static [&'static str],
         raw: &'static [&'static str],
     },
+    /// The member kept as its JSON text, for a reader that parses a small structure (a list of
+    /// objects) itself; its size is bounded by the route's body limit.
+    Raw,
 }
 
 /// What a route reads from its JSON body.
@@ -58,7 +61,8 @@ pub enum Member {
     Object(BTreeMap<String, Member>),
     /// An array or object inside an array or object: only its presence is kept.
     Nested,
-    /// A member of [`Read::Fields`] kept as its JSON text (valid JSON: the parser cut it out).
+    /// A member of [`Read::Fields`], or one read with [`Read::Raw`], kept as its JSON text
+    /// (valid JSON: the parser cut it out).
     Raw(Box<str>),
 }
 
@@ -316,6 +320,7 @@ impl<'de, S: Shape> Visitor<'de> for TopSeed<'_, S> {
                         Read::Fields { kept, raw } => {
                             map.next_value_seed(FieldsSeed { kept, raw })?
                         }
+                        Read::Raw => Member::Raw(map.next_value::<Box<RawValue>>()?.into()),
                     };
                     members.insert(name.to_string(), member);
                 }

@@ -21,6 +21,10 @@ const MAX_ESITO_CODICE_BYTES: usize = 16;
 const MAX_NOME_CHARS: usize = 100;
 /// The longest note between operators.
 pub const MAX_NOTE_CHARS: usize = 2000;
+/// The longest description of a document asked for.
+pub const MAX_DESCRIZIONE_CHARS: usize = 300;
+/// The most documents one integration request may ask for.
+pub const MAX_DOCUMENTI: usize = 20;
 
 /// Why something an operator (or an admin, for a reassignment) sent was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,12 @@ pub enum Invalid {
     Campi,
     /// An entry of `campi` is not a field of the request's service.
     UnknownCampo,
+    /// `documenti` is not a list of at most [`MAX_DOCUMENTI`] objects `{codice, descrizione}`.
+    Documenti,
+    /// A document's `codice` is not a slug of `[a-z0-9_]` (1–64).
+    DocumentoCodice,
+    /// A document's `descrizione` is missing (and not in the service's checklist) or too long.
+    DocumentoDescrizione,
     Motivo,
     /// The name of a result file.
     Nome,
@@ -57,6 +67,7 @@ pub enum Text {
     Nota,
     EsitoCodice,
     EsitoInfo,
+    Descrizione,
 }
 
 impl Text {
@@ -69,6 +80,7 @@ impl Text {
             Text::Nota => Invalid::Nota,
             Text::EsitoCodice => Invalid::EsitoCodice,
             Text::EsitoInfo => Invalid::EsitoInfo,
+            Text::Descrizione => Invalid::DocumentoDescrizione,
         }
     }
 }
@@ -79,6 +91,9 @@ impl Invalid {
         match self {
             Invalid::Messaggio => "messaggio",
             Invalid::Campi | Invalid::UnknownCampo => "campi",
+            Invalid::Documenti => "documenti",
+            Invalid::DocumentoCodice => "documenti.codice",
+            Invalid::DocumentoDescrizione => "documenti.descrizione",
             Invalid::Motivo => "motivo",
             Invalid::Nome => "nome",
             Invalid::File | Invalid::NoFileChosen => "file",
@@ -97,6 +112,9 @@ impl Invalid {
             Invalid::Messaggio | Invalid::Motivo | Invalid::Nome | Invalid::Nota => "text_invalid",
             Invalid::Campi => "campi_invalid",
             Invalid::UnknownCampo => "unknown_field",
+            Invalid::Documenti => "documenti_invalid",
+            Invalid::DocumentoCodice => "codice_invalid",
+            Invalid::DocumentoDescrizione => "text_invalid",
             Invalid::File | Invalid::NoFileChosen => "required",
             Invalid::Esito | Invalid::EsitoCodice | Invalid::EsitoInfo => "esito_invalid",
             Invalid::Provider => "unknown",
@@ -111,6 +129,15 @@ impl Invalid {
             Invalid::Campi => "campi must be a list like [\"$5\"]",
             Invalid::UnknownCampo => {
                 "every entry of campi must be a field of the service, like \"$5\""
+            }
+            Invalid::Documenti => {
+                "documenti must be a list of at most 20 objects like {\"codice\": \"contratto_locazione\", \"descrizione\": \"…\"}"
+            }
+            Invalid::DocumentoCodice => {
+                "every codice of documenti must be 1 to 64 characters of a-z, 0-9 and _"
+            }
+            Invalid::DocumentoDescrizione => {
+                "every document needs a descrizione of at most 300 characters (it may be left out for a document of the service's checklist)"
             }
             Invalid::Motivo => "motivo must be a non-empty string of at most 1000 characters",
             Invalid::Nome => "nome must be a non-empty string of at most 100 characters",
@@ -131,6 +158,13 @@ impl Invalid {
             Invalid::Messaggio => "Scrivi il messaggio per il cliente (al massimo 2000 caratteri).",
             Invalid::Campi | Invalid::UnknownCampo => {
                 "Uno dei campi indicati non appartiene al servizio."
+            }
+            Invalid::Documenti => "Puoi chiedere al massimo 20 documenti alla volta.",
+            Invalid::DocumentoCodice => {
+                "Il codice di un documento può contenere solo lettere minuscole, cifre e _ (al massimo 64)."
+            }
+            Invalid::DocumentoDescrizione => {
+                "Descrivi ogni documento richiesto (al massimo 300 caratteri)."
             }
             Invalid::Motivo => "Scrivi il motivo dell'annullamento (al massimo 1000 caratteri).",
             Invalid::Nome => "Il nome del file non è valido (al massimo 100 caratteri).",
@@ -179,22 +213,63 @@ fn string_member(m: Option<&Member>, invalid: Invalid) -> Result<Option<&str>, I
     }
 }
 
-/// `POST /operator/requests/{id}/integration`: what the client is asked, and which fields.
+/// `POST /operator/requests/{id}/integration`: what the client is asked, which fields and which
+/// documents.
 #[derive(Debug, Clone)]
 pub struct AskIntegration {
     pub messaggio: String,
     /// `"$n"` keys, sorted, without repeats; the use case checks them against the service.
     pub campi: Vec<String>,
+    /// Documents beyond the form, in the order asked, one per codice.
+    pub documenti: Vec<AskedDocument>,
+}
+
+/// A document asked for; without a description, the use case takes the checklist's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskedDocument {
+    pub codice: String,
+    pub descrizione: Option<String>,
+}
+
+impl AskedDocument {
+    pub fn new(codice: &str, descrizione: Option<&str>) -> Result<Self, Invalid> {
+        let codice = codice.trim();
+        if !sportello_domain::checklist::is_codice(codice) {
+            return Err(Invalid::DocumentoCodice);
+        }
+        let descrizione = text(descrizione, Text::Descrizione, MAX_DESCRIZIONE_CHARS, false)?;
+        Ok(AskedDocument {
+            codice: codice.to_string(),
+            descrizione,
+        })
+    }
 }
 
 impl AskIntegration {
-    pub fn new(messaggio: Option<&str>, campi: Vec<String>) -> Result<Self, Invalid> {
+    pub fn new(
+        messaggio: Option<&str>,
+        campi: Vec<String>,
+        documenti: Vec<AskedDocument>,
+    ) -> Result<Self, Invalid> {
         let messaggio =
             text(messaggio, Text::Messaggio, MAX_MESSAGGIO_CHARS, true)?.unwrap_or_default();
         let mut campi = campi;
         campi.sort();
         campi.dedup();
-        Ok(AskIntegration { messaggio, campi })
+        if documenti.len() > MAX_DOCUMENTI {
+            return Err(Invalid::Documenti);
+        }
+        let mut unique: Vec<AskedDocument> = Vec::with_capacity(documenti.len());
+        for d in documenti {
+            if !unique.iter().any(|u| u.codice == d.codice) {
+                unique.push(d);
+            }
+        }
+        Ok(AskIntegration {
+            messaggio,
+            campi,
+            documenti: unique,
+        })
     }
 
     pub fn from_members(m: Members) -> Result<Self, Invalid> {
@@ -209,13 +284,49 @@ impl AskIntegration {
                 .ok_or(Invalid::UnknownCampo)?,
             Some(_) => return Err(Invalid::Campi),
         };
-        AskIntegration::new(messaggio, campi)
+        let documenti = match m.get("documenti") {
+            None | Some(Member::Null) => Vec::new(),
+            Some(Member::Raw(text)) => documenti(text)?,
+            Some(_) => return Err(Invalid::Documenti),
+        };
+        AskIntegration::new(messaggio, campi, documenti)
     }
 }
 
+/// `documenti` as sent: a list of `{codice, descrizione}` (the route's body limit bounds it).
+fn documenti(text: &str) -> Result<Vec<AskedDocument>, Invalid> {
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        codice: Option<serde_json::Value>,
+        descrizione: Option<serde_json::Value>,
+    }
+    let sent: Option<Vec<Sent>> = serde_json::from_str(text).map_err(|_| Invalid::Documenti)?;
+    let sent = sent.unwrap_or_default();
+    if sent.len() > MAX_DOCUMENTI {
+        return Err(Invalid::Documenti);
+    }
+    sent.into_iter()
+        .map(|d| {
+            let codice = match &d.codice {
+                Some(serde_json::Value::String(c)) => c.as_str(),
+                _ => return Err(Invalid::DocumentoCodice),
+            };
+            let descrizione = match &d.descrizione {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(t)) => Some(t.as_str()),
+                Some(_) => return Err(Invalid::DocumentoDescrizione),
+            };
+            AskedDocument::new(codice, descrizione)
+        })
+        .collect()
+}
+
 impl Shape for AskIntegration {
-    const MEMBERS: &'static [(&'static str, Read)] =
-        &[("messaggio", Read::Value), ("campi", Read::Value)];
+    const MEMBERS: &'static [(&'static str, Read)] = &[
+        ("messaggio", Read::Value),
+        ("campi", Read::Value),
+        ("documenti", Read::Raw),
+    ];
 }
 
 impl JsonShape for AskIntegration {
@@ -409,7 +520,7 @@ mod tests {
             Invalid::Nul(Text::Motivo)
         );
         assert_eq!(
-            AskIntegration::new(Some(nul), Vec::new()).unwrap_err(),
+            AskIntegration::new(Some(nul), Vec::new(), Vec::new()).unwrap_err(),
             Invalid::Nul(Text::Messaggio)
         );
         assert_eq!(Note::new(Some(nul)).unwrap_err(), Invalid::Nul(Text::Nota));

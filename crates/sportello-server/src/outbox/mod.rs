@@ -237,10 +237,9 @@ impl Outbox {
             Err(e) => return Err(Attempted::Temporary(format!("store: {e}"), None)),
         };
         let mut rendered = Richiesta::render(r, service, &owner);
-        rendered.fornitore =
-            crate::service::parties::fornitore(&self.state, r.provider_id.as_deref())
-                .await
-                .map_err(|e| Attempted::Temporary(format!("provider: {e:?}"), None))?;
+        crate::service::requests::extend(&self.state, r, &mut rendered)
+            .await
+            .map_err(|e| Attempted::Temporary(format!("rendering: {e:?}"), None))?;
         serde_json::to_vec(&Envelope::ok(rendered))
             .map_err(|e| Attempted::Permanent(format!("rendering: {e}"), None))
     }

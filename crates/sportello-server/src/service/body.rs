@@ -407,3 +407,46 @@ pub fn parse_motivo(m: &Members) -> Result<Option<String>, ApiError> {
         )),
     }
 }
+
+/// `POST /richiesta/{_id}/documenti` as JSON: a document beyond the form, one file.
+pub struct SupplyDocument {
+    pub codice: String,
+    /// As in `json_visura`: base64 or a `data:` URL, optionally `name|` before it.
+    pub file: String,
+}
+
+impl Shape for SupplyDocument {
+    const MEMBERS: &'static [(&'static str, Read)] =
+        &[("codice", Read::Value), ("file", Read::Value)];
+}
+
+impl JsonShape for SupplyDocument {
+    const LIMIT: BodyLimit = BodyLimit::Result;
+}
+
+impl SupplyDocument {
+    pub fn from_members(mut m: Members) -> Result<SupplyDocument, ApiError> {
+        let codice = match m.get("codice") {
+            Some(Member::String(c)) => c.clone(),
+            _ => {
+                return Err(ApiError::invalid_member(
+                    "codice",
+                    "required",
+                    "codice is required: the document's slug, like contratto_locazione",
+                ))
+            }
+        };
+        // Taken, not copied: it can be megabytes.
+        let file = match m.take("file") {
+            Some(Member::String(f)) if !f.is_empty() => f,
+            _ => {
+                return Err(ApiError::invalid_member(
+                    "file",
+                    "required",
+                    "file is required: base64 or a data: URL, optionally name| before it",
+                ))
+            }
+        };
+        Ok(SupplyDocument { codice, file })
+    }
+}

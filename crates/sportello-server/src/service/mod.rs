@@ -20,8 +20,10 @@ pub mod routing;
 pub mod sandbox;
 pub mod sla;
 pub mod statements;
+pub mod supporting;
 pub mod tenancy;
 pub mod totp;
+pub mod upload;
 pub mod wallet;
 
 use sportello_domain::fields::Context;

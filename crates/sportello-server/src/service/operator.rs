@@ -2,23 +2,20 @@
 //! integration, attaching results, closing, cancelling.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::Serialize;
-use sportello_domain::fields::file::inspect::{Inspected, Inspector};
-use sportello_domain::fields::{self, FieldError, FieldType, FieldValue};
 use sportello_domain::status::{Action, Refusal, Status};
 use sportello_store::{
     ids, FileKind, FileRecord, HistoryEntry, Integration, ProviderQueue, RequestFilter,
-    RequestRecord, StoreError, StoredValue,
+    RequestRecord, StoredValue,
 };
 use utoipa::ToSchema;
 
 use super::tenancy::load;
-use super::{documents, enter, field_context, mutate, sla, transition, Change};
+use super::{documents, enter, mutate, sla, supporting, transition, upload, Change};
 use crate::auth::OperatorCaller;
 use crate::body::operator::Invalid;
-pub use crate::body::operator::{AskIntegration, Cancel, Close, Esito, ResultFile};
-use crate::envelope::Detail;
+pub use crate::body::operator::{AskIntegration, AskedDocument, Cancel, Close, Esito, ResultFile};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::Richiesta;
@@ -71,6 +68,9 @@ pub struct OperatorRequest {
     pub storia: Vec<Passaggio>,
     /// Due time, time left in working seconds, whether the clock is stopped.
     pub sla: sla::SlaView,
+    /// The service needs the person's signed mandate and the request holds none (neither the
+    /// form's copy nor a document `mandato`): it cannot be closed as processed yet.
+    pub mandato_mancante: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,8 +348,11 @@ async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorReques
             nota: h.note,
         })
         .collect();
+    let mut richiesta = Richiesta::render(r, service, &client.owner_email);
+    super::requests::extend_with(state, r, &files, &mut richiesta).await?;
     Ok(OperatorRequest {
-        richiesta: Richiesta::render(r, service, &client.owner_email),
+        mandato_mancante: supporting::mandate_missing(service, r, &files),
+        richiesta,
         cliente: client.name,
         provider_id: r.provider_id.clone(),
         operatore: r.operator_id.clone(),
@@ -417,7 +420,24 @@ pub async fn ask_integration(
     if !input.campi.iter().all(known) {
         return Err(Invalid::UnknownCampo.into());
     }
-    let AskIntegration { messaggio, campi } = input;
+    let AskIntegration {
+        messaggio,
+        campi,
+        documenti,
+    } = input;
+    let documenti = documenti
+        .into_iter()
+        .map(|d| {
+            let descrizione = d
+                .descrizione
+                .or_else(|| service.documento(&d.codice).map(|c| c.descrizione.clone()))
+                .ok_or(Invalid::DocumentoDescrizione)?;
+            Ok(sportello_store::AskedDocument {
+                codice: d.codice,
+                descrizione,
+            })
+        })
+        .collect::<Result<Vec<_>, Invalid>>()?;
     let now = state.clock.now();
     let r = mutate(state, id, |r| {
         mine(op, r)?;
@@ -426,7 +446,9 @@ pub async fn ask_integration(
         r.integrazione = Some(Integration {
             messaggio: messaggio.clone(),
             campi: campi.clone(),
+            documenti: documenti.clone(),
             at: now,
+            campi_at: None,
         });
         enter(r, outcome.status, now);
         Ok(Change::recorded(history(
@@ -447,52 +469,20 @@ pub async fn attach_result(
     id: &str,
     input: ResultFile,
 ) -> ApiResult<OperatorRequest> {
-    let current = load(state, op, id).await?;
-    mine(op, &current)?;
-    transition(&current, false, Action::AttachResult)?;
+    let (key, file_id, blob_key) = before_result(state, op, id).await?;
     let ResultFile { nome, file } = input;
-    let upload = match fields::validate(FieldType::File, "risultato", &file, &field_context(state))
-    {
-        Ok(FieldValue::File(f)) => f,
-        Ok(FieldValue::Text(_)) => return Err(ApiError::internal()),
-        Err(e) => return Err(file_refused(e)),
-    };
-    let name = match nome {
-        Some(n) => sanitize_name(&n, upload.kind.extension()),
-        None => upload.name.clone(),
-    };
-    let file_id = ids::short_id("f");
-    let blob_key = format!("requests/{id}/{file_id}");
-    let key = super::data_key(state, id).await?;
-    state
-        .blobs
-        .put_sealed(&blob_key, &key, &upload.bytes)
-        .await?;
-    let record = FileRecord {
-        id: file_id,
-        request_id: id.to_string(),
-        kind: FileKind::Result,
-        campo: None,
-        name,
-        mime: upload.kind.mime().to_string(),
-        size: upload.bytes.len() as u64,
-        sha256: ids::sha256_hex(&upload.bytes),
-        blob_key,
-        created_at: state.clock.now(),
-    };
-    record_result(state, op, id, record).await
+    let sealed = upload::seal_text(state, &key, &blob_key, &file, nome.as_deref()).await?;
+    record_result(
+        state,
+        op,
+        id,
+        result_record(id, file_id, blob_key, sealed, state),
+    )
+    .await
 }
 
-/// Why a streamed upload stopped before its end.
-enum Stop {
-    Refused(FieldError),
-    /// The body broke off or passed the body limit.
-    Unreadable,
-}
-
-/// Attaches one result file read as a stream (the back office's multipart upload): checked,
-/// measured (size, SHA-256) and sealed into the file store as it arrives, never whole in
-/// memory. The same checks as [`attach_result`]'s, and nothing is stored when one fails.
+/// Attaches one result file read as a stream (the back office's multipart upload), with the
+/// same checks as [`attach_result`]'s; nothing is stored when one fails.
 pub async fn attach_result_stream<S, E>(
     state: &AppState,
     op: &OperatorCaller,
@@ -503,99 +493,50 @@ pub async fn attach_result_stream<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
+    let (key, file_id, blob_key) = before_result(state, op, id).await?;
+    let sealed = upload::seal_stream(state, &key, &blob_key, file_name, body).await?;
+    let record = result_record(id, file_id, blob_key.clone(), sealed, state);
+    let recorded = record_result(state, op, id, record).await;
+    if recorded.is_err() {
+        upload::discard(state, &blob_key).await;
+    }
+    recorded
+}
+
+/// Whether the operator may attach a result now; the data key and where the file goes.
+async fn before_result(
+    state: &AppState,
+    op: &OperatorCaller,
+    id: &str,
+) -> ApiResult<(sportello_store::crypto::DataKey, String, String)> {
     let current = load(state, op, id).await?;
     mine(op, &current)?;
     transition(&current, false, Action::AttachResult)?;
     let key = super::data_key(state, id).await?;
     let file_id = ids::short_id("f");
     let blob_key = format!("requests/{id}/{file_id}");
-    let inspector = Inspector::new(field_context(state).file_limits());
-    let mut verdict: Option<Result<Inspected, Stop>> = None;
-    // The inspector sees each piece before it is sealed; a refusal ends the stream with an
-    // error, which makes the store abandon the upload.
-    let checked = futures::stream::unfold(
-        (Box::pin(body), Some(inspector), &mut verdict),
-        |(mut body, mut inspector, verdict)| async move {
-            let stopped = || StoreError::Corrupt("the upload was refused on the way".into());
-            let current = inspector.as_mut()?;
-            match body.next().await {
-                Some(Ok(piece)) => match current.push(&piece) {
-                    Ok(()) => Some((Ok(piece), (body, inspector, verdict))),
-                    Err(e) => {
-                        *verdict = Some(Err(Stop::Refused(e)));
-                        Some((Err(stopped()), (body, None, verdict)))
-                    }
-                },
-                Some(Err(_)) => {
-                    *verdict = Some(Err(Stop::Unreadable));
-                    Some((Err(stopped()), (body, None, verdict)))
-                }
-                None => match inspector.take()?.finish() {
-                    Ok(inspected) => {
-                        *verdict = Some(Ok(inspected));
-                        None
-                    }
-                    Err(e) => {
-                        *verdict = Some(Err(Stop::Refused(e)));
-                        Some((Err(stopped()), (body, None, verdict)))
-                    }
-                },
-            }
-        },
-    );
-    let written = state
-        .blobs
-        .put_sealed_stream(&blob_key, &key, checked)
-        .await;
-    let (written, inspected) = match (written, verdict) {
-        (_, Some(Err(Stop::Refused(e)))) if e.code == "file_empty" => {
-            return Err(Invalid::NoFileChosen.into())
-        }
-        (_, Some(Err(Stop::Refused(e)))) => return Err(file_refused(e)),
-        (_, Some(Err(Stop::Unreadable))) => {
-            return Err(ApiError::malformed("the uploaded file could not be read"))
-        }
-        (Err(e), _) => return Err(e.into()),
-        (Ok(written), Some(Ok(inspected))) => (written, inspected),
-        (Ok(_), None) => return Err(ApiError::internal()),
-    };
-    let name = if file_name.trim().is_empty() {
-        fields::file::sanitize_name("", inspected.kind)
-    } else {
-        sanitize_name(file_name, inspected.kind.extension())
-    };
-    let record = FileRecord {
+    Ok((key, file_id, blob_key))
+}
+
+fn result_record(
+    id: &str,
+    file_id: String,
+    blob_key: String,
+    sealed: upload::Sealed,
+    state: &AppState,
+) -> FileRecord {
+    FileRecord {
         id: file_id,
         request_id: id.to_string(),
         kind: FileKind::Result,
         campo: None,
-        name,
-        mime: inspected.kind.mime().to_string(),
-        size: written.size,
-        sha256: written.sha256,
-        blob_key: blob_key.clone(),
+        name: sealed.name,
+        mime: sealed.mime,
+        size: sealed.size,
+        sha256: sealed.sha256,
+        blob_key,
         created_at: state.clock.now(),
-    };
-    let recorded = record_result(state, op, id, record).await;
-    if recorded.is_err() {
-        // The request moved on meanwhile: the sealed file belongs to nothing.
-        if let Err(e) = state.blobs.delete(&blob_key).await {
-            tracing::warn!(error = %e, "removing an unrecorded result file failed");
-        }
     }
-    recorded
-}
-
-/// A file refused by its checks: 412/229 naming `file` and why.
-fn file_refused(e: FieldError) -> ApiError {
-    ApiError::validation(
-        229,
-        vec![Detail {
-            campo: "file".into(),
-            codice: e.code.to_string(),
-            messaggio: e.message,
-        }],
-    )
 }
 
 /// Records a result file already sealed in the store, if the request still takes one.
@@ -619,24 +560,6 @@ async fn record_result(
     render(state, &r).await
 }
 
-/// Keeps a name safe to put in a zip and a Content-Disposition: no paths, no control characters,
-/// the extension of the detected type.
-fn sanitize_name(name: &str, extension: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(100)
-        .collect();
-    let stem = cleaned
-        .rsplit_once('.')
-        .map(|(s, _)| s.to_string())
-        .unwrap_or(cleaned);
-    let stem = stem.trim().trim_start_matches('.');
-    let stem = if stem.is_empty() { "risultato" } else { stem };
-    format!("{stem}.{extension}")
-}
-
 /// Closes as processed ("Visura evasa"): the result archive is built and the client can
 /// download it.
 pub async fn close(
@@ -650,10 +573,18 @@ pub async fn close(
     let Esito { codice, info } = input.esito;
     let files = state.store.list_files(id).await?;
     let results: Vec<FileRecord> = files
-        .into_iter()
+        .iter()
         .filter(|f| f.kind == FileKind::Result)
+        .cloned()
         .collect();
     transition(&current, !results.is_empty(), Action::Close)?;
+    let service = state
+        .catalog
+        .get(&current.hash_visura)
+        .ok_or_else(ApiError::internal)?;
+    if supporting::mandate_missing(service, &current, &files) {
+        return Err(ApiError::refused(Refusal::MandateMissing));
+    }
     let document = documents::build_archive(state, id, &results).await?;
     let now = state.clock.now();
     let has_results = !results.is_empty();
@@ -729,17 +660,4 @@ pub async fn file(
     .await?;
     let stream = state.blobs.stream_opened(&f.blob_key, &key).await?;
     Ok((f, stream))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sanitize_name;
-
-    #[test]
-    fn names_lose_paths_and_get_the_real_extension() {
-        assert_eq!(sanitize_name("../../etc/passwd", "pdf"), "passwd.pdf");
-        assert_eq!(sanitize_name("esito.exe", "pdf"), "esito.pdf");
-        assert_eq!(sanitize_name("", "png"), "risultato.png");
-        assert_eq!(sanitize_name(".hidden", "pdf"), "risultato.pdf");
-    }
 }

@@ -331,8 +331,32 @@ pub async fn render(
         ApiError::internal()
     })?;
     let mut rendered = Richiesta::render(r, service, &caller.client.owner_email);
-    rendered.fornitore = super::parties::fornitore(state, r.provider_id.as_deref()).await?;
+    extend(state, r, &mut rendered).await?;
     Ok(rendered)
+}
+
+/// What a stored request's answer holds besides its own row: its provider and the documents
+/// supplied beyond the form. Every full rendering (client, operator, callback) goes through
+/// here.
+pub async fn extend(
+    state: &AppState,
+    r: &RequestRecord,
+    rendered: &mut Richiesta,
+) -> ApiResult<()> {
+    let files = state.store.list_files(&r.id).await?;
+    extend_with(state, r, &files, rendered).await
+}
+
+/// [`extend`], for a caller that has the request's files at hand.
+pub async fn extend_with(
+    state: &AppState,
+    r: &RequestRecord,
+    files: &[sportello_store::FileRecord],
+    rendered: &mut Richiesta,
+) -> ApiResult<()> {
+    rendered.fornitore = super::parties::fornitore(state, r.provider_id.as_deref()).await?;
+    rendered.documenti = crate::wire::DocumentoFornito::list(files);
+    Ok(())
 }
 
 pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Richiesta> {
@@ -533,8 +557,29 @@ async fn supply_integration(
             },
         }
     }
+    let files_now = state.store.list_files(&current.id).await?;
+    let docs_pending = current
+        .integrazione
+        .as_ref()
+        .is_some_and(|i| !super::supporting::outstanding(i, &files_now).is_empty());
     if let Some(asked) = &current.integrazione {
-        for campo in &asked.campi {
+        if docs_pending && supplied.is_empty() {
+            // Nothing to merge: what is missing is documents, which come another way.
+            for d in super::supporting::outstanding(asked, &files_now) {
+                problems.push(Detail {
+                    campo: format!("documenti.{}", d.codice),
+                    codice: "required".into(),
+                    messaggio: "the operator asked for this document: send it with POST /richiesta/{_id}/documenti".into(),
+                });
+            }
+        }
+        // Fields answered by an earlier PUT need not be sent again.
+        let asked_campi: &[String] = if asked.campi_at.is_some() {
+            &[]
+        } else {
+            &asked.campi
+        };
+        for campo in asked_campi {
             if !supplied.contains_key(campo) {
                 problems.push(Detail {
                     campo: campo.clone(),
@@ -555,13 +600,24 @@ async fn supply_integration(
     let calendar = sla::calendar_for(state, current.provider_id.as_deref()).await?;
     let supplied = mutate(state, &current.id, |r| {
         let outcome = transition(r, false, Action::SupplyIntegration)?;
-        sla::restart_clock(r, &calendar, now);
         for (k, v) in &stored {
             r.fields.insert(k.clone(), v.clone());
         }
         if let Some(e) = &email {
             r.email_target = e.clone();
         }
+        if docs_pending {
+            // The fields are in; the request waits for the documents still asked.
+            if let Some(i) = r.integrazione.as_mut() {
+                i.campi_at = Some(now);
+            }
+            r.updated_at = now;
+            return Ok(Change {
+                files: files.clone(),
+                history: Some(history(r, "supply_fields", caller)),
+            });
+        }
+        sla::restart_clock(r, &calendar, now);
         r.integrazione = None;
         enter(r, outcome.status, now);
         Ok(Change {
@@ -578,10 +634,15 @@ async fn supply_integration(
     }
     let supplied = supplied?;
     state.store.index_subjects(&current.id, &who).await?;
+    if docs_pending {
+        // A document may have arrived while the fields were written.
+        return super::supporting::back_to_queue_if_complete(state, caller, supplied).await;
+    }
     Ok(supplied)
 }
 
-fn history(r: &RequestRecord, action: &str, caller: &ClientCaller) -> HistoryEntry {
+/// A history entry of the client's.
+pub(crate) fn history(r: &RequestRecord, action: &str, caller: &ClientCaller) -> HistoryEntry {
     HistoryEntry {
         request_id: r.id.clone(),
         at: r.updated_at,

@@ -568,8 +568,9 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     .await;
     r.call(claim, o, &at("/claim"), None).await.assert_ok();
     let ask = "POST /operator/requests/{id}/integration";
-    let question = json!({"messaggio": "La data di nascita non corrisponde al documento: correggila.",
-                          "campi": ["$2"]});
+    let question = json!({"messaggio": "La data di nascita non corrisponde al documento: correggila e allega la delega.",
+                          "campi": ["$2"],
+                          "documenti": [{"codice": "delega", "descrizione": "Delega firmata dall'intestatario"}]});
     r.call(ask, o, &at("/integration"), Some(question.clone()))
         .await
         .assert_ok();
@@ -592,6 +593,46 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
     )
     .await
     .assert_ok();
+    // The fields are in; the document asked brings the request back to the queue.
+    let supply = "POST /richiesta/{id}/documenti";
+    let delega = json!({"codice": "delega",
+                        "file": format!("delega.pdf|data:application/pdf;base64,{}", b64(&pdf("delega")))});
+    r.call(
+        supply,
+        c,
+        &format!("/richiesta/{id}/documenti"),
+        Some(delega.clone()),
+    )
+    .await
+    .assert_ok();
+    r.call(
+        supply,
+        c,
+        &format!("/richiesta/{id}/documenti"),
+        Some(json!({"codice": "Delega firmata", "file": b64(&pdf("delega"))})),
+    )
+    .await;
+    r.call(
+        supply,
+        c,
+        &format!("/richiesta/{id}/documenti"),
+        Some(json!({"codice": "delega", "file": b64(b"solo testo")})),
+    )
+    .await;
+    r.call(
+        supply,
+        c,
+        &format!("/richiesta/{NOBODY}/documenti"),
+        Some(delega.clone()),
+    )
+    .await;
+    r.call(
+        supply,
+        c,
+        &format!("/richiesta/{id3}/documenti"),
+        Some(delega),
+    )
+    .await;
     let results = "POST /operator/requests/{id}/results";
     let result = json!({"nome": "certificato.pdf",
                         "file": format!("data:application/pdf;base64,{}", b64(&pdf("certificato")))});

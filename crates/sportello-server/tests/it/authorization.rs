@@ -328,6 +328,14 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             client(OK, E(404, 202)),
         ),
+        // Documents beyond the form: as private as the request.
+        row(
+            Method::POST,
+            "/richiesta/{id}/documenti",
+            format!("/richiesta/{}/documenti", p.draft),
+            Some(json!({"codice": "delega", "file": b64(&pdf("delega"))})),
+            client(OK, E(404, 202)),
+        ),
         row(
             Method::PUT,
             "/richiesta/{id}/ricerche",

@@ -470,7 +470,7 @@ async fn an_operator_asks_for_integration_and_the_client_supplies_it() {
     assert_eq!(r["state"], 1);
     assert_eq!(
         r["integrazione"],
-        json!({"messaggio": "Il documento d'identità è illeggibile", "campi": ["$5"], "timestamp": asked_at})
+        json!({"messaggio": "Il documento d'identità è illeggibile", "campi": ["$5"], "documenti": [], "timestamp": asked_at})
     );
     assert_eq!(r["timestamp_stati"]["in_attesa_integrazione"], asked_at);
 

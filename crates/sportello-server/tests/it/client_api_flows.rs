@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 const NO_SUCH_ID: &str = "5f2829ce065afc21cc60ad0e";
 
 /// Our documented extensions, always present.
-const EXTENSIONS: [&str; 8] = [
+const EXTENSIONS: [&str; 9] = [
     "prezzo_totale",
     "prezzo",
     "live",
@@ -24,6 +24,7 @@ const EXTENSIONS: [&str; 8] = [
     "scadenza",
     "scaduta",
     "fornitore",
+    "documenti",
 ];
 
 fn expected_members(extra: &[&str]) -> BTreeSet<String> {

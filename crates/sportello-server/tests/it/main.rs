@@ -34,3 +34,4 @@ mod sandbox;
 mod seed_flows;
 mod sla;
 mod snapshots;
+mod supporting_documents;

@@ -195,7 +195,12 @@ async fn a_purge_destroys_the_personal_data_and_keeps_the_accounts(w: World) {
     r.integrazione = Some(Integration {
         messaggio: "Serve il documento di Mario Rossi".into(),
         campi: vec!["$1".into()],
+        documenti: vec![sportello_store::AskedDocument {
+            codice: "contratto_locazione".into(),
+            descrizione: "Il contratto di Mario Rossi".into(),
+        }],
         at: T0 + 10,
+        campi_at: None,
     });
     r.document = Some(DocumentRecord {
         allegati: vec!["visura_rossi.pdf".into()],

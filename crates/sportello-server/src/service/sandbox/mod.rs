@@ -151,6 +151,7 @@ async fn work_one(state: &AppState, op: &OperatorCaller, r: RequestRecord) -> Ap
                     r.id
                 ),
                 campi: vec![campo],
+                documenti: Vec::new(),
             };
             operator::ask_integration(state, op, &r.id, ask).await?;
             Ok(Worked::IntegrationAsked(r.id))
