@@ -157,6 +157,10 @@ pub struct Integration {
 pub struct AskedDocument {
     pub codice: String,
     pub descrizione: String,
+    /// The file that answered it, once the client has sent one with this codice (recorded in
+    /// the same write as the file, so no upload is missed or counted twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fornito: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -198,6 +198,7 @@ async fn a_purge_destroys_the_personal_data_and_keeps_the_accounts(w: World) {
         documenti: vec![sportello_store::AskedDocument {
             codice: "contratto_locazione".into(),
             descrizione: "Il contratto di Mario Rossi".into(),
+            fornito: None,
         }],
         at: T0 + 10,
         campi_at: None,
