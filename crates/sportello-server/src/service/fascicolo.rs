@@ -277,7 +277,7 @@ impl RequestView {
             ));
         }
         pratica.push((
-            "Informativa privacy mostrata".to_string(),
+            "Informativa mostrata".to_string(),
             version(r.informativa_versione),
         ));
         pratica.push(("Mandato mostrato".to_string(), version(r.mandato_versione)));
