@@ -234,7 +234,7 @@ async function main() {
       mimeType: "application/pdf",
       buffer: result,
     });
-    await page.getByRole("button", { name: "Carica" }).click();
+    await page.getByRole("button", { name: "Carica", exact: true }).click();
     await page.locator("#risultati").waitFor();
     assert.match(await page.locator("#risultati").innerText(), /esito\.pdf/);
     await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
