@@ -122,7 +122,23 @@ pub struct Section {
 /// The case file as PDF bytes: A4, the same fonts, margins and page numbers as the mandate.
 pub fn case_file_pdf(doc: &CaseFileDocument) -> Result<Vec<u8>, PdfError> {
     let fonts = Fonts::load()?;
-    let mut c = Composer::new(&fonts);
+    let pages = compose_case_file(doc, &fonts);
+    let author = doc
+        .provider
+        .as_ref()
+        .map(|p| p.denominazione.clone())
+        .unwrap_or_else(|| "Sportello".into());
+    let footer = format!("{} · {}", doc.footer, italian_date(doc.date));
+    render(
+        &fonts,
+        &pages,
+        &footer,
+        metadata(doc.title.clone(), &author, doc.date),
+    )
+}
+
+fn compose_case_file(doc: &CaseFileDocument, fonts: &Fonts) -> Vec<Vec<Mark>> {
+    let mut c = Composer::new(fonts);
     if let Some(provider) = &doc.provider {
         c.provider_heading(provider);
     }
@@ -141,19 +157,7 @@ pub fn case_file_pdf(doc: &CaseFileDocument) -> Result<Vec<u8>, PdfError> {
             c.row(label, value);
         }
     }
-    let pages = c.finish();
-    let author = doc
-        .provider
-        .as_ref()
-        .map(|p| p.denominazione.clone())
-        .unwrap_or_else(|| "Sportello".into());
-    let footer = format!("{} · {}", doc.footer, italian_date(doc.date));
-    render(
-        &fonts,
-        &pages,
-        &footer,
-        metadata(doc.title.clone(), &author, doc.date),
-    )
+    c.finish()
 }
 
 // --- Fonts ---------------------------------------------------------------------------------------
