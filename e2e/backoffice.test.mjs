@@ -4,7 +4,8 @@
 // A client submits an Assegno Unico request through the API; an operator logs in to the back
 // office, finds it in the queue, claims it, asks for integration; the client answers with
 // PUT /richiesta/{id}; the operator sees it back, uploads a PDF, closes the request; the client
-// downloads that same PDF. Screenshots of the main pages go to e2e/output/ (git-ignored).
+// downloads that same PDF; the operator downloads the practice's file. Screenshots of the main
+// pages go to e2e/output/ (git-ignored).
 
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
@@ -233,13 +234,22 @@ async function main() {
       mimeType: "application/pdf",
       buffer: result,
     });
-    await page.getByRole("button", { name: "Carica" }).click();
+    await page.getByRole("button", { name: "Carica", exact: true }).click();
     await page.locator("#risultati").waitFor();
     assert.match(await page.locator("#risultati").innerText(), /esito\.pdf/);
     await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
     await page.locator("#avviso").waitFor();
     assert.equal(await page.locator("#stato").innerText(), "Visura evasa");
     await page.screenshot({ path: join(output, "05-evasa.png"), fullPage: true });
+
+    // The practice's file, for the provider's archive: a zip whose first entry is fascicolo.pdf.
+    const [fascicolo] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Scarica fascicolo" }).click(),
+    ]);
+    assert.equal(fascicolo.suggestedFilename(), `fascicolo-${id}.zip`);
+    const fascicoloZip = readFileSync(await fascicolo.path());
+    assert.equal(firstFileOfZip(fascicoloZip).subarray(0, 5).toString(), "%PDF-");
     assert.deepEqual(violations, [], "the pages work under the CSP");
 
     // The client downloads the very same file.

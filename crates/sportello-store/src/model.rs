@@ -372,6 +372,15 @@ pub struct Purged {
     pub blob_keys: Vec<String>,
 }
 
+/// A processed request whose case file its provider has not downloaded yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingFascicolo {
+    pub request_id: String,
+    pub hash_visura: String,
+    pub provider_id: String,
+    pub closed_at: i64,
+}
+
 /// A processed request, for the provider's settlement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessedRequest {

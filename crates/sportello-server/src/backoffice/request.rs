@@ -389,3 +389,19 @@ pub async fn file(
     );
     Ok(response)
 }
+
+/// The practice's file as a zip (a form, not a link: the download counts as the provider's
+/// export, which retention waits for, so a page elsewhere must not be able to make it); the
+/// service audits and records it.
+pub async fn fascicolo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(staff, ()): CsrfForm<()>,
+) -> PageResult {
+    let archive = crate::service::fascicolo::fascicolo(&state, &staff.operator()?, &id).await?;
+    // `id` was checked by the service (a request id: hex only).
+    Ok(crate::api::operator::zip_response(
+        crate::service::archive::stream(&state.blobs, archive),
+        &format!("fascicolo-{id}.zip"),
+    ))
+}
