@@ -256,11 +256,19 @@ fn italian(e: &PartyError) -> &'static str {
     }
 }
 
-fn author(by: &str) -> String {
+/// Who saved a version, in words: a back-office admin by name, an admin API token by id.
+fn author(by: &str, admins: &[sportello_store::AdminRecord]) -> String {
     match by {
         "cli" => "riga di comando".into(),
         "system" => "Sportello (testo dimostrativo)".into(),
-        other => other.into(),
+        other => {
+            let id = other.strip_prefix("admin:").unwrap_or_default();
+            match admins.iter().find(|a| a.id == id) {
+                Some(a) => a.name.clone(),
+                None if id.starts_with("tok_") => format!("API di amministrazione ({id})"),
+                None => other.into(),
+            }
+        }
     }
 }
 
@@ -393,6 +401,7 @@ async fn render(
             error,
         });
     }
+    let admins = state.store.list_admins().await?;
     let versions = parties::versions(state, id)
         .await?
         .into_iter()
@@ -403,7 +412,7 @@ async fn render(
             },
             versione: v.versione,
             at: when(v.created_at),
-            by: author(&v.created_by),
+            by: author(&v.created_by, &admins),
             avvisi: v.avvisi.len(),
         })
         .collect();

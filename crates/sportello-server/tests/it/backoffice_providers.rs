@@ -44,7 +44,7 @@ const PARTY: [(&str, &str); 9] = [
     ("telefono", "011 123456"),
 ];
 
-fn party_with(changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+fn party_with<'a>(changes: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
     PARTY
         .iter()
         .map(|(n, v)| {
@@ -230,6 +230,8 @@ async fn each_text_saved_is_a_new_version_whose_missing_items_the_page_names() {
         .text
         .contains("id=\"avvisi-mandato\">Il controllo automatico trova tutte"));
     assert!(p.text.contains("<td>Informativa</td><td>2</td>"));
+    // Who saved it: the admin, by name.
+    assert!(p.text.contains("</td><td>Admin</td>"), "{}", p.text);
     assert!(p.text.contains("<td>Informativa</td><td>1</td>"));
     let current = app
         .state
@@ -297,6 +299,26 @@ async fn an_empty_or_too_long_text_is_refused_next_to_its_box_and_kept() {
         .await;
     refused.assert_shows(StatusCode::BAD_REQUEST, "Il testo è troppo lungo");
     assert!(refused.text.contains(&too_long), "the text typed is kept");
+    // Beyond the paperwork body limit the form is not read at all; the party form keeps the
+    // short forms' limit.
+    let huge = "a".repeat(sportello_server::body::PAPERWORK_BYTES + 1);
+    let refused = a
+        .act(
+            &page(&id),
+            &format!("{}/informativa", page(&id)),
+            &[("testo", &huge)],
+        )
+        .await;
+    refused.assert_shows(StatusCode::PAYLOAD_TOO_LARGE, "troppo grande");
+    let long_name = "a".repeat(sportello_server::body::FORM_BYTES);
+    let refused = a
+        .act(
+            &page(&id),
+            &format!("{}/dati", page(&id)),
+            &party_with(&[("indirizzo", &long_name)]),
+        )
+        .await;
+    refused.assert_shows(StatusCode::PAYLOAD_TOO_LARGE, "troppo grande");
     let versions = app
         .state
         .store
