@@ -4,8 +4,9 @@
 // A client submits an Assegno Unico request through the API; an operator logs in to the back
 // office, finds it in the queue, claims it, asks for integration; the client answers with
 // PUT /richiesta/{id}; the operator sees it back, uploads a PDF, closes the request; the client
-// downloads that same PDF; the operator downloads the practice's file. Screenshots of the main
-// pages go to e2e/output/ (git-ignored).
+// downloads that same PDF; the operator downloads the practice's file. Then an admin edits the
+// demo CAF's party data and privacy notice on its provider page, checked with axe-core.
+// Screenshots of the main pages go to e2e/output/ (git-ignored).
 
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
@@ -61,6 +62,23 @@ function firstFileOfZip(zip) {
   const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
   const data = zip.subarray(start, start + size);
   return method === 0 ? data : inflateRawSync(data);
+}
+
+const axeSource = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** Runs axe-core on the page (WCAG 2.x A and AA rules) and fails listing every violation. The
+ * script is evaluated through the DevTools protocol, not added as a tag: the page's CSP
+ * rightly refuses inline scripts. */
+async function checkAccessibility(page, what) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  const found = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(" ")).join("\n  ")}`,
+  );
+  assert.deepEqual(found, [], `${what}: accessibility violations`);
 }
 
 async function main() {
@@ -265,6 +283,55 @@ async function main() {
     await page.waitForURL(`${base}/backoffice/login`);
     await page.goto(`${base}/backoffice/coda`);
     await page.waitForURL(`${base}/backoffice/login`);
+
+    // The admin edits the demo CAF on its provider page: the page passes axe-core's checks
+    // (WCAG 2.1 A and AA) as shown, with errors next to the fields, and with the warnings of a
+    // notice that lacks mandatory items.
+    await login(adminEmail, adminPassword);
+    await page.waitForURL(`${base}/backoffice/admin`);
+    await page.getByRole("link", { name: "Fornitori", exact: true }).first().click();
+    await page.waitForURL(`${base}/backoffice/admin/fornitori`);
+    await page.getByRole("link", { name: "Dati, informativa e mandato di CAF Demo" }).click();
+    await page.waitForURL(/\/backoffice\/admin\/fornitori\/prv_/);
+    const providerPage = page.url();
+    assert.equal(await page.getByLabel("Codice fiscale o partita IVA").inputValue(), "12345671205");
+    await checkAccessibility(page, "provider page");
+
+    await page.getByLabel("Codice fiscale o partita IVA").fill("12345678901");
+    await page.getByLabel("Provincia").fill("Roma");
+    await page.getByRole("button", { name: "Salva i dati" }).click();
+    await page.locator("#errori").waitFor();
+    assert.match(await page.locator("#errore-codice_fiscale").innerText(), /codice fiscale valido/);
+    assert.match(await page.locator("#errore-provincia").innerText(), /sigla di una provincia/);
+    assert.equal(await page.getByLabel("Provincia").inputValue(), "Roma", "the value is kept");
+    await checkAccessibility(page, "provider page with errors");
+    await page.screenshot({ path: join(output, "06-fornitore-errori.png"), fullPage: true });
+    await page.getByLabel("Codice fiscale o partita IVA").fill("12345671205");
+    await page.getByLabel("Provincia").fill("RM");
+    await page.getByLabel("Telefono").fill("06 7654321");
+    await page.getByRole("button", { name: "Salva i dati" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.getByLabel("Telefono").inputValue(), "06 7654321");
+
+    const notice = page.locator("#testo-informativa");
+    await notice.fill("Titolare del trattamento: CAF Demo S.r.l., Via Roma 1, Roma.");
+    await page
+      .locator('form[action$="/informativa"]')
+      .getByRole("button", { name: "Salva come nuova versione" })
+      .click();
+    await page.locator("#salvato-informativa").waitFor();
+    const warnings = await page.locator("#avvisi-informativa").innerText();
+    assert.match(warnings, /Garante/, "the missing items are named");
+    assert.match(await page.locator("table").innerText(), /Informativa\s+2/);
+    await checkAccessibility(page, "provider page with warnings");
+    await page.screenshot({ path: join(output, "07-fornitore-avvisi.png"), fullPage: true });
+    assert.ok(page.url().startsWith(providerPage));
+    assert.deepEqual(violations, [], "the provider page works under the CSP");
+
+    // The client reads the new notice.
+    const provider = created.json.data.fornitore.id;
+    const current = await api("GET", `/fornitori/${provider}/informativa`);
+    assert.equal(current.json.data.versione, 2);
 
     console.log(`e2e: ok (request ${id}); screenshots in ${output}`);
   } finally {
