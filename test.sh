@@ -106,6 +106,9 @@ echo "advisory database snapshot of $snapshot ($age days old)"
 if [ "$age" -gt 180 ]; then
     echo "warning: the advisory database snapshot is over 180 days old: refresh deploy/advisory-db (see its README)" >&2
 fi
+# --offline: cargo-deny's own `cargo metadata` may not download, yet it reads every crate of the
+# lock file, those of other platforms too, which a build never fetched: fetch them first.
+cargo fetch --locked
 cargo deny --offline check
 
 # --- 2. Rust on SQLite -------------------------------------------------------------------------
