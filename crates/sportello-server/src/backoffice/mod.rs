@@ -81,6 +81,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/backoffice/richieste/{id}/file/{file_id}",
             get(request::file),
         )
+        .route(
+            "/backoffice/richieste/{id}/chiedi-mandato",
+            post(request::ask_mandate),
+        )
         .merge(admin::routes())
         .merge(statement::routes())
         .merge(account::routes())
