@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 
 use super::{Db, This, Tx};
+use crate::columns::Columns;
 use crate::crypto::DataKey;
 use crate::model::*;
-use crate::columns::Columns;
 use crate::rows::{file_from, file_kind};
 use crate::sealing::seal;
 use crate::Keys;
