@@ -176,10 +176,19 @@ pub async fn page(
     // The catalog answered for this request a moment ago (the service renders it); a service
     // dropped since then only loses the descriptions and the checklist.
     let service = state.catalog.get(&r.richiesta.hash_visura);
+    // A document of the operator's own has the description it was asked with, while asked.
     let described = |codice: &str| {
         service
             .and_then(|s| s.documento(codice))
             .map(|d| d.descrizione.clone())
+            .or_else(|| {
+                r.richiesta.integrazione.as_ref().and_then(|i| {
+                    i.documenti
+                        .iter()
+                        .find(|d| d.codice == codice)
+                        .map(|d| d.descrizione.clone())
+                })
+            })
     };
     let documenti_chiesti = r
         .richiesta
