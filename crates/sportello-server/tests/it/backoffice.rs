@@ -1210,6 +1210,12 @@ async fn the_integration_form_offers_the_checklist_and_the_page_lists_what_arriv
     assert_eq!(list.matches("non ancora fornito").count(), 1, "{list}");
     let table = between(&one.text, "<table id=\"documenti\">", "</table>");
     assert!(table.contains("contratto.pdf"), "{table}");
+    // A document of the operator's own is named as it was asked.
+    let lease_row = between(table, "data-codice=\"contratto_locazione\"", "</tr>");
+    assert!(
+        lease_row.contains("Contratto di affitto registrato"),
+        "{lease_row}"
+    );
     assert!(table.contains(&format!("{} byte", lease.len())), "{table}");
     assert!(one.text.contains("documento fornito dal cliente"));
     let link = document_link(&one.text, "contratto_locazione");
@@ -1277,10 +1283,10 @@ async fn a_missing_mandate_is_shown_asked_in_one_click_and_blocks_the_close() {
     for other in [&with_copy, &family] {
         assert!(!queue_row(&queue.text, other).contains("Mandato mancante"));
     }
-    assert!(
-        !queue.text.contains(&format!("data-id=\"{test}\""))
-            || !queue_row(&queue.text, &test).contains("Mandato mancante")
-    );
+    // (The sandbox may have worked it already: then it is not listed at all.)
+    if queue.text.contains(&format!("data-id=\"{test}\"")) {
+        assert!(!queue_row(&queue.text, &test).contains("Mandato mancante"));
+    }
 
     // The page says why; the button comes with the request taken.
     let path = page_of(&id);
