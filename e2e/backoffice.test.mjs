@@ -357,6 +357,7 @@ async function main() {
     assert.equal(await page.locator("#stato").innerText(), "In attesa di integrazione");
     const mandateAsked = await api("GET", `/richiesta/${second}`);
     assert.equal(mandateAsked.json.data.integrazione.documenti[0].codice, "mandato");
+    assert.match(await page.locator("#mandato-chiesto").innerText(), /già stato chiesto/);
     await checkAccessibility(page, "request page with the mandate asked");
     const mandate = await api("POST", `/richiesta/${second}/documenti`, {
       codice: "mandato",

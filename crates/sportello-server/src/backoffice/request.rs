@@ -87,6 +87,8 @@ struct RequestPage {
     documenti: Vec<SuppliedDocument>,
     checklist: Vec<ChecklistEntry>,
     mandato_mancante: bool,
+    /// The pending integration already asks for the mandate: no second click.
+    mandato_chiesto: bool,
     esito: Option<String>,
     motivo: Option<String>,
     notice: Option<&'static str>,
@@ -311,6 +313,11 @@ pub async fn page(
         documenti,
         checklist,
         mandato_mancante: r.mandato_mancante,
+        mandato_chiesto: r
+            .richiesta
+            .integrazione
+            .as_ref()
+            .is_some_and(|i| i.documenti.iter().any(|d| d.codice == MANDATO)),
         esito: (r.richiesta.stato_richiesta == Status::VisuraEvasa.stato_richiesta())
             .then(|| format!("{} — {}", r.richiesta.esito.codice, r.richiesta.esito.info)),
         motivo: r.richiesta.motivo_annullamento.clone(),
@@ -496,7 +503,8 @@ pub async fn add_note(
     Ok(back(&id, "nota"))
 }
 
-/// An input or result file, decrypted and streamed; the download is audited by the service.
+/// An input, result or supplied file (any file of the request), decrypted and streamed; the
+/// download is audited by the service.
 pub async fn file(
     State(state): State<AppState>,
     staff: Staff,

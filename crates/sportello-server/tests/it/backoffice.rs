@@ -1333,6 +1333,9 @@ async fn a_missing_mandate_is_shown_asked_in_one_click_and_blocks_the_close() {
     assert!(waiting.text.contains("Mandato chiesto al cliente"));
     let list = between(&waiting.text, "<ul id=\"documenti-chiesti\">", "</ul>");
     assert!(list.contains("data-codice=\"mandato\"") && list.contains("non ancora fornito"));
+    // Asked once: the page says so instead of offering a second click.
+    assert!(waiting.text.contains("id=\"mandato-chiesto\""));
+    assert!(!waiting.text.contains("id=\"chiedi-mandato\""));
 
     // The client uploads the signed mandate: back in the queue, no warning, and it closes.
     app.call(
