@@ -4,11 +4,12 @@
 // A client submits an Assegno Unico request through the API; an operator logs in to the back
 // office, finds it in the queue, claims it, asks for integration; the client answers with
 // PUT /richiesta/{id}; the operator sees it back, uploads a PDF, closes the request; the client
-// downloads that same PDF. Then the paperwork: a second request without the mandate is marked
-// "Mandato mancante"; the operator asks for documents from the service's checklist, the client
-// supplies them by API, the operator downloads one; the close is refused until the client
-// uploads the mandate asked with one click. Those pages are checked with axe-core.
-// Screenshots of the main pages go to e2e/output/ (git-ignored).
+// downloads that same PDF; the operator downloads the practice's file. Then the paperwork: a
+// second request without the mandate is marked "Mandato mancante"; the operator asks for
+// documents from the service's checklist, the client supplies them by API, the operator
+// downloads one; the close is refused until the client uploads the mandate asked with one
+// click. Those pages are checked with axe-core. Screenshots of the main pages go to
+// e2e/output/ (git-ignored).
 
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
@@ -254,13 +255,22 @@ async function main() {
       mimeType: "application/pdf",
       buffer: result,
     });
-    await page.getByRole("button", { name: "Carica" }).click();
+    await page.getByRole("button", { name: "Carica", exact: true }).click();
     await page.locator("#risultati").waitFor();
     assert.match(await page.locator("#risultati").innerText(), /esito\.pdf/);
     await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
     await page.locator("#avviso").waitFor();
     assert.equal(await page.locator("#stato").innerText(), "Visura evasa");
     await page.screenshot({ path: join(output, "05-evasa.png"), fullPage: true });
+
+    // The practice's file, for the provider's archive: a zip whose first entry is fascicolo.pdf.
+    const [fascicolo] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Scarica fascicolo" }).click(),
+    ]);
+    assert.equal(fascicolo.suggestedFilename(), `fascicolo-${id}.zip`);
+    const fascicoloZip = readFileSync(await fascicolo.path());
+    assert.equal(firstFileOfZip(fascicoloZip).subarray(0, 5).toString(), "%PDF-");
     assert.deepEqual(violations, [], "the pages work under the CSP");
 
     // The client downloads the very same file.

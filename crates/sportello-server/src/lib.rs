@@ -141,6 +141,11 @@ pub fn router(state: AppState) -> Router {
             "/admin/providers/{id}/mandato",
             put(admin_providers::mandato),
         )
+        .route(
+            "/operator/requests/{id}/fascicolo",
+            get(operator::fascicolo),
+        )
+        .route("/admin/subjects/export", post(admin::export_subject))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(metrics::scrape))

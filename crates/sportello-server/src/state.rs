@@ -65,6 +65,9 @@ pub struct Limits {
     /// Days a draft keeps its personal data after its last change; then the retention pass
     /// purges it, as it purges closed requests.
     pub draft_retention_days: u32,
+    /// The retention pass keeps a live processed request's personal data, past its retention
+    /// time, until its provider has downloaded the case file (`fascicolo`) at least once.
+    pub retention_requires_export: bool,
     /// Seconds a request may take end to end before it is answered 408.
     pub request_timeout_secs: u64,
     /// Requests a minute one bearer token may make (burst: a sixth of it); 0 disables.
@@ -104,6 +107,7 @@ impl Default for Limits {
             max_text_chars: 255,
             max_page_size: 500,
             draft_retention_days: 30,
+            retention_requires_export: true,
             request_timeout_secs: 60,
             rate_per_token_per_minute: 600,
             rate_per_ip_per_minute: 1200,

@@ -134,13 +134,24 @@ pub trait Keys: Send + Sync {
 /// What retention destroys, and the purge itself. Implemented once, in `sql/retention.rs`, for both backends.
 #[async_trait]
 pub trait Retention: Send + Sync {
-    /// Closed, not yet purged requests of `hash_visura` closed before `closed_before`.
+    /// Closed, not yet purged requests of `hash_visura` closed before `closed_before`. With
+    /// `requires_export`, a live request processed for a provider is listed only once that
+    /// provider has downloaded its case file ([`Retention::record_fascicolo`]).
     async fn expired(
         &self,
         hash_visura: &str,
         closed_before: i64,
+        requires_export: bool,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
+    /// Records that request `event.request_id`'s provider downloaded its case file (the first
+    /// time is kept: retention asks only whether it was), with `event` in the audit trail, in
+    /// one transaction. False (and nothing written) when no such request is left to export:
+    /// unknown, or purged.
+    async fn record_fascicolo(&self, event: &audit::AuditEvent) -> Result<bool, StoreError>;
+    /// Live requests processed for a provider whose case file nobody downloaded yet and whose
+    /// data is not purged, closed longest ago first: what retention may be waiting for.
+    async fn awaiting_fascicolo(&self, limit: u32) -> Result<Vec<AwaitingFascicolo>, StoreError>;
     /// Test (sandbox) requests, in any state, created before `created_by` and not yet purged.
     async fn expired_tests(&self, created_by: i64, limit: u32) -> Result<Vec<String>, StoreError>;
     /// Drafts last changed before `updated_before` and not yet purged.

@@ -157,6 +157,10 @@ pub struct Integration {
 pub struct AskedDocument {
     pub codice: String,
     pub descrizione: String,
+    /// The file that answered it, once the client has sent one with this codice (recorded in
+    /// the same write as the file, so no upload is missed or counted twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fornito: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,6 +370,15 @@ pub struct Gauges {
 pub struct Purged {
     pub request_id: String,
     pub blob_keys: Vec<String>,
+}
+
+/// A processed request whose case file its provider has not downloaded yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitingFascicolo {
+    pub request_id: String,
+    pub hash_visura: String,
+    pub provider_id: String,
+    pub closed_at: i64,
 }
 
 /// A processed request, for the provider's settlement.

@@ -56,6 +56,9 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// Days a draft keeps its personal data after its last change.
     pub draft_retention_days: u32,
+    /// Keep a live processed request's personal data until its provider downloaded its
+    /// fascicolo at least once.
+    pub retention_requires_export: bool,
     /// Back-office cookies `Secure` (`__Host-` prefixed) even when no proxy says `https`.
     pub secure_cookies: bool,
     /// Failed back-office logins one source (IPv4 address, IPv6 /64) may make in 15 minutes,
@@ -162,6 +165,7 @@ impl Default for Settings {
             log_format: "text".into(),
             purge_interval_secs: 3600,
             draft_retention_days: limits.draft_retention_days,
+            retention_requires_export: limits.retention_requires_export,
             secure_cookies: limits.secure_cookies,
             login_failures_per_source: limits.login_failures_per_source,
             outbox_interval_secs: 5,
@@ -392,6 +396,7 @@ impl Settings {
             max_text_chars: self.max_text_chars,
             max_page_size: self.max_page_size,
             draft_retention_days: self.draft_retention_days,
+            retention_requires_export: self.retention_requires_export,
             request_timeout_secs: self.request_timeout_secs,
             rate_per_token_per_minute: self.rate_per_token_per_minute,
             rate_per_ip_per_minute: self.rate_per_ip_per_minute,

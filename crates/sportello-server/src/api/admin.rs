@@ -1,4 +1,4 @@
-//! The admin API, under `/admin`: reading the audit trail, the SLA dashboard.
+//! The admin API, under `/admin`: reading the audit trail, the SLA dashboard, a person's data.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -7,8 +7,10 @@ use utoipa::ToSchema;
 
 use super::ok;
 use crate::auth::AdminCaller;
+use crate::body::members::{Member, Read, Shape};
+use crate::body::BodyLimit;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{JsonBody, JsonShape, Query};
 use crate::service::audit;
 use crate::service::sla::{self, Dashboard};
 use crate::state::AppState;
@@ -132,4 +134,55 @@ pub async fn sla_dashboard(
     _admin: AdminCaller,
 ) -> ApiResult<Response> {
     Ok(ok(sla::dashboard(&state).await?))
+}
+
+/// The body of `POST /admin/subjects/export`.
+pub struct SubjectBody;
+
+impl Shape for SubjectBody {
+    const MEMBERS: &'static [(&'static str, Read)] = &[("codice_fiscale", Read::Value)];
+}
+
+impl JsonShape for SubjectBody {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
+/// A person's data (GDPR art. 15 and 20), as a zip.
+///
+/// `{"codice_fiscale": "…"}` (a codice fiscale, or a partita IVA; in the body, never in a URL):
+/// every request about that person, found through the keyed hash index, as `indice.json` and
+/// per request `<id>/richiesta.json` (the request as the API renders it, its fields by the
+/// catalog's labels, its history) with its files. None found is not an error: the zip then
+/// holds only `indice.json`, saying so. Each request exported is recorded in the audit trail
+/// (`export_subject`), and the export by its count; never the codice fiscale.
+#[utoipa::path(post, path = "/admin/subjects/export", tag = "admin",
+    request_body(content = Object, description = "codice_fiscale (required)"),
+    responses(
+        (status = 200, description = "The person's data", content_type = "application/zip"),
+        (status = 400, description = "codice_fiscale missing or invalid (915)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([915]))),
+    security(("bearer" = [])))]
+pub async fn export_subject(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    JsonBody(members, _): JsonBody<SubjectBody>,
+) -> ApiResult<Response> {
+    let Some(Member::String(code)) = members.get("codice_fiscale") else {
+        return Err(ApiError::invalid_member(
+            "codice_fiscale",
+            "string_required",
+            "a string is required",
+        ));
+    };
+    let export = crate::service::subjects::export(
+        &state,
+        format!("admin:{}", admin.token.id),
+        admin.source.clone(),
+        code,
+    )
+    .await?;
+    Ok(super::operator::zip_response(
+        crate::service::archive::stream(&state.blobs, export.archive),
+        "dati-interessato.zip",
+    ))
 }

@@ -38,6 +38,7 @@ use crate::state::Limits;
         fornitori::informativa,
         system::healthz, system::readyz,
         form_tool::script,
+        operator::fascicolo, admin::export_subject,
     ),
     components(schemas(crate::envelope::ErrorEnvelope, crate::envelope::Detail, crate::envelope::Credito)),
     modifiers(&BearerAuth),

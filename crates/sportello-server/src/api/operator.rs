@@ -245,3 +245,50 @@ pub async fn file(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
+
+/// The practice's file, as a zip.
+///
+/// For the provider's own archive: every file of the request under its kind's folder
+/// (`input/`, `result/`, …), the result archive (`documento.zip`), the filled mandate
+/// (`mandato.pdf`, when the provider has one) and `fascicolo.pdf` (the request's data, status,
+/// history, the privacy notice and mandate versions it was shown, its audit entries; in
+/// Italian, A4). Streamed (no `Content-Length`); a stored file found damaged after the first
+/// byte cuts the answer short. Recorded in the audit trail (`download_fascicolo`) and as the
+/// provider's export of the request, which retention waits for (`retention_requires_export`).
+/// 410/917 once the request's personal data is purged.
+#[utoipa::path(get, path = "/operator/requests/{id}/fascicolo", tag = "operatore",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The case file", content_type = "application/zip"),
+        (status = 404, description = "no such request for this provider (914)", body = crate::envelope::ErrorEnvelope),
+        (status = 410, description = "the request's personal data was purged (917)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 917]))),
+    security(("bearer" = [])))]
+pub async fn fascicolo(
+    State(state): State<AppState>,
+    op: OperatorCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let archive = crate::service::fascicolo::fascicolo(&state, &op, &id).await?;
+    Ok(zip_response(
+        crate::service::archive::stream(&state.blobs, archive),
+        &format!("fascicolo-{id}.zip"),
+    ))
+}
+
+/// A streamed zip as an attachment named `name` (ASCII, no quotes: an id and a fixed word).
+pub(crate) fn zip_response(
+    body: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    name: &str,
+) -> Response {
+    let mut response = (StatusCode::OK, Body::from_stream(body)).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}

@@ -476,12 +476,64 @@ struct SlaPage {
     generated: String,
     since: String,
     rows: Vec<SlaRow>,
+    /// Processed requests whose provider has not downloaded the case file yet.
+    awaiting: Vec<AwaitingRow>,
+    /// Whether retention waits for that (`retention_requires_export`).
+    requires_export: bool,
+}
+
+/// A processed request waiting for its provider to download its case file.
+pub struct AwaitingRow {
+    pub id: String,
+    pub service: String,
+    pub provider: String,
+    pub closed: String,
+    /// Its retention time has passed: only the missing export keeps its data.
+    pub held: bool,
+}
+
+/// How many waiting requests the dashboard lists (the oldest first).
+const AWAITING_ROWS: u32 = 200;
+
+async fn awaiting_export(state: &AppState) -> Result<Vec<AwaitingRow>, PageError> {
+    let providers: std::collections::HashMap<String, String> = state
+        .store
+        .list_providers()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let now = state.clock.now();
+    Ok(state
+        .store
+        .awaiting_fascicolo(AWAITING_ROWS)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let service = state.catalog.get(&a.hash_visura);
+            AwaitingRow {
+                held: service
+                    .is_some_and(|s| a.closed_at + i64::from(s.retention_days) * 86_400 < now),
+                service: service
+                    .map(|s| s.nome_visura.clone())
+                    .unwrap_or_else(|| a.hash_visura.clone()),
+                provider: providers
+                    .get(&a.provider_id)
+                    .cloned()
+                    .unwrap_or_else(|| a.provider_id.clone()),
+                closed: when(a.closed_at),
+                id: a.request_id,
+            }
+        })
+        .collect())
 }
 
 async fn sla_dashboard(State(state): State<AppState>, staff: Staff) -> PageResult {
     staff.admin()?;
     let d = sla::dashboard(&state).await?;
     html(SlaPage {
+        awaiting: awaiting_export(&state).await?,
+        requires_export: state.limits.retention_requires_export,
         nav: Nav::of(&staff),
         generated: when(d.generato),
         since: when(d.chiuse_dal),

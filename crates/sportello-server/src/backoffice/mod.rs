@@ -82,6 +82,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(request::file),
         )
         .route(
+            "/backoffice/richieste/{id}/fascicolo",
+            post(request::fascicolo),
+        )
+        .route(
             "/backoffice/richieste/{id}/chiedi-mandato",
             post(request::ask_mandate),
         )

@@ -34,8 +34,11 @@ pub struct Step {
     pub nota: Option<String>,
 }
 
-/// A document asked in the pending integration, and whether it arrived after it was asked (one
-/// supplied earlier does not answer a new request for it, as for the service's own rule).
+/// A document asked in the pending integration, and whether a file with its codice arrived
+/// since it was asked (one supplied earlier does not answer a new request for it). The service
+/// records the answering file on the stored integration; the operator's view does not carry
+/// it, so the page compares times, which agrees but for a file sent in the very second the
+/// question was asked.
 pub struct AskedDocument {
     pub codice: String,
     pub descrizione: String,
@@ -529,4 +532,20 @@ pub async fn file(
         HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
     );
     Ok(response)
+}
+
+/// The practice's file as a zip (a form, not a link: the download counts as the provider's
+/// export, which retention waits for, so a page elsewhere must not be able to make it); the
+/// service audits and records it.
+pub async fn fascicolo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(staff, ()): CsrfForm<()>,
+) -> PageResult {
+    let archive = crate::service::fascicolo::fascicolo(&state, &staff.operator()?, &id).await?;
+    // `id` was checked by the service (a request id: hex only).
+    Ok(crate::api::operator::zip_response(
+        crate::service::archive::stream(&state.blobs, archive),
+        &format!("fascicolo-{id}.zip"),
+    ))
 }

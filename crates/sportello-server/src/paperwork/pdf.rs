@@ -3,6 +3,9 @@
 //! provider's privacy notice from a new page. A4, DejaVu Serif embedded (subset, with a
 //! ToUnicode map, so the text can be searched and extracted), "Pagina N di M" on every page.
 //!
+//! The same pages carry the practice's file, `fascicolo.pdf` ([`case_file_pdf`]): sections of
+//! labelled rows.
+//!
 //! Invariant: rendering is a pure function of [`MandateDocument`]: the same document gives the
 //! same bytes, so a hash of the PDF identifies what the person was shown (PAPERWORK.md §4).
 
@@ -75,7 +78,86 @@ pub enum PdfError {
 pub fn mandate_pdf(doc: &MandateDocument) -> Result<Vec<u8>, PdfError> {
     let fonts = Fonts::load()?;
     let pages = compose(doc, &fonts);
-    render(doc, &fonts, &pages)
+    let footer = format!(
+        "Mandato v. {} · Informativa v. {} · {}",
+        doc.mandate.versione,
+        doc.privacy_notice.versione,
+        italian_date(doc.date)
+    );
+    let title = format!(
+        "Mandato di assistenza e rappresentanza – {}",
+        doc.provider.denominazione
+    );
+    render(
+        &fonts,
+        &pages,
+        &footer,
+        metadata(title, &doc.provider.denominazione, doc.date),
+    )
+}
+
+/// A practice's file (`fascicolo.pdf`): the request's data, its history and who looked at it,
+/// as sections of labelled rows, for the provider's own archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFileDocument {
+    /// The provider whose archive it is for; None for a request never routed.
+    pub provider: Option<ProviderDetails>,
+    pub title: String,
+    pub sections: Vec<Section>,
+    /// The day the file is made.
+    pub date: NaiveDate,
+    /// The left of every footer (the request's id, say).
+    pub footer: String,
+}
+
+/// A titled list of rows, each a label and its value (the value wrapped in its column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+    /// Printed instead of the rows when there are none.
+    pub empty: String,
+}
+
+/// The case file as PDF bytes: A4, the same fonts, margins and page numbers as the mandate.
+pub fn case_file_pdf(doc: &CaseFileDocument) -> Result<Vec<u8>, PdfError> {
+    let fonts = Fonts::load()?;
+    let pages = compose_case_file(doc, &fonts);
+    let author = doc
+        .provider
+        .as_ref()
+        .map(|p| p.denominazione.clone())
+        .unwrap_or_else(|| "Sportello".into());
+    let footer = format!("{} · {}", doc.footer, italian_date(doc.date));
+    render(
+        &fonts,
+        &pages,
+        &footer,
+        metadata(doc.title.clone(), &author, doc.date),
+    )
+}
+
+fn compose_case_file(doc: &CaseFileDocument, fonts: &Fonts) -> Vec<Vec<Mark>> {
+    let mut c = Composer::new(fonts);
+    if let Some(provider) = &doc.provider {
+        c.provider_heading(provider);
+    }
+    c.title(&doc.title);
+    c.paragraph(
+        &[&format!("Prodotto il {}", italian_date(doc.date))],
+        DETAILS,
+    );
+    for section in &doc.sections {
+        c.skip(PARAGRAPH_GAP);
+        c.title(&section.title);
+        if section.rows.is_empty() {
+            c.paragraph(&[&section.empty], DETAILS);
+        }
+        for (label, value) in &section.rows {
+            c.row(label, value);
+        }
+    }
+    c.finish()
 }
 
 // --- Fonts ---------------------------------------------------------------------------------------
@@ -298,6 +380,51 @@ impl<'f> Composer<'f> {
         self.paragraph(&[text], TITLE);
     }
 
+    /// A label in bold in a left column and its value wrapped beside it; a row is not split
+    /// across pages unless it is taller than one.
+    fn row(&mut self, label: &str, value: &str) {
+        const LABEL_COLUMN: f32 = 150.0;
+        const GUTTER: f32 = 8.0;
+        let label_face = self.fonts.face(LABEL);
+        let body_face = self.fonts.face(BODY);
+        let label_lines = wrap::wrap(
+            &wrap::typography(label),
+            LABEL_COLUMN - GUTTER,
+            &|s: &str| label_face.width(s, LABEL.size),
+        );
+        let value = wrap::typography(value);
+        let mut value_lines = Vec::new();
+        for line in value.lines() {
+            value_lines.extend(wrap::wrap(line, TEXT_WIDTH - LABEL_COLUMN, &|s: &str| {
+                body_face.width(s, BODY.size)
+            }));
+        }
+        let count = label_lines.len().max(value_lines.len()).max(1);
+        self.keep(count as f32 * BODY.leading());
+        for i in 0..count {
+            self.keep(BODY.leading());
+            let baseline = self.y + BODY.size;
+            if let Some(text) = label_lines.get(i) {
+                self.page.push(Mark::Text {
+                    x: MARGIN,
+                    baseline,
+                    style: LABEL,
+                    text: text.clone(),
+                });
+            }
+            if let Some(text) = value_lines.get(i) {
+                self.page.push(Mark::Text {
+                    x: MARGIN + LABEL_COLUMN,
+                    baseline,
+                    style: BODY,
+                    text: text.clone(),
+                });
+            }
+            self.y += BODY.leading();
+        }
+        self.skip(PARAGRAPH_GAP / 2.0);
+    }
+
     fn rule(&mut self) {
         self.skip(2.0);
         self.page.push(Mark::Rule {
@@ -426,17 +553,16 @@ fn italian_date(date: NaiveDate) -> String {
 
 // --- Rendering -----------------------------------------------------------------------------------
 
-fn render(doc: &MandateDocument, fonts: &Fonts, pages: &[Vec<Mark>]) -> Result<Vec<u8>, PdfError> {
+fn render(
+    fonts: &Fonts,
+    pages: &[Vec<Mark>],
+    footer_left: &str,
+    metadata: Metadata,
+) -> Result<Vec<u8>, PdfError> {
     let settings = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
         .ok_or_else(|| PdfError::Write("page size".into()))?;
     let mut document = Document::new();
-    document.set_metadata(metadata(doc));
-    let footer_left = format!(
-        "Mandato v. {} · Informativa v. {} · {}",
-        doc.mandate.versione,
-        doc.privacy_notice.versione,
-        italian_date(doc.date)
-    );
+    document.set_metadata(metadata);
     let total = pages.len();
     for (index, marks) in pages.iter().enumerate() {
         let mut page = document.start_page_with(settings.clone());
@@ -446,7 +572,7 @@ fn render(doc: &MandateDocument, fonts: &Fonts, pages: &[Vec<Mark>]) -> Result<V
         }
         let number = format!("Pagina {} di {}", index + 1, total);
         let number_x = PAGE_WIDTH - MARGIN - fonts.face(FOOTER).width(&number, FOOTER.size);
-        for (x, text) in [(MARGIN, footer_left.clone()), (number_x, number)] {
+        for (x, text) in [(MARGIN, footer_left.to_string()), (number_x, number)] {
             let footer = Mark::Text {
                 x,
                 baseline: FOOTER_BASELINE,
@@ -463,18 +589,15 @@ fn render(doc: &MandateDocument, fonts: &Fonts, pages: &[Vec<Mark>]) -> Result<V
         .map_err(|e| PdfError::Write(format!("{e:?}")))
 }
 
-fn metadata(doc: &MandateDocument) -> Metadata {
+fn metadata(title: String, author: &str, date: NaiveDate) -> Metadata {
     // The document's own date, not the clock: the same document renders to the same bytes.
     // Day precision only (chrono's month and day always fit a u8).
-    let created = DateTime::new(u16::try_from(doc.date.year()).unwrap_or(0))
-        .month(doc.date.month() as u8)
-        .day(doc.date.day() as u8);
+    let created = DateTime::new(u16::try_from(date.year()).unwrap_or(0))
+        .month(date.month() as u8)
+        .day(date.day() as u8);
     Metadata::new()
-        .title(format!(
-            "Mandato di assistenza e rappresentanza – {}",
-            doc.provider.denominazione
-        ))
-        .authors(vec![doc.provider.denominazione.clone()])
+        .title(title)
+        .authors(vec![author.to_string()])
         .language("it-IT".into())
         .creator("Sportello".into())
         .creation_date(created)

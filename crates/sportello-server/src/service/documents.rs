@@ -5,9 +5,8 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use sportello_store::crypto::DataKey;
 use sportello_store::{ids, DocumentRecord, FileKind, FileRecord, StoreError};
-use std::collections::HashSet;
-use std::io::Write;
 
+use super::archive::{self, Archive, Content};
 use super::base64_stream;
 use super::tenancy::find_own;
 use crate::auth::ClientCaller;
@@ -23,20 +22,21 @@ pub async fn build_archive(
     results: &[FileRecord],
 ) -> ApiResult<DocumentRecord> {
     let key = super::data_key(state, request_id).await?;
-    let mut contents = Vec::with_capacity(results.len());
-    for f in results.iter().filter(|f| f.kind == FileKind::Result) {
-        contents.push((
-            f.name.clone(),
-            state.blobs.get_opened(&f.blob_key, &key).await?,
-        ));
-    }
-    let (zip, allegati) = tokio::task::spawn_blocking(move || zip_files(contents))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "building the result archive failed");
-            ApiError::internal()
-        })?;
+    let mut archive = Archive::new();
+    let allegati = results
+        .iter()
+        .filter(|f| f.kind == FileKind::Result)
+        .map(|f| {
+            archive.add(
+                &f.name,
+                Content::Stored {
+                    blob_key: f.blob_key.clone(),
+                    key: key.clone(),
+                },
+            )
+        })
+        .collect();
+    let zip = archive::to_vec(&state.blobs, archive).await?;
     let blob_key = format!("requests/{request_id}/documento.zip");
     let doc = DocumentRecord {
         allegati,
@@ -46,36 +46,6 @@ pub async fn build_archive(
     };
     state.blobs.put_sealed(&blob_key, &key, &zip).await?;
     Ok(doc)
-}
-
-fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
-    if taken.insert(name.to_string()) {
-        return name.to_string();
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) => (s.to_string(), format!(".{e}")),
-        None => (name.to_string(), String::new()),
-    };
-    (2..)
-        .map(|n| format!("{stem} ({n}){ext}"))
-        .find(|candidate| taken.insert(candidate.clone()))
-        .unwrap_or_default()
-}
-
-fn zip_files(files: Vec<(String, Bytes)>) -> Result<(Vec<u8>, Vec<String>), zip::result::ZipError> {
-    let mut taken = HashSet::new();
-    let mut names = Vec::new();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in files {
-        let name = unique_name(&name, &mut taken);
-        writer.start_file(name.as_str(), options)?;
-        writer.write_all(&bytes)?;
-        names.push(name);
-    }
-    let cursor = writer.finish()?;
-    Ok((cursor.into_inner(), names))
 }
 
 async fn ready_document(
@@ -174,19 +144,4 @@ pub async fn download(state: &AppState, caller: &ClientCaller, id: &str) -> ApiR
         sha256: doc.sha256,
         stream: state.blobs.stream_opened(&doc.blob_key, &key).await?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn duplicate_names_are_numbered() {
-        let mut taken = HashSet::new();
-        assert_eq!(unique_name("esito.pdf", &mut taken), "esito.pdf");
-        assert_eq!(unique_name("esito.pdf", &mut taken), "esito (2).pdf");
-        assert_eq!(unique_name("esito.pdf", &mut taken), "esito (3).pdf");
-        assert_eq!(unique_name("README", &mut taken), "README");
-        assert_eq!(unique_name("README", &mut taken), "README (2)");
-    }
 }

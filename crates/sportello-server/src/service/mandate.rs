@@ -31,18 +31,68 @@ pub async fn mandate(state: &AppState, caller: &ClientCaller, id: &str) -> ApiRe
         return Err(ApiError::purged());
     }
     super::data_key(state, &r.id).await?;
-    let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
-        tracing::error!(request = %r.id, "request of a service missing from the catalog");
-        ApiError::internal()
-    })?;
     let provider = match &r.provider_id {
         Some(p) => state.store.get_provider(p).await?,
         None => None,
     }
     .ok_or_else(|| ApiError::no_mandate("the request has no provider yet"))?;
-    let mandato = text(state, &provider.id, PaperKind::Mandato, r.mandato_versione)
+    let filled = filled(state, &r, &provider)
         .await?
         .ok_or_else(|| ApiError::no_mandate("the request's provider has no mandate text"))?;
+    super::audit::record(
+        state,
+        caller.actor(),
+        "download_mandate",
+        &r.id,
+        filled.versions(),
+        caller.source.clone(),
+    )
+    .await?;
+    filled.render(&r.id)
+}
+
+/// The mandate of a request, filled and ready to render.
+pub(crate) struct Filled {
+    doc: MandateDocument,
+}
+
+impl Filled {
+    /// What the audit trail says was handed out: the versions.
+    pub(crate) fn versions(&self) -> String {
+        format!(
+            "mandato v{}{}",
+            self.doc.mandate.versione,
+            if self.doc.privacy_notice.versione > 0 {
+                format!(", informativa v{}", self.doc.privacy_notice.versione)
+            } else {
+                String::new()
+            }
+        )
+    }
+
+    pub(crate) fn render(&self, request_id: &str) -> ApiResult<Vec<u8>> {
+        pdf::mandate_pdf(&self.doc).map_err(|e| {
+            tracing::error!(request = %request_id, error = %e, "the mandate could not be rendered");
+            ApiError::internal()
+        })
+    }
+}
+
+/// Request `r`'s mandate at the versions it recorded, filled with the person's data, or None
+/// when `provider` has no mandate text. Reads personal data: the caller audits.
+pub(crate) async fn filled(
+    state: &AppState,
+    r: &RequestRecord,
+    provider: &ProviderRecord,
+) -> ApiResult<Option<Filled>> {
+    let service = state.catalog.get(&r.hash_visura).ok_or_else(|| {
+        tracing::error!(request = %r.id, "request of a service missing from the catalog");
+        ApiError::internal()
+    })?;
+    let Some(mandato) = text(state, &provider.id, PaperKind::Mandato, r.mandato_versione).await?
+    else {
+        return Ok(None);
+    };
     // A notice is mandatory for a provider (GDPR art. 13) but not enforced by the store: its
     // absence leaves the section empty rather than withholding the mandate.
     let informativa = text(
@@ -52,47 +102,29 @@ pub async fn mandate(state: &AppState, caller: &ClientCaller, id: &str) -> ApiRe
         r.informativa_versione,
     )
     .await?;
-    super::audit::record(
-        state,
-        caller.actor(),
-        "download_mandate",
-        &r.id,
-        format!(
-            "mandato v{}{}",
-            mandato.versione,
-            informativa
-                .as_ref()
-                .map(|i| format!(", informativa v{}", i.versione))
-                .unwrap_or_default()
-        ),
-        caller.source.clone(),
-    )
-    .await?;
     let date = local_date(state.clock.now()).map_err(|_| ApiError::internal())?;
-    let details = details(&provider);
-    let values = values(&r, service, &provider, &details, date);
-    let doc = MandateDocument {
-        service: service.nome_visura.clone(),
-        mandate: VersionedText {
-            versione: mandato.versione,
-            testo: pdf::fill(&mandato.testo, &values),
+    let details = details(provider);
+    let values = values(r, service, provider, &details, date);
+    Ok(Some(Filled {
+        doc: MandateDocument {
+            service: service.nome_visura.clone(),
+            mandate: VersionedText {
+                versione: mandato.versione,
+                testo: pdf::fill(&mandato.testo, &values),
+            },
+            privacy_notice: informativa
+                .map(|i| VersionedText {
+                    versione: i.versione,
+                    testo: i.testo,
+                })
+                .unwrap_or(VersionedText {
+                    versione: 0,
+                    testo: String::new(),
+                }),
+            provider: details,
+            date,
         },
-        privacy_notice: informativa
-            .map(|i| VersionedText {
-                versione: i.versione,
-                testo: i.testo,
-            })
-            .unwrap_or(VersionedText {
-                versione: 0,
-                testo: String::new(),
-            }),
-        provider: details,
-        date,
-    };
-    pdf::mandate_pdf(&doc).map_err(|e| {
-        tracing::error!(request = %r.id, error = %e, "the mandate could not be rendered");
-        ApiError::internal()
-    })
+    }))
 }
 
 /// The provider's text of `kind` at `versione`, or its current one when none was recorded.
@@ -118,7 +150,7 @@ async fn text(
     })
 }
 
-fn details(p: &ProviderRecord) -> ProviderDetails {
+pub(crate) fn details(p: &ProviderRecord) -> ProviderDetails {
     let party = &p.party;
     let provincia = party.provincia.as_ref().map(|s| format!("({s})"));
     let sede: Vec<&str> = [&party.indirizzo, &party.comune, &provincia]

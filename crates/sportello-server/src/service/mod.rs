@@ -2,11 +2,13 @@
 //! the domain whether the change is allowed, and writes.
 
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod base64_stream;
 pub mod body;
 pub mod deliveries;
 pub mod documents;
+pub mod fascicolo;
 pub mod fees;
 pub mod mandate;
 pub mod notes;
@@ -20,6 +22,7 @@ pub mod routing;
 pub mod sandbox;
 pub mod sla;
 pub mod statements;
+pub mod subjects;
 pub mod supporting;
 pub mod tenancy;
 pub mod totp;

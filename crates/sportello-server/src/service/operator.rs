@@ -435,6 +435,7 @@ pub async fn ask_integration(
             Ok(sportello_store::AskedDocument {
                 codice: d.codice,
                 descrizione,
+                fornito: None,
             })
         })
         .collect::<Result<Vec<_>, Invalid>>()?;

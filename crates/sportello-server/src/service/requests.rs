@@ -557,15 +557,14 @@ async fn supply_integration(
             },
         }
     }
-    let files_now = state.store.list_files(&current.id).await?;
     let docs_pending = current
         .integrazione
         .as_ref()
-        .is_some_and(|i| !super::supporting::outstanding(i, &files_now).is_empty());
+        .is_some_and(|i| !super::supporting::outstanding(i).is_empty());
     if let Some(asked) = &current.integrazione {
         if docs_pending && supplied.is_empty() {
             // Nothing to merge: what is missing is documents, which come another way.
-            for d in super::supporting::outstanding(asked, &files_now) {
+            for d in super::supporting::outstanding(asked) {
                 problems.push(Detail {
                     campo: format!("documenti.{}", d.codice),
                     codice: "required".into(),
@@ -599,30 +598,27 @@ async fn supply_integration(
     let email = body.email_target.clone();
     let calendar = sla::calendar_for(state, current.provider_id.as_deref()).await?;
     let supplied = mutate(state, &current.id, |r| {
-        let outcome = transition(r, false, Action::SupplyIntegration)?;
+        transition(r, false, Action::SupplyIntegration)?;
         for (k, v) in &stored {
             r.fields.insert(k.clone(), v.clone());
         }
         if let Some(e) = &email {
             r.email_target = e.clone();
         }
-        if docs_pending {
-            // The fields are in; the request waits for the documents still asked.
-            if let Some(i) = r.integrazione.as_mut() {
-                i.campi_at = Some(now);
-            }
-            r.updated_at = now;
-            return Ok(Change {
-                files: files.clone(),
-                history: Some(history(r, "supply_fields", caller)),
-            });
+        // Whether documents are still awaited is read from what is stored now, so an upload
+        // that landed meanwhile counts.
+        if let Some(i) = r.integrazione.as_mut() {
+            i.campi_at = Some(now);
         }
-        sla::restart_clock(r, &calendar, now);
-        r.integrazione = None;
-        enter(r, outcome.status, now);
+        r.updated_at = now;
+        let entry = match super::supporting::back_to_queue(r, &calendar, caller, now)? {
+            Some(done) => done,
+            // The fields are in; the request waits for the documents still asked.
+            None => history(r, "supply_fields", caller),
+        };
         Ok(Change {
             files: files.clone(),
-            history: Some(history(r, "supply_integration", caller)),
+            history: Some(entry),
         })
     })
     .await;
@@ -634,10 +630,6 @@ async fn supply_integration(
     }
     let supplied = supplied?;
     state.store.index_subjects(&current.id, &who).await?;
-    if docs_pending {
-        // A document may have arrived while the fields were written.
-        return super::supporting::back_to_queue_if_complete(state, caller, supplied).await;
-    }
     Ok(supplied)
 }
 

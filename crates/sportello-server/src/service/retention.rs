@@ -2,7 +2,10 @@
 //! passed, its personal data is destroyed — data key, sealed values, files — and only what
 //! accounting needs is kept. Test (sandbox) requests keep their data for a day only, whatever
 //! their state; a draft keeps it `draft_retention_days` after its last change (a draft nobody
-//! submits never closes, and would otherwise keep it for ever). The periodic pass also deletes the back office's expired sessions and stale
+//! submits never closes, and would otherwise keep it for ever). With
+//! `retention_requires_export` (the default) a live processed request keeps its data past its
+//! time until its provider has downloaded the case file (`service::fascicolo`): the provider's
+//! archive must hold it before ours lets it go; the SLA dashboard lists those waiting. The periodic pass also deletes the back office's expired sessions and stale
 //! failed logins ([`accounts::forget_expired`]).
 
 use sportello_store::StoreError;
@@ -40,7 +43,12 @@ pub async fn purge_expired(state: &AppState, dry_run: bool, actor: &str) -> ApiR
     for service in state.catalog.services() {
         let cutoff = now.saturating_sub(i64::from(service.retention_days).saturating_mul(DAY));
         purge_batches(state, dry_run, actor, &mut out, |limit| {
-            state.store.expired(&service.hash_visura, cutoff, limit)
+            state.store.expired(
+                &service.hash_visura,
+                cutoff,
+                state.limits.retention_requires_export,
+                limit,
+            )
         })
         .await?;
     }

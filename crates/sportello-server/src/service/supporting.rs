@@ -7,15 +7,19 @@
 //!
 //! A request waiting for an integration goes back to the queue once every field and every
 //! document asked has arrived: the fields by the client's `PUT`, the documents each by its own
-//! upload, in any order. That last step is its own transaction ([`back_to_queue_if_complete`]),
-//! taken after each of those writes, so two uploads racing each other cannot both miss it.
+//! upload, in any order. Each asked document records the file that answered it in the same
+//! write as the file ([`sportello_store::AskedDocument::fornito`]), and the write that brings
+//! the last missing piece moves the request ([`back_to_queue`]): two uploads racing each other
+//! are serialised by the request's version, so neither is missed.
 
 use bytes::Bytes;
 use futures::Stream;
 use sportello_domain::catalog::Service;
 use sportello_domain::checklist::{self, MANDATO};
 use sportello_domain::status::{Action, Status};
-use sportello_store::{ids, FileKind, FileRecord, Integration, RequestRecord, StoredValue};
+use sportello_store::{
+    ids, FileKind, FileRecord, HistoryEntry, Integration, RequestRecord, StoredValue,
+};
 
 use super::tenancy::find_own;
 use super::upload::{self, Sealed};
@@ -25,31 +29,41 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire::Richiesta;
 
-/// The documents asked in `integration` that have not arrived since it was asked: one supplied
-/// earlier (up front, or for a previous integration) does not answer a new request for it.
-pub fn outstanding<'a>(
-    integration: &'a Integration,
-    files: &[FileRecord],
-) -> Vec<&'a sportello_store::AskedDocument> {
+/// The documents asked in `integration` that no file has answered yet. A document supplied
+/// before the question (up front, or for an earlier integration) does not answer it.
+pub fn outstanding(integration: &Integration) -> Vec<&sportello_store::AskedDocument> {
     integration
         .documenti
         .iter()
-        .filter(|d| {
-            !files.iter().any(|f| {
-                f.kind == FileKind::Supporting
-                    && f.campo.as_deref() == Some(d.codice.as_str())
-                    && f.created_at >= integration.at
-            })
-        })
+        .filter(|d| d.fornito.is_none())
         .collect()
 }
 
 /// Whether everything asked in the request's integration has been supplied.
-fn complete(r: &RequestRecord, files: &[FileRecord]) -> bool {
+pub fn complete(r: &RequestRecord) -> bool {
     r.status == Status::InAttesaIntegrazione
         && r.integrazione.as_ref().is_some_and(|i| {
-            (i.campi.is_empty() || i.campi_at.is_some()) && outstanding(i, files).is_empty()
+            (i.campi.is_empty() || i.campi_at.is_some()) && outstanding(i).is_empty()
         })
+}
+
+/// Sends a waiting request whose integration is now [`complete`] back to the queue, as the
+/// client's answer (`supply_integration`, with its event and callback); `None` when something
+/// is still missing.
+pub fn back_to_queue(
+    r: &mut RequestRecord,
+    calendar: &sportello_domain::calendar::Calendar,
+    caller: &ClientCaller,
+    now: i64,
+) -> ApiResult<Option<sportello_store::HistoryEntry>> {
+    if !complete(r) {
+        return Ok(None);
+    }
+    let outcome = transition(r, false, Action::SupplyIntegration)?;
+    sla::restart_clock(r, calendar, now);
+    r.integrazione = None;
+    enter(r, outcome.status, now);
+    Ok(Some(requests::history(r, "supply_integration", caller)))
 }
 
 /// Whether the request holds the person's signed mandate: a file in the form's mandate field
@@ -175,15 +189,31 @@ async fn record(
         blob_key: t.blob_key.clone(),
         created_at: now,
     };
+    // The calendar restarts the SLA clock if this document completes an integration.
+    let calendar = sla::calendar_for(state, t.request.provider_id.as_deref()).await?;
     let recorded = mutate(state, &id, |r| {
         transition(r, false, Action::SupplyDocument)?;
         r.updated_at = now;
-        let mut entry = requests::history(r, "supply_document", caller);
-        // The codice is a slug the operator or the catalog chose, never personal data.
-        entry.note = Some(t.codice.clone());
+        if r.status == Status::InAttesaIntegrazione {
+            if let Some(asked) = r.integrazione.as_mut().and_then(|i| {
+                i.documenti
+                    .iter_mut()
+                    .find(|d| d.codice == t.codice && d.fornito.is_none())
+            }) {
+                asked.fornito = Some(file.id.clone());
+            }
+        }
+        let entry = match back_to_queue(r, &calendar, caller, now)? {
+            Some(done) => done,
+            None => requests::history(r, "supply_document", caller),
+        };
         Ok(Change {
             files: vec![file.clone()],
-            history: Some(entry),
+            history: Some(HistoryEntry {
+                // The codice is a slug the operator or the catalog chose, never personal data.
+                note: Some(t.codice.clone()),
+                ..entry
+            }),
         })
     })
     .await;
@@ -203,40 +233,5 @@ async fn record(
         caller.source.clone(),
     )
     .await?;
-    let r = back_to_queue_if_complete(state, caller, recorded).await?;
-    requests::render(state, caller, &r).await
-}
-
-/// Sends a request waiting for an integration back to the queue once everything asked has
-/// arrived (with the event and callback of a supplied integration); otherwise leaves it.
-pub async fn back_to_queue_if_complete(
-    state: &AppState,
-    caller: &ClientCaller,
-    r: RequestRecord,
-) -> ApiResult<RequestRecord> {
-    let files = state.store.list_files(&r.id).await?;
-    if !complete(&r, &files) {
-        return Ok(r);
-    }
-    let calendar = sla::calendar_for(state, r.provider_id.as_deref()).await?;
-    let now = state.clock.now();
-    mutate(state, &r.id, |r| {
-        if !complete(r, &files) {
-            // Someone else completed it (or the operator cancelled) meanwhile: nothing to add.
-            return Ok(Change {
-                files: Vec::new(),
-                history: None,
-            });
-        }
-        let outcome = transition(r, false, Action::SupplyIntegration)?;
-        sla::restart_clock(r, &calendar, now);
-        r.integrazione = None;
-        enter(r, outcome.status, now);
-        Ok(Change::recorded(requests::history(
-            r,
-            "supply_integration",
-            caller,
-        )))
-    })
-    .await
+    requests::render(state, caller, &recorded).await
 }

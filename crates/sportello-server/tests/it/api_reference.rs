@@ -934,6 +934,37 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .await
         .assert_ok();
 
+    // The practice's file and a person's data are zips: only their refusals are JSON.
+    let fascicolo = "GET /operator/requests/{id}/fascicolo";
+    let file_of = format!("/operator/requests/{id}/fascicolo");
+    let zip = r.call(fascicolo, o, &file_of, None).await;
+    assert_eq!(zip.status, 200);
+    r.call(
+        fascicolo,
+        o,
+        &format!("/operator/requests/{NOBODY}/fascicolo"),
+        None,
+    )
+    .await;
+    let subjects = "POST /admin/subjects/export";
+    let bad = json!({"codice_fiscale": "RSSMRA85T10H501X"});
+    r.call(subjects, a, "/admin/subjects/export", Some(bad))
+        .await;
+    let zip = r
+        .call(
+            subjects,
+            a,
+            "/admin/subjects/export",
+            Some(json!({"codice_fiscale": CF})),
+        )
+        .await;
+    assert_eq!(zip.status, 200);
+    // Last but one: the request's personal data goes.
+    sportello_server::service::retention::purge(&app.state, &id, "admin:reference")
+        .await
+        .unwrap();
+    r.call(fascicolo, o, &file_of, None).await;
+
     // Last: the file store stops answering, and `/readyz`'s last probe has expired.
     let files_dir = app.dir.path().join("files");
     std::fs::remove_dir_all(&files_dir).unwrap();

@@ -623,6 +623,21 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             None,
             public(),
         ),
+        // --- The practice's file and a person's data (issue 17 §6).
+        row(
+            Method::GET,
+            "/operator/requests/{id}/fascicolo",
+            format!("/operator/requests/{}/fascicolo", p.done),
+            None,
+            operator(OK, NOT_IN_QUEUE),
+        ),
+        row(
+            Method::POST,
+            "/admin/subjects/export",
+            "/admin/subjects/export".into(),
+            Some(json!({"codice_fiscale": CF})),
+            admin(OK),
+        ),
     ]
 }
 

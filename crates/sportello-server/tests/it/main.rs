@@ -16,6 +16,7 @@ mod client_api;
 mod client_api_flows;
 mod common;
 mod documents;
+mod fascicolo;
 mod field_types;
 mod form_schema;
 mod form_tool;

@@ -45,8 +45,15 @@ async fn a_closed_request_is_purged_once_its_retention_has_passed() {
         .unwrap()
         .is_empty());
 
-    // Past it, a dry run lists it and changes nothing; a real pass destroys it.
+    // Past it, once its provider has downloaded the case file (`retention_requires_export`,
+    // see `fascicolo.rs`), a dry run lists it and changes nothing; a real pass destroys it.
     app.clock.advance(2 * DAY);
+    app.op(
+        Method::GET,
+        &format!("/operator/requests/{closed}/fascicolo"),
+        None,
+    )
+    .await;
     let listed = retention::purge_expired(&app.state, true, "test")
         .await
         .unwrap();

@@ -175,10 +175,10 @@ async fn asked_documents_arrive_by_json_and_multipart_and_the_request_goes_back_
         .map(|s| s["azione"].as_str().unwrap())
         .collect();
     assert!(
+        // The last document answers the integration: one entry says both.
         storia.ends_with(&[
             "ask_integration",
             "supply_fields",
-            "supply_document",
             "supply_document",
             "supply_integration"
         ]),
@@ -426,4 +426,57 @@ async fn a_practice_is_closed_only_with_the_persons_mandate() {
         app.work_to_the_end(&id, &[("esito.pdf", pdf("esito"))])
             .await;
     }
+}
+
+#[tokio::test]
+async fn documents_first_then_fields_also_complete_the_integration() {
+    let app = TestApp::spawn().await;
+    let id = claimed(&app).await;
+    app.op(
+        Method::POST,
+        &format!("/operator/requests/{id}/integration"),
+        Some(json!({
+            "messaggio": "Serve l'IBAN aggiornato e il telefono.",
+            "campi": ["$3"],
+            "documenti": [{"codice": "iban"}]
+        })),
+    )
+    .await
+    .assert_ok();
+
+    // A document supplied before the question does not answer it: only one sent after.
+    let early = app.get(&format!("/richiesta/{id}")).await;
+    assert_eq!(
+        early.assert_ok()["integrazione"]["documenti"][0]["codice"],
+        "iban"
+    );
+    let doc = supply_json(&app, &id, "iban", &b64(&pdf("iban"))).await;
+    assert_eq!(
+        doc.assert_ok()["stato_richiesta"],
+        "In attesa di integrazione"
+    );
+    let put = app
+        .put(
+            &format!("/richiesta/{id}"),
+            json!({"json_visura": {"$3": "3337654321"}}),
+        )
+        .await;
+    let data = put.assert_ok();
+    assert_eq!(data["stato_richiesta"], "In erogazione");
+    assert!(data.get("integrazione").is_none(), "{data}");
+
+    // Asked again later, the same codice needs a new document.
+    app.op(
+        Method::POST,
+        &format!("/operator/requests/{id}/integration"),
+        Some(json!({"messaggio": "L'IBAN è illeggibile.", "documenti": [{"codice": "iban"}]})),
+    )
+    .await
+    .assert_ok();
+    let still = app.put(&format!("/richiesta/{id}"), json!({})).await;
+    assert_eq!(still.error_code(), 229);
+    assert_eq!(still.failing_fields(), vec!["documenti.iban".to_string()]);
+    let again = upload(&app, &app.client_token, &id, "iban", &pdf("iban leggibile")).await;
+    assert_eq!(again.assert_ok()["stato_richiesta"], "In erogazione");
+    assert_eq!(again.assert_ok()["documenti"].as_array().unwrap().len(), 2);
 }

@@ -4,7 +4,8 @@
 
 use sqlx::PgPool;
 
-use super::sql::creation::{self, Creation};
+use super::sql::creation::Creation;
+use super::sql::group_commit::Work;
 use super::PgStore;
 use crate::setup_lock::{SetupLock, ADVISORY_KEY};
 use crate::StoreError;
@@ -86,12 +87,14 @@ pub(super) async fn lock_client(tx: &mut Tx<'_>, client_id: &str) -> Result<(), 
     Ok(())
 }
 
-/// One transaction per creation.
+/// Writer lanes of the group commit: clients are spread over them (a client always on the same
+/// one), so batches of different clients commit in parallel while each holds one connection.
+pub(super) const WRITER_LANES: usize = 4;
+
+/// Through the group commit: a client's concurrent creations share one transaction (and its
+/// lock on the client's row) instead of queueing on it one commit at a time.
 pub(super) async fn create(store: &PgStore, c: Creation) -> Result<(), StoreError> {
-    let mut tx = store.pool.begin().await?;
-    creation::write(&mut tx, &store.chain, &c).await?;
-    tx.commit().await?;
-    Ok(())
+    store.group.submit(Work::Create(Box::new(c))).await
 }
 
 pub(super) async fn index(
@@ -99,10 +102,13 @@ pub(super) async fn index(
     request_id: &str,
     hashes: Vec<String>,
 ) -> Result<(), StoreError> {
-    let mut tx = store.pool.begin().await?;
-    creation::index(&mut tx, request_id, &hashes).await?;
-    tx.commit().await?;
-    Ok(())
+    store
+        .group
+        .submit(Work::Subjects {
+            request_id: request_id.to_string(),
+            hashes,
+        })
+        .await
 }
 
 /// The deleted key's old row version stays in the table's pages until VACUUM reclaims them

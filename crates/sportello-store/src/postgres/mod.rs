@@ -37,7 +37,9 @@ pub struct PgStore {
     /// The key of the keyed hash used for lookups by codice fiscale.
     lookup: DataKey,
     /// The key of the audit chain's links.
-    chain: ChainKey,
+    chain: Arc<ChainKey>,
+    /// The writers of request creations, batching a client's concurrent ones into one commit.
+    group: sql::group_commit::GroupCommit,
 }
 
 impl PgStore {
@@ -57,7 +59,9 @@ impl PgStore {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let (lookup, chain) = sql::open_secrets(&pool, &keyring).await?;
+        let chain = Arc::new(chain);
         Ok(PgStore {
+            group: sql::group_commit::GroupCommit::spawn(pool.clone(), chain.clone()),
             pool,
             keyring,
             lookup,

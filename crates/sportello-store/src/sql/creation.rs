@@ -1,7 +1,6 @@
 //! A request's creation, written once: sealed on the caller's task ([`Creation::seal`]), then
-//! written inside a transaction that the backend provides ([`write`]). PostgreSQL gives each
-//! creation its own transaction; SQLite's group commit runs many in one (see
-//! `sqlite/group_commit.rs`), each inside a savepoint.
+//! written inside the transaction of a group commit ([`write`]; see `group_commit.rs`), each
+//! inside a savepoint.
 
 use super::files::insert_files;
 use super::history::insert_history;

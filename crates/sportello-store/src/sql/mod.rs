@@ -17,6 +17,7 @@ mod audit;
 mod backoffice;
 pub(super) mod creation;
 mod files;
+pub(super) mod group_commit;
 mod history;
 mod keys;
 mod ledger;

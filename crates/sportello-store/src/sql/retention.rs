@@ -2,6 +2,7 @@
 //! personal data.
 
 use async_trait::async_trait;
+use sqlx::Row;
 
 use super::audit::append_audit;
 use super::{dialect, This};
@@ -15,17 +16,66 @@ impl crate::Retention for This {
         &self,
         hash_visura: &str,
         closed_before: i64,
+        requires_export: bool,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
+        // The held condition is the one `awaiting_fascicolo` lists.
         Ok(sqlx::query_scalar(
-        "SELECT id FROM requests WHERE hash_visura = $1 AND closed_at < $2 AND purged_at IS NULL
-         ORDER BY closed_at LIMIT $3",
-    )
-    .bind(hash_visura)
-    .bind(closed_before)
-    .bind(i64::from(limit))
-    .fetch_all(&self.pool)
-    .await?)
+            "SELECT id FROM requests WHERE hash_visura = $1 AND closed_at < $2 AND purged_at IS NULL
+             AND NOT ($3 AND live AND status = 'visura_evasa' AND provider_id IS NOT NULL
+                      AND fascicolo_at IS NULL)
+             ORDER BY closed_at LIMIT $4",
+        )
+        .bind(hash_visura)
+        .bind(closed_before)
+        .bind(requires_export)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn record_fascicolo(&self, event: &AuditEvent) -> Result<bool, StoreError> {
+        let Some(id) = event.request_id.as_deref() else {
+            return Ok(false);
+        };
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE requests SET fascicolo_at = COALESCE(fascicolo_at, $1)
+             WHERE id = $2 AND purged_at IS NULL",
+        )
+        .bind(event.at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        append_audit(&mut tx, &self.chain, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn awaiting_fascicolo(&self, limit: u32) -> Result<Vec<AwaitingFascicolo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, hash_visura, provider_id, closed_at FROM requests
+             WHERE live AND status = 'visura_evasa' AND provider_id IS NOT NULL
+             AND fascicolo_at IS NULL AND purged_at IS NULL AND closed_at IS NOT NULL
+             ORDER BY closed_at, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AwaitingFascicolo {
+                    request_id: row.try_get("id")?,
+                    hash_visura: row.try_get("hash_visura")?,
+                    provider_id: row.try_get("provider_id")?,
+                    closed_at: row.try_get("closed_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn expired_tests(

@@ -4,8 +4,8 @@
 
 use sqlx::SqlitePool;
 
-use super::group_commit::Work;
 use super::sql::creation::Creation;
+use super::sql::group_commit::Work;
 use super::SqliteStore;
 use crate::setup_lock::SetupLock;
 use crate::StoreError;
@@ -69,6 +69,9 @@ pub(super) async fn serialize(_tx: &mut Tx<'_>, _class: i32, _key: &str) -> Resu
 pub(super) async fn lock_client(_tx: &mut Tx<'_>, _client_id: &str) -> Result<(), StoreError> {
     Ok(())
 }
+
+/// One writer: SQLite has one write lock, so a second lane would only wait for it.
+pub(super) const WRITER_LANES: usize = 1;
 
 /// Through the group commit: concurrent creations share one transaction and one fsync.
 pub(super) async fn create(store: &SqliteStore, creation: Creation) -> Result<(), StoreError> {

@@ -7,7 +7,6 @@
 #[macro_use]
 mod dialect;
 mod ceiling;
-mod group_commit;
 // Compiled once per backend on purpose: the queries are written once (see `sql/mod.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
@@ -48,7 +47,7 @@ pub struct SqliteStore {
     /// The key of the audit chain's links.
     chain: Arc<ChainKey>,
     /// The one writer of request creations, batching concurrent ones into one commit.
-    group: group_commit::GroupCommit,
+    group: sql::group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -79,7 +78,7 @@ impl SqliteStore {
         let (lookup, chain) = sql::open_secrets(&pool, &keyring).await?;
         let chain = Arc::new(chain);
         Ok(SqliteStore {
-            group: group_commit::GroupCommit::spawn(pool.clone(), chain.clone()),
+            group: sql::group_commit::GroupCommit::spawn(pool.clone(), chain.clone()),
             pool,
             keyring,
             lookup,

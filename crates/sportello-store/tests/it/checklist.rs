@@ -46,6 +46,8 @@ const COVERAGE: &[(&str, &str)] = &[
     ("expired", "retention::closed_requests_expire_by_service_and_test_requests_by_age"),
     ("expired_tests", "retention::closed_requests_expire_by_service_and_test_requests_by_age"),
     ("expired_drafts", "retention::drafts_expire_by_their_last_change"),
+    ("record_fascicolo", "retention::a_processed_request_waits_for_its_case_file"),
+    ("awaiting_fascicolo", "retention::a_processed_request_waits_for_its_case_file"),
     ("purge_request", "retention::a_purge_destroys_the_personal_data_and_keeps_the_accounts"),
     ("list_files", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
     ("named_files", "requests::an_update_is_refused_when_someone_else_changed_the_request_first"),

@@ -16,6 +16,7 @@ stories!(
     closed_requests_expire_by_service_and_test_requests_by_age,
     a_purge_destroys_the_personal_data_and_keeps_the_accounts,
     drafts_expire_by_their_last_change,
+    a_processed_request_waits_for_its_case_file,
 );
 
 /// `r`, created then closed at `at`.
@@ -37,24 +38,27 @@ async fn closed_requests_expire_by_service_and_test_requests_by_age(w: World) {
 
     // Oldest closed first, `closed_at < closed_before`, at most `limit`.
     assert_eq!(
-        w.store.expired(VISURA, T0 + 200, 10).await.unwrap(),
+        w.store.expired(VISURA, T0 + 200, false, 10).await.unwrap(),
         [r2.id.clone(), r1.id.clone()]
     );
     assert_eq!(
-        w.store.expired(VISURA, T0 + 100, 10).await.unwrap(),
+        w.store.expired(VISURA, T0 + 100, false, 10).await.unwrap(),
         vec![r2.id.clone()]
     );
     assert_eq!(
-        w.store.expired(VISURA, T0 + 200, 1).await.unwrap(),
+        w.store.expired(VISURA, T0 + 200, false, 1).await.unwrap(),
         vec![r2.id.clone()]
     );
     assert_eq!(
-        w.store.expired(OTHER_VISURA, T0 + 200, 10).await.unwrap(),
+        w.store
+            .expired(OTHER_VISURA, T0 + 200, false, 10)
+            .await
+            .unwrap(),
         vec![r3.id.clone()]
     );
     assert!(w
         .store
-        .expired("0000", T0 + 1_000, 10)
+        .expired("0000", T0 + 1_000, false, 10)
         .await
         .unwrap()
         .is_empty());
@@ -88,7 +92,7 @@ async fn closed_requests_expire_by_service_and_test_requests_by_age(w: World) {
             .unwrap();
     }
     assert_eq!(
-        w.store.expired(VISURA, T0 + 200, 10).await.unwrap(),
+        w.store.expired(VISURA, T0 + 200, false, 10).await.unwrap(),
         vec![r1.id.clone()]
     );
     assert_eq!(
@@ -198,6 +202,7 @@ async fn a_purge_destroys_the_personal_data_and_keeps_the_accounts(w: World) {
         documenti: vec![sportello_store::AskedDocument {
             codice: "contratto_locazione".into(),
             descrizione: "Il contratto di Mario Rossi".into(),
+            fornito: None,
         }],
         at: T0 + 10,
         campi_at: None,
@@ -363,4 +368,98 @@ async fn a_purge_destroys_the_personal_data_and_keeps_the_accounts(w: World) {
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Purged(_)), "{e:?}");
+}
+
+fn fascicolo_event(id: &str, at: i64) -> sportello_store::audit::AuditEvent {
+    sportello_store::audit::AuditEvent {
+        at,
+        actor: "operator:op_1".into(),
+        action: "download_fascicolo".into(),
+        request_id: Some(id.to_string()),
+        detail: "fascicolo".into(),
+        source: None,
+    }
+}
+
+async fn a_processed_request_waits_for_its_case_file(w: World) {
+    client(&w, "cli_1").await;
+    provider(&w, "prv_1", &[VISURA]).await;
+    let held = closed(&w, submitted("cli_1", Some("prv_1"), T0), T0 + 10).await;
+    // Without a provider nobody can export it: never held.
+    let unrouted = closed(&w, submitted("cli_1", None, T0), T0 + 20).await;
+    let mut test = submitted("cli_1", Some("prv_1"), T0);
+    test.live = false;
+    let test = closed(&w, test, T0 + 30).await;
+    let mut cancelled = submitted("cli_1", Some("prv_1"), T0);
+    create(&w, &cancelled).await;
+    assert!(change(&w, &mut cancelled, Status::Annullata, "cancel", T0 + 40).await);
+
+    let all = vec![
+        held.id.clone(),
+        unrouted.id.clone(),
+        test.id.clone(),
+        cancelled.id.clone(),
+    ];
+    assert_eq!(
+        w.store.expired(VISURA, T0 + 100, false, 10).await.unwrap(),
+        all
+    );
+    assert_eq!(
+        w.store.expired(VISURA, T0 + 100, true, 10).await.unwrap(),
+        all[1..].to_vec()
+    );
+    let waiting = w.store.awaiting_fascicolo(10).await.unwrap();
+    assert_eq!(
+        waiting,
+        vec![sportello_store::AwaitingFascicolo {
+            request_id: held.id.clone(),
+            hash_visura: VISURA.into(),
+            provider_id: "prv_1".into(),
+            closed_at: T0 + 10,
+        }]
+    );
+
+    // The download is recorded with its audit entry; the first time is the one kept.
+    let before = w.store.audit_head().await.unwrap().seq;
+    assert!(w
+        .store
+        .record_fascicolo(&fascicolo_event(&held.id, T0 + 50))
+        .await
+        .unwrap());
+    assert!(w
+        .store
+        .record_fascicolo(&fascicolo_event(&held.id, T0 + 60))
+        .await
+        .unwrap());
+    let trail = w
+        .store
+        .audit_entries(before, 10, Some(&held.id))
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[0].event.action, "download_fascicolo");
+    assert!(w.store.awaiting_fascicolo(10).await.unwrap().is_empty());
+    assert_eq!(
+        w.store.expired(VISURA, T0 + 100, true, 10).await.unwrap(),
+        all
+    );
+
+    // Nothing is left to export once purged, and an unknown request is not recorded.
+    w.store
+        .purge_request(&held.id, T0 + 70, "system:retention")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!w
+        .store
+        .record_fascicolo(&fascicolo_event(&held.id, T0 + 80))
+        .await
+        .unwrap());
+    let head = w.store.audit_head().await.unwrap().seq;
+    assert!(!w
+        .store
+        .record_fascicolo(&fascicolo_event("0123456789abcdef01234567", T0 + 80))
+        .await
+        .unwrap());
+    assert_eq!(w.store.audit_head().await.unwrap().seq, head);
 }

@@ -71,6 +71,17 @@ pub enum Command {
         #[arg(long)]
         codice_fiscale: Option<String>,
     },
+    /// A person's access request (GDPR art. 15 and 20): every request about this codice
+    /// fiscale (found through its keyed hash), as one zip of JSON and files. Audited, without
+    /// the code.
+    Export {
+        /// The person's codice fiscale (or a partita IVA).
+        #[arg(long)]
+        codice_fiscale: String,
+        /// The zip to write (a new file, readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The audit trail: verify its chain, list entries.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -134,6 +145,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 None => operations::purge(&state, dry_run, request).await,
             }
         }
+        Command::Export {
+            codice_fiscale,
+            out,
+        } => operations::export_person(&open::state(&settings).await?, &codice_fiscale, &out).await,
         Command::Audit(AuditCmd::Verify) => {
             operations::verify_audit(&open::state(&settings).await?).await
         }

@@ -139,6 +139,37 @@ pub async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result
     Ok(())
 }
 
+/// `export`: a person's access request, written to `out` through the same service function as
+/// `POST /admin/subjects/export`. The file is new (an existing one is never overwritten) and
+/// readable by its owner only: it holds personal data. A failed export leaves no file.
+pub async fn export_person(state: &AppState, code: &str, out: &Path) -> Result<()> {
+    use sportello_server::service::{archive, subjects};
+    let export = subjects::export(state, "admin:cli".into(), None, code)
+        .await
+        .map_err(api_error)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    let written = archive::write_to(&state.blobs, export.archive, std::io::BufWriter::new(file))
+        .await
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(out);
+        bail!("writing {} failed: {e}", out.display());
+    }
+    println!(
+        "{} request(s) written to {}",
+        export.requests,
+        out.display()
+    );
+    Ok(())
+}
+
 /// `audit verify`: the chain from the first entry; a broken link is a failed check.
 pub async fn verify_audit(state: &AppState) -> Result<()> {
     match sportello_server::service::audit::verify(state).await? {

@@ -62,6 +62,7 @@ fn every_verb_found_in_the_help_has_help_of_its_own() {
         "operator list",
         "catalog check",
         "purge",
+        "export",
         "keys generate",
         "keys rotate",
     ] {

@@ -13,6 +13,7 @@ mod deploy;
 mod durability;
 mod examples;
 mod exit_codes;
+mod export;
 mod help;
 mod master_key;
 mod money;

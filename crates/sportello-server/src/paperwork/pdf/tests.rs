@@ -220,3 +220,94 @@ fn write_sample() {
     std::fs::write(&path, mandate_pdf(&sample(30)).expect("a PDF")).expect("written");
     println!("{}", path.display());
 }
+
+fn case_file(rows: usize) -> CaseFileDocument {
+    CaseFileDocument {
+        provider: Some(sample(1).provider),
+        title: "Fascicolo della pratica 6b11a12e21b57faee54c5424".into(),
+        sections: vec![
+            Section {
+                title: "Dati della richiesta".into(),
+                rows: vec![
+                    ("Nome".into(), "Niccolò".into()),
+                    (
+                        "COPIA DOCUMENTO D'IDENTITÀ FRONTE RETRO, UN'ETICHETTA LUNGA".into(),
+                        "file: carta d’identità.pdf".into(),
+                    ),
+                ],
+                empty: "Nessun dato.".into(),
+            },
+            Section {
+                title: "Storia della pratica".into(),
+                rows: (0..rows)
+                    .map(|i| {
+                        (
+                            format!("12/03/2026 10:{:02}", i % 60),
+                            format!(
+                                "In erogazione · passaggio {i} · Operatore Demo\nUna nota su \
+                                 più righe: così è, perché l’integrazione è arrivata."
+                            ),
+                        )
+                    })
+                    .collect(),
+                empty: "Nessun passaggio.".into(),
+            },
+            Section {
+                title: "Registro degli accessi (audit)".into(),
+                rows: Vec::new(),
+                empty: "Nessuna voce registrata.".into(),
+            },
+        ],
+        date: NaiveDate::from_ymd_opt(2026, 3, 12).expect("a valid date"),
+        footer: "Fascicolo 6b11a12e21b57faee54c5424".into(),
+    }
+}
+
+#[test]
+fn a_long_case_file_reads_back_on_numbered_a4_pages() {
+    let read = read(&case_file_pdf(&case_file(120)).expect("a PDF"));
+    assert!(read.pages > 2, "{} pages", read.pages);
+    let all = flat(&read.text.join(" "));
+    for expected in [
+        "CAF Esempio Città S.r.l.",
+        "Fascicolo della pratica 6b11a12e21b57faee54c5424",
+        "Niccolò",
+        "passaggio 119",
+        "Nessuna voce registrata.",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in {all}");
+    }
+    for (i, (size, text)) in read.sizes.iter().zip(&read.text).enumerate() {
+        assert_eq!((size.0.round(), size.1.round()), (595.0, 842.0));
+        let number = format!("Pagina {} di {}", i + 1, read.pages);
+        assert!(flat(text).contains(&number), "{number:?} not in {text}");
+    }
+}
+
+#[test]
+fn the_same_case_file_renders_to_the_same_bytes() {
+    assert_eq!(
+        case_file_pdf(&case_file(3)).expect("a PDF"),
+        case_file_pdf(&case_file(3)).expect("a PDF")
+    );
+}
+
+#[test]
+fn case_file_rows_fit_their_columns_and_the_page() {
+    let fonts = Fonts::load().expect("the embedded fonts");
+    for page in compose_case_file(&case_file(120), &fonts) {
+        for mark in page {
+            if let Mark::Text {
+                x,
+                baseline,
+                style,
+                text,
+            } = mark
+            {
+                let right = x + fonts.face(style).width(&text, style.size);
+                assert!(right <= PAGE_WIDTH - MARGIN + 0.01, "{text:?} overflows");
+                assert!(baseline <= TEXT_BOTTOM, "{text:?} below the text area");
+            }
+        }
+    }
+}

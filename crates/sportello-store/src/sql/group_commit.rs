@@ -1,25 +1,33 @@
 //! Group commit: request creations (and their subject index) from concurrent callers are
-//! written by one task, as many as are waiting in one transaction, so they share one fsync. What
-//! a creation writes is `sql/creation.rs`, the same on both backends; this is only the batching.
+//! written by writer tasks ("lanes"), each putting as many as are waiting into one transaction,
+//! so they share one fsync. What a creation writes is `creation.rs`; this is only the batching,
+//! the same on both backends.
 //!
-//! SQLite has one writer at a time and each durable commit costs an fsync; without this, callers
-//! queue on the database lock and the busy handler's sleeps, and creation throughput stays below
-//! one commit per request. Each caller still gets its own answer: every job runs inside its own
-//! savepoint, so an idempotency conflict or a lack of credit undoes only that job's writes and
-//! fails only that caller. A caller is answered only after the shared COMMIT returned.
+//! Each durable commit costs an fsync. SQLite has one writer at a time: without batching,
+//! callers queue on the database lock and creation throughput stays below one commit per
+//! request. PostgreSQL locks the client's row before reading its balance, so one client's
+//! creations in separate transactions ran one after the other, each waiting for the previous
+//! fsync. Here a client's creations always go to the same lane (chosen by its id), so they meet
+//! inside one transaction instead of waiting on each other's locks, and two lanes never lock the
+//! same client row (no deadlock between batches).
+//!
+//! Each caller still gets its own answer: every job runs inside its own savepoint, so an
+//! idempotency conflict or a lack of credit undoes only that job's writes and fails only that
+//! caller. A caller is answered only after the shared COMMIT returned.
 
-use sqlx::SqlitePool;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-use super::sql::creation::{self, Creation};
+use super::creation::{self, Creation};
+use super::{dialect, Pool, Tx};
 use crate::audit::ChainKey;
 use crate::StoreError;
 
 /// Most jobs in one transaction: bounds how long the write lock is held at once.
 const MAX_BATCH: usize = 256;
 
-pub(super) enum Work {
+pub(crate) enum Work {
     Create(Box<Creation>),
     /// Keyed hashes of the codes a request is about.
     Subjects {
@@ -33,23 +41,41 @@ struct Job {
     answer: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The handle callers send work through; the task ends when the store is dropped.
-pub(super) struct GroupCommit {
-    jobs: mpsc::Sender<Job>,
+impl Work {
+    /// What picks the lane: the client, whose row a creation locks.
+    fn shard(&self) -> &str {
+        match self {
+            Work::Create(c) => &c.request.client_id,
+            Work::Subjects { request_id, .. } => request_id,
+        }
+    }
+}
+
+/// The handle callers send work through; the lanes end when the store is dropped.
+pub(crate) struct GroupCommit {
+    lanes: Vec<mpsc::Sender<Job>>,
 }
 
 impl GroupCommit {
-    pub fn spawn(pool: SqlitePool, chain: Arc<ChainKey>) -> GroupCommit {
-        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, chain, queue));
-        GroupCommit { jobs }
+    /// `dialect::WRITER_LANES` writer tasks on `pool`.
+    pub fn spawn(pool: Pool, chain: Arc<ChainKey>) -> GroupCommit {
+        let lanes = (0..dialect::WRITER_LANES.max(1))
+            .map(|_| {
+                let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(run(pool.clone(), chain.clone(), queue));
+                jobs
+            })
+            .collect();
+        GroupCommit { lanes }
     }
 
     /// Writes `work` durably (or not at all) and says how it went.
     pub async fn submit(&self, work: Work) -> Result<(), StoreError> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        work.shard().hash(&mut hasher);
+        let lane = &self.lanes[(hasher.finish() % self.lanes.len() as u64) as usize];
         let (answer, answered) = oneshot::channel();
-        self.jobs
-            .send(Job { work, answer })
+        lane.send(Job { work, answer })
             .await
             .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
@@ -65,7 +91,7 @@ fn batch_failed(e: &StoreError) -> StoreError {
     StoreError::Io(std::io::Error::other(format!("group commit failed: {e}")))
 }
 
-async fn run(pool: SqlitePool, chain: Arc<ChainKey>, mut queue: mpsc::Receiver<Job>) {
+async fn run(pool: Pool, chain: Arc<ChainKey>, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Whatever arrived while the previous batch was being committed forms the next one: no
     // waiting for company, so a lone caller pays one commit and no more.
@@ -74,12 +100,12 @@ async fn run(pool: SqlitePool, chain: Arc<ChainKey>, mut queue: mpsc::Receiver<J
     }
 }
 
-async fn commit(pool: &SqlitePool, chain: &ChainKey, batch: Vec<Job>) {
-    // IMMEDIATE: the write lock is taken once, here, not by whichever job writes first.
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+async fn commit(pool: &Pool, chain: &ChainKey, batch: Vec<Job>) {
+    // SQLite: IMMEDIATE, so the write lock is taken once, here, not by whichever job writes
+    // first.
+    let mut tx = match dialect::begin_write(pool).await {
         Ok(tx) => tx,
         Err(e) => {
-            let e = StoreError::from(e);
             for job in batch {
                 let _ = job.answer.send(Err(batch_failed(&e)));
             }
@@ -122,11 +148,7 @@ enum Isolation {
     Broken(StoreError),
 }
 
-async fn isolated(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    chain: &ChainKey,
-    work: &Work,
-) -> Result<(), Isolation> {
+async fn isolated(tx: &mut Tx<'_>, chain: &ChainKey, work: &Work) -> Result<(), Isolation> {
     let statement = |sql: &'static str| sqlx::query(sql);
     statement("SAVEPOINT job")
         .execute(&mut **tx)
@@ -152,11 +174,7 @@ async fn isolated(
     }
 }
 
-async fn write(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    chain: &ChainKey,
-    work: &Work,
-) -> Result<(), StoreError> {
+async fn write(tx: &mut Tx<'_>, chain: &ChainKey, work: &Work) -> Result<(), StoreError> {
     match work {
         Work::Create(c) => creation::write(tx, chain, c).await,
         Work::Subjects { request_id, hashes } => creation::index(tx, request_id, hashes).await,
