@@ -353,7 +353,7 @@ async function main() {
       mimeType: "application/pdf",
       buffer: pdf(`esito ${second}`),
     });
-    await page.getByRole("button", { name: "Carica" }).click();
+    await page.getByRole("button", { name: "Carica", exact: true }).click();
     await page.locator("#risultati").waitFor();
     await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
     await page.getByRole("alert").waitFor();
