@@ -8,7 +8,8 @@
 // second request without the mandate is marked "Mandato mancante"; the operator asks for
 // documents from the service's checklist, the client supplies them by API, the operator
 // downloads one; the close is refused until the client uploads the mandate asked with one
-// click. Those pages are checked with axe-core. Screenshots of the main pages go to
+// click. Then an admin edits the demo CAF's party data and privacy notice on its provider page.
+// The new pages and states are checked with axe-core. Screenshots of the main pages go to
 // e2e/output/ (git-ignored).
 
 import { chromium } from "playwright-core";
@@ -309,7 +310,7 @@ async function main() {
     await page.getByRole("button", { name: "Prendi in carico" }).click();
     await page.locator("#avviso").waitFor();
     await checkAccessibility(page, "request page with a missing mandate and the checklist");
-    await page.screenshot({ path: join(output, "06-mandato-mancante.png"), fullPage: true });
+    await page.screenshot({ path: join(output, "08-mandato-mancante.png"), fullPage: true });
 
     // The operator asks for a checklist document and one of its own.
     await page.getByLabel("Messaggio per il cliente").fill("Servono l'ISEE e il contratto d'affitto.");
@@ -340,7 +341,7 @@ async function main() {
     assert.match(await page.locator("#documenti").innerText(), /contratto\.pdf/);
     assert.match(await page.locator("#storia").innerText(), /documento fornito dal cliente/);
     await checkAccessibility(page, "request page with documents supplied");
-    await page.screenshot({ path: join(output, "07-documenti.png"), fullPage: true });
+    await page.screenshot({ path: join(output, "09-documenti.png"), fullPage: true });
     const [downloaded] = await Promise.all([
       page.waitForEvent("download"),
       page.locator('#documenti tr[data-codice="contratto_locazione"] a').click(),
@@ -386,6 +387,55 @@ async function main() {
     await page.waitForURL(`${base}/backoffice/login`);
     await page.goto(`${base}/backoffice/coda`);
     await page.waitForURL(`${base}/backoffice/login`);
+
+    // The admin edits the demo CAF on its provider page: the page passes axe-core's checks
+    // (WCAG 2.1 A and AA) as shown, with errors next to the fields, and with the warnings of a
+    // notice that lacks mandatory items.
+    await login(adminEmail, adminPassword);
+    await page.waitForURL(`${base}/backoffice/admin`);
+    await page.getByRole("link", { name: "Fornitori", exact: true }).first().click();
+    await page.waitForURL(`${base}/backoffice/admin/fornitori`);
+    await page.getByRole("link", { name: "Dati, informativa e mandato di CAF Demo" }).click();
+    await page.waitForURL(/\/backoffice\/admin\/fornitori\/prv_/);
+    const providerPage = page.url();
+    assert.equal(await page.getByLabel("Codice fiscale o partita IVA").inputValue(), "12345671205");
+    await checkAccessibility(page, "provider page");
+
+    await page.getByLabel("Codice fiscale o partita IVA").fill("12345678901");
+    await page.getByLabel("Provincia").fill("Roma");
+    await page.getByRole("button", { name: "Salva i dati" }).click();
+    await page.locator("#errori").waitFor();
+    assert.match(await page.locator("#errore-codice_fiscale").innerText(), /codice fiscale valido/);
+    assert.match(await page.locator("#errore-provincia").innerText(), /sigla di una provincia/);
+    assert.equal(await page.getByLabel("Provincia").inputValue(), "Roma", "the value is kept");
+    await checkAccessibility(page, "provider page with errors");
+    await page.screenshot({ path: join(output, "06-fornitore-errori.png"), fullPage: true });
+    await page.getByLabel("Codice fiscale o partita IVA").fill("12345671205");
+    await page.getByLabel("Provincia").fill("RM");
+    await page.getByLabel("Telefono").fill("06 7654321");
+    await page.getByRole("button", { name: "Salva i dati" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.getByLabel("Telefono").inputValue(), "06 7654321");
+
+    const notice = page.locator("#testo-informativa");
+    await notice.fill("Titolare del trattamento: CAF Demo S.r.l., Via Roma 1, Roma.");
+    await page
+      .locator('form[action$="/informativa"]')
+      .getByRole("button", { name: "Salva come nuova versione" })
+      .click();
+    await page.locator("#salvato-informativa").waitFor();
+    const warnings = await page.locator("#avvisi-informativa").innerText();
+    assert.match(warnings, /Garante/, "the missing items are named");
+    assert.match(await page.locator("table").innerText(), /Informativa\s+2/);
+    await checkAccessibility(page, "provider page with warnings");
+    await page.screenshot({ path: join(output, "07-fornitore-avvisi.png"), fullPage: true });
+    assert.ok(page.url().startsWith(providerPage));
+    assert.deepEqual(violations, [], "the provider page works under the CSP");
+
+    // The client reads the new notice.
+    const provider = created.json.data.fornitore.id;
+    const current = await api("GET", `/fornitori/${provider}/informativa`);
+    assert.equal(current.json.data.versione, 2);
 
     console.log(`e2e: ok (request ${id}); screenshots in ${output}`);
   } finally {

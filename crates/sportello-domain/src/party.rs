@@ -140,12 +140,21 @@ fn address(campo: &'static str, v: Option<&str>) -> Result<Option<String>, Party
 }
 
 impl Party {
+    /// The party, or the first member refused (see [`Party::parse_all`] for the order).
     pub fn parse(raw: &RawParty<'_>) -> Result<Party, PartyError> {
-        let denominazione = text("denominazione", raw.denominazione)?
-            .ok_or_else(|| refuse("denominazione", "required", "the denominazione is required"))?;
+        Party::parse_all(raw).map_err(|mut errors| errors.remove(0))
+    }
+
+    /// The party, or every member refused (never an empty list): denominazione, tipo, codice
+    /// fiscale, provincia, then the others in the order of [`RawParty`]. A form shows each
+    /// error next to its field at once.
+    pub fn parse_all(raw: &RawParty<'_>) -> Result<Party, Vec<PartyError>> {
+        let denominazione = text("denominazione", raw.denominazione).and_then(|d| {
+            d.ok_or_else(|| refuse("denominazione", "required", "the denominazione is required"))
+        });
         let tipo = present(raw.tipo)
             .and_then(Tipo::parse)
-            .ok_or_else(|| refuse("tipo", "tipo_invalid", "tipo is CAF or Patronato"))?;
+            .ok_or_else(|| refuse("tipo", "tipo_invalid", "tipo is CAF or Patronato"));
         let codice_fiscale = present(raw.codice_fiscale)
             .and_then(parse_codice_fiscale)
             .ok_or_else(|| {
@@ -154,31 +163,70 @@ impl Party {
                     "codice_fiscale_invalid",
                     "a valid codice fiscale (11 digits, or 16 characters) or partita IVA is required",
                 )
-            })?;
+            });
         let provincia = match present(raw.provincia) {
-            None => None,
+            None => Ok(None),
             Some(s) => match territory::province(s) {
-                Some(p) if p.current && s.len() == 2 => Some(p.sigla.to_string()),
-                _ => {
-                    return Err(refuse(
-                        "provincia",
-                        "provincia_invalid",
-                        "the sigla of a current province (two letters)",
-                    ))
-                }
+                Some(p) if p.current && s.len() == 2 => Ok(Some(p.sigla.to_string())),
+                _ => Err(refuse(
+                    "provincia",
+                    "provincia_invalid",
+                    "the sigla of a current province (two letters)",
+                )),
             },
         };
-        Ok(Party {
+        let indirizzo = text("indirizzo", raw.indirizzo);
+        let comune = text("comune", raw.comune);
+        let email = address("email", raw.email);
+        let pec = address("pec", raw.pec);
+        let telefono = telefono(raw.telefono);
+        match (
             denominazione,
             tipo,
             codice_fiscale,
-            indirizzo: text("indirizzo", raw.indirizzo)?,
-            comune: text("comune", raw.comune)?,
+            indirizzo,
+            comune,
             provincia,
-            email: address("email", raw.email)?,
-            pec: address("pec", raw.pec)?,
-            telefono: telefono(raw.telefono)?,
-        })
+            email,
+            pec,
+            telefono,
+        ) {
+            (
+                Ok(denominazione),
+                Ok(tipo),
+                Ok(codice_fiscale),
+                Ok(indirizzo),
+                Ok(comune),
+                Ok(provincia),
+                Ok(email),
+                Ok(pec),
+                Ok(telefono),
+            ) => Ok(Party {
+                denominazione,
+                tipo,
+                codice_fiscale,
+                indirizzo,
+                comune,
+                provincia,
+                email,
+                pec,
+                telefono,
+            }),
+            (a, b, c, d, e, f, g, h, i) => Err([
+                a.err(),
+                b.err(),
+                c.err(),
+                f.err(),
+                d.err(),
+                e.err(),
+                g.err(),
+                h.err(),
+                i.err(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()),
+        }
     }
 }
 
@@ -278,6 +326,26 @@ mod tests {
         for (raw, campo) in cases {
             assert_eq!(Party::parse(&raw).expect_err(campo).campo, campo);
         }
+    }
+
+    #[test]
+    fn every_bad_member_is_named_at_once_in_order() {
+        let raw = RawParty {
+            denominazione: None,
+            codice_fiscale: Some("12345678901"),
+            pec: Some("a@b"),
+            ..demo()
+        };
+        let campi: Vec<&str> = Party::parse_all(&raw)
+            .expect_err("invalid")
+            .iter()
+            .map(|e| e.campo)
+            .collect();
+        assert_eq!(campi, ["denominazione", "codice_fiscale", "pec"]);
+        assert_eq!(
+            Party::parse(&raw).expect_err("invalid").campo,
+            "denominazione"
+        );
     }
 
     #[test]

@@ -146,6 +146,18 @@ pub fn router(state: AppState) -> Router {
             get(operator::fascicolo),
         )
         .route("/admin/subjects/export", post(admin::export_subject))
+        .route(
+            "/admin/providers/{id}/versioni",
+            get(admin_providers::versioni),
+        )
+        .route(
+            "/admin/providers/{id}/informativa/{versione}",
+            get(admin_providers::informativa_versione),
+        )
+        .route(
+            "/admin/providers/{id}/mandato/{versione}",
+            get(admin_providers::mandato_versione),
+        )
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(metrics::scrape))

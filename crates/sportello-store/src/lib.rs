@@ -89,6 +89,19 @@ pub trait Providers: Send + Sync {
         provider_id: &str,
         kind: PaperKind,
     ) -> Result<Option<ProviderDocument>, StoreError>;
+    /// One version of a provider's notice or mandate, if it exists.
+    async fn provider_document(
+        &self,
+        provider_id: &str,
+        kind: PaperKind,
+        versione: i64,
+    ) -> Result<Option<ProviderDocument>, StoreError>;
+    /// The current version numbers of a provider's notice and mandate, in one statement and
+    /// without reading the texts (the creation of every request asks).
+    async fn current_provider_versions(
+        &self,
+        provider_id: &str,
+    ) -> Result<PaperVersions, StoreError>;
     /// The provider offering `hash_visura` with the least open work, if any.
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError>;
 }

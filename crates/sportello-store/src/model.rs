@@ -118,6 +118,13 @@ pub struct ProviderDocument {
     pub created_by: String,
 }
 
+/// The current version of a provider's notice and of its mandate (None: none saved yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaperVersions {
+    pub informativa: Option<i64>,
+    pub mandato: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorRecord {
     pub id: String,

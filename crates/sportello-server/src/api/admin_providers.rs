@@ -198,3 +198,113 @@ pub async fn mandato(
 ) -> ApiResult<Response> {
     save(&state, &admin, &id, PaperKind::Mandato, &body).await
 }
+
+/// One version of a provider's notice or mandate, as the list shows it (never its text).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Versione {
+    /// `informativa` (the privacy notice) or `mandato` (the mandate template).
+    pub documento: String,
+    /// 1, 2, … per provider and documento; the highest is the current one.
+    pub versione: i64,
+    /// When it was saved (Unix seconds).
+    pub timestamp: i64,
+    /// Who saved it: `admin:<token id>` through this API, the back-office account, `cli`, or
+    /// `system` (the demo's texts).
+    pub autore: String,
+    /// What the text seems to lack (as when it was saved: the checks read the stored text).
+    pub avvisi: Vec<String>,
+}
+
+/// Every version of a provider's notice and mandate.
+///
+/// The notice's versions, then the mandate's, each newest first; the texts are left out (read
+/// one with `GET /admin/providers/{id}/informativa/{versione}` or `…/mandato/{versione}`).
+#[utoipa::path(get, path = "/admin/providers/{id}/versioni", tag = "admin",
+    params(("id" = String, Path, description = "The provider's id")),
+    responses(
+        (status = 200, description = "The versions", body = inline(crate::envelope::Envelope<Vec<Versione>>)),
+        (status = 404, description = "no such provider (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914]))),
+    security(("bearer" = [])))]
+pub async fn versioni(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let list: Vec<Versione> = parties::versions(&state, &id)
+        .await?
+        .into_iter()
+        .map(|v| Versione {
+            documento: v.kind.as_db().to_string(),
+            versione: v.versione,
+            timestamp: v.created_at,
+            autore: v.created_by,
+            avvisi: v.avvisi,
+        })
+        .collect();
+    Ok(ok(list))
+}
+
+/// A version number from the path: a positive integer, else a named 400.
+fn version_number(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+        ApiError::invalid_member(
+            "versione",
+            "versione_invalid",
+            "a version is a positive integer",
+        )
+    })
+}
+
+async fn past(state: &AppState, id: &str, kind: PaperKind, versione: &str) -> ApiResult<Response> {
+    let saved = parties::version(state, id, kind, version_number(versione)?).await?;
+    Ok(ok(VersioneSalvata {
+        testo: Testo {
+            versione: saved.document.versione,
+            testo: saved.document.testo,
+        },
+        avvisi: saved.avvisi,
+    }))
+}
+
+/// One version of a provider's privacy notice.
+///
+/// Any version, current or past (a request records the version it was shown), with the
+/// warnings of the GDPR art. 13 checks.
+#[utoipa::path(get, path = "/admin/providers/{id}/informativa/{versione}", tag = "admin",
+    params(("id" = String, Path, description = "The provider's id"),
+           ("versione" = i64, Path, description = "The version, 1, 2, …")),
+    responses(
+        (status = 200, description = "The version", body = inline(crate::envelope::Envelope<VersioneSalvata>)),
+        (status = 400, description = "versione is not a positive integer (915)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such provider or version (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
+    security(("bearer" = [])))]
+pub async fn informativa_versione(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path((id, versione)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    past(&state, &id, PaperKind::Informativa, &versione).await
+}
+
+/// One version of a provider's mandate template.
+///
+/// Any version, current or past (a request records the version it was shown), with the
+/// warnings of the DM 193/2008 art. 4 checks and its unknown placeholders.
+#[utoipa::path(get, path = "/admin/providers/{id}/mandato/{versione}", tag = "admin",
+    params(("id" = String, Path, description = "The provider's id"),
+           ("versione" = i64, Path, description = "The version, 1, 2, …")),
+    responses(
+        (status = 200, description = "The version", body = inline(crate::envelope::Envelope<VersioneSalvata>)),
+        (status = 400, description = "versione is not a positive integer (915)", body = crate::envelope::ErrorEnvelope),
+        (status = 404, description = "no such provider or version (914)", body = crate::envelope::ErrorEnvelope)),
+    extensions(("x-error-codes" = json!([914, 915]))),
+    security(("bearer" = [])))]
+pub async fn mandato_versione(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path((id, versione)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    past(&state, &id, PaperKind::Mandato, &versione).await
+}

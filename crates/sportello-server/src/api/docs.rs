@@ -35,6 +35,8 @@ use crate::state::Limits;
         admin_conti::wallet, admin_conti::topup, admin_conti::adjustment, admin_conti::statement,
         admin_conti::settlement, admin_conti::verify,
         admin_providers::update, admin_providers::informativa, admin_providers::mandato,
+        admin_providers::versioni, admin_providers::informativa_versione,
+        admin_providers::mandato_versione,
         fornitori::informativa,
         system::healthz, system::readyz,
         form_tool::script,

@@ -1,5 +1,6 @@
-//! Admin pages: providers and their services, operators (create, disable, reset password),
-//! clients and their tokens (a new token is shown once), reassigning a request, the audit log.
+//! Admin pages: operators (create, disable, reset password), clients and their tokens (a new
+//! token is shown once), reassigning a request, the SLA dashboard, the audit log. The
+//! providers' pages are in `providers`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -19,12 +20,12 @@ use crate::state::AppState;
 
 const AUDIT_PAGE: u32 = 50;
 
-fn refused(message: &str) -> PageError {
+pub(super) fn refused(message: &str) -> PageError {
     PageError::Refused(StatusCode::BAD_REQUEST, message.to_string())
 }
 
 /// A required short text (a name, a label).
-fn name(form: &FormData, field: &str, what: &str) -> Result<String, PageError> {
+pub(super) fn name(form: &FormData, field: &str, what: &str) -> Result<String, PageError> {
     form.text(field)
         .filter(|n| n.chars().count() <= 200 && !n.chars().any(char::is_control))
         .ok_or_else(|| refused(&format!("Indica {what} (al massimo 200 caratteri).")))
@@ -65,98 +66,6 @@ struct Secret {
     what: String,
     secret: String,
     back: &'static str,
-}
-
-// --- providers ---
-
-pub struct ServiceChoice {
-    pub hash: String,
-    pub name: String,
-    pub on: bool,
-}
-
-pub struct ProviderRow {
-    pub id: String,
-    pub name: String,
-    pub services: Vec<ServiceChoice>,
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/admin_providers.html")]
-struct Providers {
-    nav: Nav,
-    providers: Vec<ProviderRow>,
-    catalog: Vec<ServiceChoice>,
-}
-
-async fn providers(State(state): State<AppState>, staff: Staff) -> PageResult {
-    staff.admin()?;
-    let choices = |on: &dyn Fn(&str) -> bool| -> Vec<ServiceChoice> {
-        state
-            .catalog
-            .services()
-            .iter()
-            .map(|s| ServiceChoice {
-                on: on(&s.hash_visura),
-                hash: s.hash_visura.clone(),
-                name: s.nome_visura.clone(),
-            })
-            .collect()
-    };
-    let providers = state
-        .store
-        .list_providers()
-        .await?
-        .into_iter()
-        .map(|p| ProviderRow {
-            services: choices(&|h| p.services.iter().any(|s| s == h)),
-            id: p.id,
-            name: p.name,
-        })
-        .collect();
-    html(Providers {
-        nav: Nav::of(&staff),
-        providers,
-        catalog: choices(&|_| false),
-    })
-}
-
-/// The chosen services, each checked against the catalog.
-fn chosen_services(state: &AppState, form: &FormData) -> Result<Vec<String>, PageError> {
-    form.all("servizi")
-        .iter()
-        .map(|h| {
-            state
-                .catalog
-                .get(h)
-                .map(|s| s.hash_visura.clone())
-                .ok_or_else(|| refused("Uno dei servizi scelti non è nel catalogo."))
-        })
-        .collect()
-}
-
-async fn create_provider(
-    State(state): State<AppState>,
-    CsrfForm(staff, form): CsrfForm<FormData>,
-) -> PageResult {
-    staff.admin()?;
-    let name = name(&form, "nome", "il nome del fornitore")?;
-    let services = chosen_services(&state, &form)?;
-    setup::create_provider(&state, &name, services).await?;
-    Ok(see_other("/backoffice/admin/fornitori"))
-}
-
-async fn provider_services(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    CsrfForm(staff, form): CsrfForm<FormData>,
-) -> PageResult {
-    staff.admin()?;
-    let services = chosen_services(&state, &form)?;
-    if !state.store.set_provider_services(&id, &services).await? {
-        return Err(PageError::NotFound);
-    }
-    Ok(see_other("/backoffice/admin/fornitori"))
 }
 
 // --- operators ---
@@ -615,14 +524,6 @@ async fn audit(
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/backoffice/admin", get(home))
-        .route(
-            "/backoffice/admin/fornitori",
-            get(providers).post(create_provider),
-        )
-        .route(
-            "/backoffice/admin/fornitori/{id}/servizi",
-            post(provider_services),
-        )
         .route(
             "/backoffice/admin/operatori",
             get(operators).post(create_operator),

@@ -9,6 +9,7 @@ pub mod account;
 pub mod admin;
 pub mod login;
 pub mod page;
+pub mod providers;
 pub mod queue;
 pub mod request;
 pub mod session;
@@ -90,6 +91,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(request::ask_mandate),
         )
         .merge(admin::routes())
+        .merge(providers::routes())
         .merge(statement::routes())
         .merge(account::routes())
         // Before the merge into the API's router, whose 405 is JSON: this one wins for every

@@ -193,6 +193,10 @@ impl FormData {
 /// What a back-office form is read into: the typed input of a use case, parsed at this edge
 /// with the same rules as the operator API's JSON (see [`crate::body::operator`]).
 pub trait FromForm: Sized {
+    /// How large a body the form may send: most forms are a few short fields; a form carrying a
+    /// provider's notice or mandate says [`BodyLimit::Paperwork`].
+    const LIMIT: BodyLimit = BodyLimit::Form;
+
     fn from_form(form: FormData) -> Result<Self, PageError>;
 }
 
@@ -214,6 +218,13 @@ impl FromRequest<AppState> for FormData {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+        FormData::read(req, state, BodyLimit::Form).await
+    }
+}
+
+impl FormData {
+    /// The form of `req`, read within `limit`.
+    pub async fn read(req: Request, state: &AppState, limit: BodyLimit) -> Result<Self, PageError> {
         let unreadable = || {
             PageError::Refused(
                 StatusCode::BAD_REQUEST,
@@ -232,7 +243,7 @@ impl FromRequest<AppState> for FormData {
         if !is_form {
             return Err(unreadable());
         }
-        let limit = BodyLimit::Form.bytes(&state.limits);
+        let limit = limit.bytes(&state.limits);
         let (parts, body) = req.into_parts();
         let bytes = body::read(&parts.headers, body, limit)
             .await

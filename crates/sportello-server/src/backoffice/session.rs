@@ -190,7 +190,7 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// A form posted by the logged-in person, read (within the form body limit) only once the
+/// A form posted by the logged-in person, read (within `T`'s body limit) only once the
 /// session is resumed, then checked against the session's CSRF token, then parsed into `T`: in
 /// that order, so a forged or stale form is refused before anything it says is looked at.
 pub struct CsrfForm<T>(pub Staff, pub T);
@@ -201,7 +201,7 @@ impl<T: FromForm> FromRequest<AppState> for CsrfForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
         let (mut parts, body) = req.into_parts();
         let staff = Staff::from_request_parts(&mut parts, state).await?;
-        let form = FormData::from_request(Request::from_parts(parts, body), state).await?;
+        let form = FormData::read(Request::from_parts(parts, body), state, T::LIMIT).await?;
         staff.check_csrf(form.get("csrf"))?;
         Ok(CsrfForm(staff, T::from_form(form)?))
     }

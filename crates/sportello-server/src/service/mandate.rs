@@ -30,7 +30,6 @@ pub async fn mandate(state: &AppState, caller: &ClientCaller, id: &str) -> ApiRe
     if r.purged_at.is_some() {
         return Err(ApiError::purged());
     }
-    super::data_key(state, &r.id).await?;
     let provider = match &r.provider_id {
         Some(p) => state.store.get_provider(p).await?,
         None => None,
@@ -135,12 +134,7 @@ async fn text(
     versione: Option<i64>,
 ) -> ApiResult<Option<ProviderDocument>> {
     Ok(match versione {
-        Some(v) => state
-            .store
-            .provider_documents(provider_id, kind)
-            .await?
-            .into_iter()
-            .find(|d| d.versione == v),
+        Some(v) => state.store.provider_document(provider_id, kind, v).await?,
         None => {
             state
                 .store
@@ -152,16 +146,23 @@ async fn text(
 
 pub(crate) fn details(p: &ProviderRecord) -> ProviderDetails {
     let party = &p.party;
-    let provincia = party.provincia.as_ref().map(|s| format!("({s})"));
-    let sede: Vec<&str> = [&party.indirizzo, &party.comune, &provincia]
+    // "Via Roma 1, Roma (RM)": the parts present, the provincia in brackets after the rest.
+    let mut sede = [&party.indirizzo, &party.comune]
         .into_iter()
         .filter_map(|s| s.as_deref())
-        .collect();
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(provincia) = &party.provincia {
+        if !sede.is_empty() {
+            sede.push(' ');
+        }
+        sede.push_str(&format!("({provincia})"));
+    }
     ProviderDetails {
         denominazione: p.name.clone(),
         tipo: party.tipo.clone().unwrap_or_default(),
         codice_fiscale: party.codice_fiscale.clone().unwrap_or_default(),
-        sede: (!sede.is_empty()).then(|| sede.join(", ").replace(", (", " (")),
+        sede: (!sede.is_empty()).then_some(sede),
         email: party.email.clone(),
         pec: party.pec.clone(),
         telefono: party.telefono.clone(),

@@ -76,24 +76,14 @@ pub async fn assign(
     Ok(())
 }
 
-/// The current versions of a provider's notice and mandate.
+/// The current versions of a provider's notice and mandate: one query, no text read (every
+/// request's creation asks).
 pub async fn current_versions(
     state: &AppState,
     provider_id: &str,
 ) -> ApiResult<(Option<i64>, Option<i64>)> {
-    let version = |kind| async move {
-        Ok::<_, ApiError>(
-            state
-                .store
-                .current_provider_document(provider_id, kind)
-                .await?
-                .map(|d| d.versione),
-        )
-    };
-    Ok((
-        version(PaperKind::Informativa).await?,
-        version(PaperKind::Mandato).await?,
-    ))
+    let v = state.store.current_provider_versions(provider_id).await?;
+    Ok((v.informativa, v.mandato))
 }
 
 fn unknown_provider() -> ApiError {
@@ -209,4 +199,53 @@ pub async fn save_text(
         avvisi: warnings(kind, &document.testo),
         document,
     })
+}
+
+/// One version of a provider's notice or mandate and its warnings; 404 when the provider or
+/// the version does not exist.
+pub async fn version(
+    state: &AppState,
+    id: &str,
+    kind: PaperKind,
+    versione: i64,
+) -> ApiResult<Saved> {
+    provider(state, id).await?;
+    let document = state
+        .store
+        .provider_document(id, kind, versione)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such version"))?;
+    Ok(Saved {
+        avvisi: warnings(kind, &document.testo),
+        document,
+    })
+}
+
+/// A version as the lists show it: no text, its warnings.
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    pub kind: PaperKind,
+    pub versione: i64,
+    pub created_at: i64,
+    pub created_by: String,
+    pub avvisi: Vec<String>,
+}
+
+/// Every version of a provider's notice, then of its mandate, newest first; 404 when the
+/// provider does not exist.
+pub async fn versions(state: &AppState, id: &str) -> ApiResult<Vec<VersionEntry>> {
+    provider(state, id).await?;
+    let mut out = Vec::new();
+    for kind in [PaperKind::Informativa, PaperKind::Mandato] {
+        for d in state.store.provider_documents(id, kind).await? {
+            out.push(VersionEntry {
+                avvisi: warnings(kind, &d.testo),
+                kind,
+                versione: d.versione,
+                created_at: d.created_at,
+                created_by: d.created_by,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -910,6 +910,46 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         )
         .await;
     }
+    let versions = "GET /admin/providers/{id}/versioni";
+    r.call(
+        versions,
+        a,
+        &format!("/admin/providers/{provider}/versioni"),
+        None,
+    )
+    .await
+    .assert_ok();
+    r.call(versions, a, "/admin/providers/nessuno/versioni", None)
+        .await;
+    for kind in ["informativa", "mandato"] {
+        let op = if kind == "informativa" {
+            "GET /admin/providers/{id}/informativa/{versione}"
+        } else {
+            "GET /admin/providers/{id}/mandato/{versione}"
+        };
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/{provider}/{kind}/1"),
+            None,
+        )
+        .await
+        .assert_ok();
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/{provider}/{kind}/zero"),
+            None,
+        )
+        .await;
+        r.call(
+            op,
+            a,
+            &format!("/admin/providers/{provider}/{kind}/99"),
+            None,
+        )
+        .await;
+    }
     let notice = "GET /fornitori/{id}/informativa";
     r.call(
         notice,

@@ -541,6 +541,27 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             Some(json!({"testo": "Mandato di prova"})),
             admin(OK),
         ),
+        row(
+            Method::GET,
+            "/admin/providers/{id}/versioni",
+            format!("/admin/providers/{}/versioni", p.provider),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/providers/{id}/informativa/{versione}",
+            format!("/admin/providers/{}/informativa/1", p.provider),
+            None,
+            admin(OK),
+        ),
+        row(
+            Method::GET,
+            "/admin/providers/{id}/mandato/{versione}",
+            format!("/admin/providers/{}/mandato/1", p.provider),
+            None,
+            admin(OK),
+        ),
         // No personal data: any client may read any provider's notice.
         row(
             Method::GET,

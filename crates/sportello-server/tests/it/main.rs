@@ -9,6 +9,7 @@ mod authorization;
 mod backoffice;
 mod backoffice_admin;
 mod backoffice_auth;
+mod backoffice_providers;
 mod billing;
 mod bodies;
 mod checklist;

@@ -23,6 +23,11 @@ async fn admin(app: &TestApp, method: Method, path: &str, body: Value) -> Answer
     app.call(method, path, &token, Some(body)).await
 }
 
+async fn admin_get(app: &TestApp, path: &str) -> Answer {
+    let token = app.admin_token().await;
+    app.call(Method::GET, path, &token, None).await
+}
+
 #[tokio::test]
 async fn a_draft_already_has_its_provider_and_the_paperwork_versions_it_was_shown() {
     let app = TestApp::spawn().await;
@@ -257,4 +262,81 @@ async fn a_reassigned_request_records_the_new_providers_paperwork() {
         r.assert_ok()["fornitore"]["denominazione"],
         "Patronato Altro"
     );
+}
+
+#[tokio::test]
+async fn an_admin_lists_the_versions_and_reads_any_past_one() {
+    let app = TestApp::spawn().await;
+    let provider = demo_provider(&app).await;
+    admin(
+        &app,
+        Method::PUT,
+        &format!("/admin/providers/{provider}/informativa"),
+        json!({"testo": "Titolare del trattamento: CAF Demo."}),
+    )
+    .await
+    .assert_ok();
+
+    // The demo's notice v1 and mandate v1, then the notice v2: no texts, warnings counted.
+    let list = admin_get(&app, &format!("/admin/providers/{provider}/versioni")).await;
+    let list = list.assert_ok().as_array().unwrap().clone();
+    let seen: Vec<(String, i64)> = list
+        .iter()
+        .map(|v| {
+            (
+                v["documento"].as_str().unwrap().to_string(),
+                v["versione"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("informativa".to_string(), 2),
+            ("informativa".to_string(), 1),
+            ("mandato".to_string(), 1)
+        ]
+    );
+    for v in &list {
+        assert!(v.get("testo").is_none(), "{v:#}");
+        assert!(v["timestamp"].as_i64().unwrap() > 0);
+        assert!(v["autore"].is_string());
+    }
+    assert!(list[0]["autore"].as_str().unwrap().starts_with("admin:"));
+    assert!(!list[0]["avvisi"].as_array().unwrap().is_empty());
+    assert_eq!(list[1]["avvisi"], json!([]));
+
+    // A past version, with its text and warnings; the current one too.
+    let v1 = admin_get(&app, &format!("/admin/providers/{provider}/informativa/1")).await;
+    let v1 = v1.assert_ok();
+    assert_eq!(v1["versione"], 1);
+    assert!(v1["testo"].as_str().unwrap().contains("Garante"));
+    assert_eq!(v1["avvisi"], json!([]));
+    let v2 = admin_get(&app, &format!("/admin/providers/{provider}/informativa/2")).await;
+    assert_eq!(
+        v2.assert_ok()["testo"],
+        "Titolare del trattamento: CAF Demo."
+    );
+    assert!(v2.assert_ok()["avvisi"].to_string().contains("Garante"));
+    let mandato = admin_get(&app, &format!("/admin/providers/{provider}/mandato/1")).await;
+    assert!(mandato.assert_ok()["testo"]
+        .as_str()
+        .unwrap()
+        .contains("{{cognome}}"));
+
+    // Refusals: no such version, provider or kind; a version that is not a number.
+    for path in [
+        format!("/admin/providers/{provider}/informativa/3"),
+        format!("/admin/providers/{provider}/mandato/2"),
+        "/admin/providers/prv_nessuno/mandato/1".to_string(),
+        "/admin/providers/prv_nessuno/versioni".to_string(),
+    ] {
+        let a = admin_get(&app, &path).await;
+        assert_eq!((a.status.as_u16(), a.error_code()), (404, 914), "{path}");
+    }
+    for bad in ["0", "-1", "uno", "1.5"] {
+        let a = admin_get(&app, &format!("/admin/providers/{provider}/mandato/{bad}")).await;
+        assert_eq!((a.status.as_u16(), a.error_code()), (400, 915), "{bad}");
+        assert!(a.body.to_string().contains("versione"), "{bad}");
+    }
 }

@@ -188,6 +188,51 @@ impl crate::Providers for This {
         row.as_ref().map(document_from).transpose()
     }
 
+    async fn provider_document(
+        &self,
+        provider_id: &str,
+        kind: PaperKind,
+        versione: i64,
+    ) -> Result<Option<ProviderDocument>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM provider_documents WHERE provider_id = $1 AND kind = $2 AND versione = $3",
+        )
+        .bind(provider_id)
+        .bind(kind.as_db())
+        .bind(versione)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(document_from).transpose()
+    }
+
+    async fn current_provider_versions(
+        &self,
+        provider_id: &str,
+    ) -> Result<PaperVersions, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, MAX(versione) AS versione FROM provider_documents
+             WHERE provider_id = $1 GROUP BY kind",
+        )
+        .bind(provider_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut versions = PaperVersions::default();
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let versione: i64 = row.try_get("versione")?;
+            match PaperKind::parse(&kind) {
+                Some(PaperKind::Informativa) => versions.informativa = Some(versione),
+                Some(PaperKind::Mandato) => versions.mandato = Some(versione),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "provider document kind {kind}"
+                    )))
+                }
+            }
+        }
+        Ok(versions)
+    }
+
     async fn route(&self, hash_visura: &str) -> Result<Option<String>, StoreError> {
         // The usual case, one provider per service, needs no counting: the count walks every
         // open request of each candidate.

@@ -470,6 +470,26 @@ async fn providers_are_parties_with_versioned_paperwork(w: World) {
         .unwrap()
         .unwrap();
     assert_eq!(current, versions[0]);
+    // One version by number; an unknown number or kind is none.
+    let first = w
+        .store
+        .provider_document("prv_a", PaperKind::Informativa, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.as_ref(), Some(&versions[1]));
+    for (kind, versione) in [(PaperKind::Informativa, 3), (PaperKind::Mandato, 2)] {
+        let none = w
+            .store
+            .provider_document("prv_a", kind, versione)
+            .await
+            .unwrap();
+        assert_eq!(none, None);
+    }
+    // Both current version numbers at once; a provider without paperwork has none.
+    let numbers = w.store.current_provider_versions("prv_a").await.unwrap();
+    assert_eq!((numbers.informativa, numbers.mandato), (Some(2), Some(1)));
+    let none = w.store.current_provider_versions("prv_zz").await.unwrap();
+    assert_eq!((none.informativa, none.mandato), (None, None));
 
     // A request keeps the versions it was shown.
     client(&w, "cli_a").await;

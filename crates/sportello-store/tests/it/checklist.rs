@@ -62,6 +62,8 @@ const COVERAGE: &[(&str, &str)] = &[
     ("add_provider_document", "accounts::providers_are_parties_with_versioned_paperwork"),
     ("provider_documents", "accounts::providers_are_parties_with_versioned_paperwork"),
     ("current_provider_document", "accounts::providers_are_parties_with_versioned_paperwork"),
+    ("provider_document", "accounts::providers_are_parties_with_versioned_paperwork"),
+    ("current_provider_versions", "accounts::providers_are_parties_with_versioned_paperwork"),
     ("route", "accounts::a_new_request_goes_to_the_provider_with_the_least_open_work"),
     ("create_admin", "backoffice::admins_are_found_by_email_whatever_its_case"),
     ("get_admin", "backoffice::admins_are_found_by_email_whatever_its_case"),

@@ -2,12 +2,18 @@
 //! to the back office — bearer tokens, providers and their operators, administrators, and their
 //! back-office passwords.
 
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
-use clap::Subcommand;
-use sportello_server::service::accounts;
+use clap::{Args, Subcommand};
+use sportello_domain::paperwork;
+use sportello_domain::party::RawParty;
+use sportello_server::service::{accounts, parties};
 use sportello_server::setup::{self, TokenSpec};
 use sportello_server::AppState;
-use sportello_store::Role;
+use sportello_store::{PaperKind, ProviderRecord, Role};
+
+use super::api_error;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
@@ -56,6 +62,48 @@ pub enum ProviderCmd {
     },
     /// List providers.
     List,
+    /// Change a provider's party data (only the options given; an empty value clears an
+    /// optional one) and save new versions of its privacy notice and mandate from files.
+    Update(Box<ProviderUpdate>),
+    /// Show a provider's party data and the current versions of its notice and mandate.
+    Show {
+        /// The provider id (see `provider list`).
+        id: String,
+    },
+}
+
+/// `provider update`'s arguments (boxed in [`ProviderCmd`]: they outweigh the other verbs').
+#[derive(Debug, Args)]
+pub struct ProviderUpdate {
+    /// The provider id (see `provider list`).
+    id: String,
+    #[arg(long)]
+    denominazione: Option<String>,
+    /// CAF or Patronato.
+    #[arg(long)]
+    tipo: Option<String>,
+    /// 11 digits (a partita IVA) or 16 characters.
+    #[arg(long)]
+    codice_fiscale: Option<String>,
+    #[arg(long)]
+    indirizzo: Option<String>,
+    #[arg(long)]
+    comune: Option<String>,
+    /// The province's sigla (RM, TO…).
+    #[arg(long)]
+    provincia: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    pec: Option<String>,
+    #[arg(long)]
+    telefono: Option<String>,
+    /// A UTF-8 file holding the new privacy notice (GDPR art. 13).
+    #[arg(long, value_name = "FILE")]
+    informativa: Option<PathBuf>,
+    /// A UTF-8 file holding the new mandate template, with its {{placeholders}}.
+    #[arg(long, value_name = "FILE")]
+    mandato: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,8 +263,153 @@ pub async fn provider(state: &AppState, cmd: ProviderCmd) -> Result<()> {
                 println!("{}\t{}\t{} services", p.id, p.name, p.services.len());
             }
         }
+        ProviderCmd::Update(update) => {
+            let ProviderUpdate {
+                id,
+                denominazione,
+                tipo,
+                codice_fiscale,
+                indirizzo,
+                comune,
+                provincia,
+                email,
+                pec,
+                telefono,
+                informativa,
+                mandato,
+            } = *update;
+            let current = known_provider(state, &id).await?;
+            // Both files are read before anything is saved: a missing one changes nothing.
+            let read = |path: &Option<PathBuf>| -> Result<Option<String>> {
+                path.as_ref()
+                    .map(|p| {
+                        std::fs::read_to_string(p)
+                            .with_context(|| format!("cannot read {} as UTF-8 text", p.display()))
+                    })
+                    .transpose()
+            };
+            let texts = [
+                (PaperKind::Informativa, read(&informativa)?),
+                (PaperKind::Mandato, read(&mandato)?),
+            ];
+            for (kind, text) in &texts {
+                if let Some(Err(e)) = text.as_deref().map(paperwork::normalise) {
+                    bail!("the {} file: {e}", kind.as_db());
+                }
+            }
+            let given = [
+                &denominazione,
+                &tipo,
+                &codice_fiscale,
+                &indirizzo,
+                &comune,
+                &provincia,
+                &email,
+                &pec,
+                &telefono,
+            ];
+            if given.iter().all(|o| o.is_none()) && texts.iter().all(|(_, t)| t.is_none()) {
+                bail!("nothing to change: give at least one option (see --help)");
+            }
+            if given.iter().any(|o| o.is_some()) {
+                // What was not given keeps its stored value.
+                let party = &current.party;
+                let keep = |new: &Option<String>, old: &Option<String>| -> Option<String> {
+                    new.clone().or_else(|| old.clone())
+                };
+                let name = denominazione.unwrap_or_else(|| current.name.clone());
+                let values = [
+                    keep(&tipo, &party.tipo),
+                    keep(&codice_fiscale, &party.codice_fiscale),
+                    keep(&indirizzo, &party.indirizzo),
+                    keep(&comune, &party.comune),
+                    keep(&provincia, &party.provincia),
+                    keep(&email, &party.email),
+                    keep(&pec, &party.pec),
+                    keep(&telefono, &party.telefono),
+                ];
+                let raw = RawParty {
+                    denominazione: Some(&name),
+                    tipo: values[0].as_deref(),
+                    codice_fiscale: values[1].as_deref(),
+                    indirizzo: values[2].as_deref(),
+                    comune: values[3].as_deref(),
+                    provincia: values[4].as_deref(),
+                    email: values[5].as_deref(),
+                    pec: values[6].as_deref(),
+                    telefono: values[7].as_deref(),
+                };
+                parties::update(state, &id, &raw, "cli", None)
+                    .await
+                    .map_err(api_error)?;
+                println!("party data saved");
+            }
+            for (kind, text) in texts {
+                let Some(text) = text else { continue };
+                let saved = parties::save_text(state, &id, kind, &text, "cli", None)
+                    .await
+                    .map_err(api_error)?;
+                println!("{}: version {}", kind.as_db(), saved.document.versione);
+                print_warnings(&saved.avvisi);
+            }
+        }
+        ProviderCmd::Show { id } => {
+            let p = known_provider(state, &id).await?;
+            print_party(&p);
+            for kind in [PaperKind::Informativa, PaperKind::Mandato] {
+                match state.store.current_provider_document(&id, kind).await? {
+                    Some(d) => {
+                        println!(
+                            "{}\tversion {}, saved {} by {}",
+                            kind.as_db(),
+                            d.versione,
+                            chrono::DateTime::<chrono::Utc>::from_timestamp(d.created_at, 0)
+                                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                                .unwrap_or_default(),
+                            d.created_by
+                        );
+                        print_warnings(&parties::warnings(kind, &d.testo));
+                    }
+                    None => println!("{}\tnone", kind.as_db()),
+                }
+            }
+        }
     }
     Ok(())
+}
+
+async fn known_provider(state: &AppState, id: &str) -> Result<ProviderRecord> {
+    match state.store.get_provider(id).await? {
+        Some(p) => Ok(p),
+        None => bail!("no provider with id {id}"),
+    }
+}
+
+fn print_party(p: &ProviderRecord) {
+    let party = &p.party;
+    let rows: [(&str, Option<&str>); 10] = [
+        ("id", Some(&p.id)),
+        ("denominazione", Some(&p.name)),
+        ("tipo", party.tipo.as_deref()),
+        ("codice_fiscale", party.codice_fiscale.as_deref()),
+        ("indirizzo", party.indirizzo.as_deref()),
+        ("comune", party.comune.as_deref()),
+        ("provincia", party.provincia.as_deref()),
+        ("email", party.email.as_deref()),
+        ("pec", party.pec.as_deref()),
+        ("telefono", party.telefono.as_deref()),
+    ];
+    for (name, value) in rows {
+        println!("{name}\t{}", value.unwrap_or("-"));
+    }
+    println!("services\t{}", p.services.len());
+}
+
+/// What a text seems to lack, one warning a line (a heuristic: the text was saved anyway).
+fn print_warnings(avvisi: &[String]) {
+    for a in avvisi {
+        println!("  warning: {a}");
+    }
 }
 
 pub async fn operator(state: &AppState, cmd: OperatorCmd) -> Result<()> {

@@ -114,6 +114,145 @@ async fn an_operator_made_on_the_command_line_sees_the_queue() {
 }
 
 #[test]
+fn a_provider_is_edited_and_shown_on_the_command_line() {
+    let install = Install::new();
+    let id = install
+        .run(&["provider", "create", "--name", "CAF Nord", "--all-services"])
+        .ok()
+        .to_string();
+    let shown = install.run(&["provider", "show", &id]);
+    for line in [
+        "denominazione\tCAF Nord",
+        "tipo\t-",
+        "services\t8",
+        "informativa\tnone",
+        "mandato\tnone",
+    ] {
+        assert!(shown.ok().lines().any(|l| l == line), "{line}: {shown:#?}");
+    }
+
+    // The party: what is not given keeps its value; an empty value clears an optional one.
+    let updated = install.run(&[
+        "provider",
+        "update",
+        &id,
+        "--tipo",
+        "caf",
+        "--codice-fiscale",
+        "12345671205",
+        "--comune",
+        "Milano",
+        "--provincia",
+        "mi",
+        "--pec",
+        "caf@pec.example.com",
+    ]);
+    assert!(updated.ok().contains("party data saved"), "{updated:#?}");
+    install
+        .run(&[
+            "provider",
+            "update",
+            &id,
+            "--pec",
+            "",
+            "--telefono",
+            "02 123456",
+        ])
+        .ok();
+
+    // The texts, from files: each a new version, with the warnings of what it seems to lack.
+    let notice = install.path().join("informativa.txt");
+    let mandate = install.path().join("mandato.txt");
+    std::fs::write(&notice, "Titolare del trattamento: CAF Nord.\n").unwrap();
+    std::fs::write(&mandate, "Mandato a {{fornitore}} per {{servizio}}.").unwrap();
+    let saved = install.run(&[
+        "provider",
+        "update",
+        &id,
+        "--informativa",
+        notice.to_str().unwrap(),
+        "--mandato",
+        mandate.to_str().unwrap(),
+    ]);
+    let out = saved.ok();
+    assert!(out.contains("informativa: version 1"), "{saved:#?}");
+    assert!(out.contains("mandato: version 1"), "{saved:#?}");
+    assert!(
+        out.contains("  warning: ") && out.contains("Garante"),
+        "{saved:#?}"
+    );
+    assert!(out.contains("{{data}}"), "{saved:#?}");
+    let again = install.run(&[
+        "provider",
+        "update",
+        &id,
+        "--informativa",
+        notice.to_str().unwrap(),
+    ]);
+    assert!(again.ok().contains("informativa: version 2"), "{again:#?}");
+
+    let shown = install.run(&["provider", "show", &id]);
+    for line in [
+        "denominazione\tCAF Nord",
+        "tipo\tCAF",
+        "codice_fiscale\t12345671205",
+        "comune\tMilano",
+        "provincia\tMI",
+        "pec\t-",
+        "telefono\t02 123456",
+    ] {
+        assert!(shown.ok().lines().any(|l| l == line), "{line}: {shown:#?}");
+    }
+    assert!(
+        shown
+            .ok()
+            .lines()
+            .any(|l| l.starts_with("informativa\tversion 2, saved ") && l.ends_with(" by cli")),
+        "{shown:#?}"
+    );
+    assert!(shown.ok().contains("  warning: "), "{shown:#?}");
+
+    // Refusals change nothing.
+    let bad = install.run(&["provider", "update", &id, "--codice-fiscale", "12345678901"]);
+    assert!(bad.failed().contains("codice_fiscale"), "{bad:#?}");
+    let empty = install.path().join("vuoto.txt");
+    std::fs::write(&empty, "  \n").unwrap();
+    let bad = install.run(&[
+        "provider",
+        "update",
+        &id,
+        "--comune",
+        "Roma",
+        "--mandato",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(bad.failed().contains("the text is empty"), "{bad:#?}");
+    let bad = install.run(&["provider", "update", &id, "--informativa", "/nessun/file"]);
+    assert!(bad.failed().contains("cannot read"), "{bad:#?}");
+    let nothing = install.run(&["provider", "update", &id]);
+    assert!(
+        nothing.failed().contains("nothing to change"),
+        "{nothing:#?}"
+    );
+    let shown = install.run(&["provider", "show", &id]);
+    assert!(shown.ok().contains("codice_fiscale\t12345671205"));
+    assert!(shown.ok().contains("comune\tMilano"));
+    assert!(shown.ok().contains("mandato\tversion 1,"));
+
+    let verbs: [&[&str]; 2] = [
+        &["provider", "show", "nope"],
+        &["provider", "update", "nope", "--comune", "Roma"],
+    ];
+    for args in verbs {
+        let missing = install.run(args);
+        assert!(
+            missing.failed().contains("no provider with id nope"),
+            "{args:?}: {missing:#?}"
+        );
+    }
+}
+
+#[test]
 fn verbs_naming_what_does_not_exist_fail_clearly() {
     let install = Install::new();
     let err = install.run(&["token", "create", "--client", "nope"]);
@@ -182,6 +321,8 @@ fn help_works_for_the_root_and_every_verb() {
         &["provider"],
         &["provider", "create"],
         &["provider", "list"],
+        &["provider", "update"],
+        &["provider", "show"],
         &["operator"],
         &["operator", "create"],
         &["operator", "list"],

@@ -58,6 +58,8 @@ fn every_verb_found_in_the_help_has_help_of_its_own() {
         "token revoke",
         "provider create",
         "provider list",
+        "provider update",
+        "provider show",
         "operator create",
         "operator list",
         "catalog check",
