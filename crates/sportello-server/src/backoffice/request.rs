@@ -203,11 +203,7 @@ pub async fn page(
             i.documenti
                 .iter()
                 .map(|d| AskedDocument {
-                    fornito: r
-                        .richiesta
-                        .documenti
-                        .iter()
-                        .any(|f| f.codice == d.codice && f.timestamp >= i.timestamp),
+                    fornito: d.fornito,
                     codice: d.codice.clone(),
                     descrizione: d.descrizione.clone(),
                 })
