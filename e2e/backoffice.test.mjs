@@ -4,9 +4,13 @@
 // A client submits an Assegno Unico request through the API; an operator logs in to the back
 // office, finds it in the queue, claims it, asks for integration; the client answers with
 // PUT /richiesta/{id}; the operator sees it back, uploads a PDF, closes the request; the client
-// downloads that same PDF; the operator downloads the practice's file. Then an admin edits the
-// demo CAF's party data and privacy notice on its provider page, checked with axe-core.
-// Screenshots of the main pages go to e2e/output/ (git-ignored).
+// downloads that same PDF; the operator downloads the practice's file. Then the paperwork: a
+// second request without the mandate is marked "Mandato mancante"; the operator asks for
+// documents from the service's checklist, the client supplies them by API, the operator
+// downloads one; the close is refused until the client uploads the mandate asked with one
+// click. Then an admin edits the demo CAF's party data and privacy notice on its provider page.
+// The new pages and states are checked with axe-core. Screenshots of the main pages go to
+// e2e/output/ (git-ignored).
 
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
@@ -277,6 +281,106 @@ async function main() {
     assert.equal(download.status, 200);
     const zip = Buffer.from(await download.arrayBuffer());
     assert.ok(firstFileOfZip(zip).equals(result), "the client gets the uploaded PDF");
+
+    // The paperwork. A second request comes without the signed mandate ($7): the queue and the
+    // page say "Mandato mancante".
+    const withoutMandate = await api("POST", "/richiesta", {
+      hash_visura: ASSEGNO,
+      json_visura: {
+        $0: "Mario",
+        $1: "Rossi",
+        $2: "mario.rossi@example.com",
+        $3: "3331234567",
+        $4: "RSSMRA85T10H501O",
+        $5: pdfField("documento.pdf"),
+        $6: pdfField("codice_fiscale.pdf"),
+      },
+    });
+    assert.equal(withoutMandate.status, 200, JSON.stringify(withoutMandate.json));
+    const second = withoutMandate.json.data._id;
+    await page.goto(`${base}/backoffice/coda`);
+    const secondRow = page.locator(`tr[data-id="${second}"]`);
+    await secondRow.waitFor();
+    assert.match(await secondRow.innerText(), /Mandato mancante/);
+    await checkAccessibility(page, "queue with a missing mandate");
+    await secondRow.getByRole("link", { name: second }).click();
+    await page.waitForURL(`${base}/backoffice/richieste/${second}`);
+    const requestUrl = page.url();
+    assert.match(await page.locator("#mandato-mancante").innerText(), /non può essere chiusa come evasa/);
+    await page.getByRole("button", { name: "Prendi in carico" }).click();
+    await page.locator("#avviso").waitFor();
+    await checkAccessibility(page, "request page with a missing mandate and the checklist");
+    await page.screenshot({ path: join(output, "08-mandato-mancante.png"), fullPage: true });
+
+    // The operator asks for a checklist document and one of its own.
+    await page.getByLabel("Messaggio per il cliente").fill("Servono l'ISEE e il contratto d'affitto.");
+    await page.getByLabel("Attestazione ISEE valida").check();
+    await page.getByLabel("Altro documento: codice").fill("contratto_locazione");
+    await page.getByLabel("Altro documento: descrizione per il cliente").fill("Contratto di affitto registrato");
+    await page.getByRole("button", { name: "Chiedi integrazione" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#stato").innerText(), "In attesa di integrazione");
+    const askedDocs = await page.locator("#documenti-chiesti").innerText();
+    assert.match(askedDocs, /Contratto di affitto registrato/);
+    assert.equal((askedDocs.match(/non ancora fornito/g) ?? []).length, 2, askedDocs);
+    await checkAccessibility(page, "request page with documents asked");
+
+    // The client supplies them by API, as JSON.
+    const lease = pdf(`contratto ${second}`);
+    for (const [codice, file] of [
+      ["contratto_locazione", `contratto.pdf|data:application/pdf;base64,${lease.toString("base64")}`],
+      ["isee", pdf("isee").toString("base64")],
+    ]) {
+      const supplied = await api("POST", `/richiesta/${second}/documenti`, { codice, file });
+      assert.equal(supplied.status, 200, JSON.stringify(supplied.json));
+    }
+
+    // The operator sees them arrived, the request back in progress, and downloads the lease.
+    await page.goto(requestUrl);
+    assert.equal(await page.locator("#stato").innerText(), "In erogazione");
+    assert.match(await page.locator("#documenti").innerText(), /contratto\.pdf/);
+    assert.match(await page.locator("#storia").innerText(), /documento fornito dal cliente/);
+    await checkAccessibility(page, "request page with documents supplied");
+    await page.screenshot({ path: join(output, "09-documenti.png"), fullPage: true });
+    const [downloaded] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator('#documenti tr[data-codice="contratto_locazione"] a').click(),
+    ]);
+    assert.ok(readFileSync(await downloaded.path()).equals(lease), "the operator gets the lease");
+
+    // With a result but no mandate, the close is refused in Italian.
+    await page.locator("#file").setInputFiles({
+      name: "esito.pdf",
+      mimeType: "application/pdf",
+      buffer: pdf(`esito ${second}`),
+    });
+    await page.getByRole("button", { name: "Carica", exact: true }).click();
+    await page.locator("#risultati").waitFor();
+    await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").innerText(), /Mandato mancante: chiedi al cliente/);
+    await checkAccessibility(page, "close refused without a mandate");
+
+    // One click asks for the mandate; once the client uploads it, the practice closes.
+    await page.goto(requestUrl);
+    await page.getByRole("button", { name: "Chiedi il mandato al cliente" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#stato").innerText(), "In attesa di integrazione");
+    const mandateAsked = await api("GET", `/richiesta/${second}`);
+    assert.equal(mandateAsked.json.data.integrazione.documenti[0].codice, "mandato");
+    assert.match(await page.locator("#mandato-chiesto").innerText(), /già stato chiesto/);
+    await checkAccessibility(page, "request page with the mandate asked");
+    const mandate = await api("POST", `/richiesta/${second}/documenti`, {
+      codice: "mandato",
+      file: pdf("mandato firmato").toString("base64"),
+    });
+    assert.equal(mandate.status, 200, JSON.stringify(mandate.json));
+    await page.goto(requestUrl);
+    assert.equal(await page.locator("#mandato-mancante").count(), 0);
+    await page.getByRole("button", { name: "Chiudi: visura evasa" }).click();
+    await page.locator("#avviso").waitFor();
+    assert.equal(await page.locator("#stato").innerText(), "Visura evasa");
+    assert.deepEqual(violations, [], "the paperwork pages work under the CSP");
 
     // Logging out ends the session.
     await page.getByRole("button", { name: "Esci" }).click();

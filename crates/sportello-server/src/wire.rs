@@ -240,6 +240,8 @@ pub struct DocumentoRichiesto {
     /// The slug to send it with (`contratto_locazione`).
     pub codice: String,
     pub descrizione: String,
+    /// Whether a document with this codice has arrived since it was asked.
+    pub fornito: bool,
 }
 
 /// Extension: a document supplied beyond the form (never its content).
@@ -537,6 +539,7 @@ impl Richiesta {
                     .map(|d| DocumentoRichiesto {
                         codice: d.codice.clone(),
                         descrizione: d.descrizione.clone(),
+                        fornito: d.fornito.is_some(),
                     })
                     .collect(),
                 timestamp: i.at,

@@ -189,6 +189,14 @@ pub trait Retention: Send + Sync {
 #[async_trait]
 pub trait Files: Send + Sync {
     async fn list_files(&self, request_id: &str) -> Result<Vec<FileRecord>, StoreError>;
+    /// Which of `request_ids` hold a file named by one of `campi` (an input file's `$n`, a
+    /// supporting document's codice): each (request id, kind, campo) once. Reads no sealed
+    /// column, so a page of many requests (the operators' queue) asks once, not once a row.
+    async fn named_files(
+        &self,
+        request_ids: &[String],
+        campi: &[String],
+    ) -> Result<Vec<(String, FileKind, String)>, StoreError>;
 }
 
 /// A request's history. Implemented once, in `sql/history.rs`, for both backends.

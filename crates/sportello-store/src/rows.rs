@@ -128,6 +128,15 @@ pub(crate) fn request_from(
     })
 }
 
+pub(crate) fn file_kind(kind: &str) -> Result<FileKind, StoreError> {
+    Ok(match kind {
+        "input" => FileKind::Input,
+        "result" => FileKind::Result,
+        "supporting" => FileKind::Supporting,
+        other => return Err(StoreError::Corrupt(format!("file kind {other}"))),
+    })
+}
+
 pub(crate) fn file_from(
     key: Option<&DataKey>,
     row: &impl Columns,
@@ -147,12 +156,7 @@ pub(crate) fn file_from(
     Ok(FileRecord {
         id,
         request_id,
-        kind: match kind.as_str() {
-            "input" => FileKind::Input,
-            "result" => FileKind::Result,
-            "supporting" => FileKind::Supporting,
-            other => return Err(StoreError::Corrupt(format!("file kind {other}"))),
-        },
+        kind: file_kind(&kind)?,
         campo: row.col("campo")?,
         name,
         mime: row.col("mime")?,

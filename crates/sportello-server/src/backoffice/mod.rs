@@ -86,6 +86,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/backoffice/richieste/{id}/fascicolo",
             post(request::fascicolo),
         )
+        .route(
+            "/backoffice/richieste/{id}/chiedi-mandato",
+            post(request::ask_mandate),
+        )
         .merge(admin::routes())
         .merge(providers::routes())
         .merge(statement::routes())

@@ -5,10 +5,15 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use sportello_domain::status::Status;
 
-use super::page::{duration, html, when, PageResult};
+use sportello_domain::catalog::Service;
+use sportello_domain::checklist::MANDATO;
+use sportello_store::FileKind;
+use std::collections::HashSet;
+
+use super::page::{duration, html, when, PageError, PageResult};
 use super::session::Staff;
 use super::Nav;
-use crate::service::operator::{self, QueueQuery};
+use crate::service::operator::{self, QueueItem, QueueQuery};
 use crate::state::AppState;
 
 const PER_PAGE: u32 = 25;
@@ -38,6 +43,9 @@ pub struct Row {
     pub residuo: Option<String>,
     pub scaduta: bool,
     pub urgente: bool,
+    /// The service needs the person's signed mandate and the request holds none: it cannot be
+    /// closed as processed yet (as `supporting::mandate_missing` says on the request page).
+    pub mandato_mancante: bool,
 }
 
 pub struct Count {
@@ -95,6 +103,58 @@ fn page_link(f: &Filters, page: u32) -> String {
     format!("/backoffice/coda?{}", q.join("&"))
 }
 
+/// The listed requests still open whose mandate is missing, read with one query for the page.
+/// The rule is `supporting::mandate_missing`; the queue has no record's fields, so the form's copy
+/// is found by its file: a submitted request holds a file row of kind input for each file field,
+/// named by its `$n`, and an integration only ever replaces one file with another (drafts,
+/// whose files are not stored yet, are never in an operator's queue).
+async fn mandates_missing(
+    state: &AppState,
+    items: &[QueueItem],
+) -> Result<HashSet<String>, PageError> {
+    let needing: Vec<(&QueueItem, &Service)> = items
+        .iter()
+        .filter(|i| i.live && still_open(&i.stato_richiesta))
+        .filter_map(|i| Some((i, state.catalog.get(&i.hash_visura)?)))
+        .filter(|(_, s)| s.mandato_richiesto)
+        .collect();
+    if needing.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let form_copy = |s: &Service| s.persona.mandato.map(|n| format!("${n}"));
+    let ids: Vec<String> = needing.iter().map(|(i, _)| i.id.clone()).collect();
+    let mut campi = vec![MANDATO.to_string()];
+    for c in needing.iter().filter_map(|(_, s)| form_copy(s)) {
+        if !campi.contains(&c) {
+            campi.push(c);
+        }
+    }
+    let present = state.store.named_files(&ids, &campi).await?;
+    Ok(needing
+        .into_iter()
+        .filter(|(i, s)| {
+            let copy = form_copy(s);
+            !present.iter().any(|(request, kind, campo)| {
+                *request == i.id
+                    && match kind {
+                        FileKind::Supporting => campo == MANDATO,
+                        FileKind::Input => copy.as_deref() == Some(campo.as_str()),
+                        FileKind::Result => false,
+                    }
+            })
+        })
+        .map(|(i, _)| i.id.clone())
+        .collect())
+}
+
+/// Whether a state, as the queue names it, is not final: a cancelled request needs no mandate.
+fn still_open(stato_richiesta: &str) -> bool {
+    Status::ALL
+        .into_iter()
+        .find(|s| s.stato_richiesta() == stato_richiesta)
+        .is_some_and(|s| !s.is_final())
+}
+
 pub async fn page(
     State(state): State<AppState>,
     staff: Staff,
@@ -134,9 +194,11 @@ pub async fn page(
     )
     .await?;
     let full = items.len() as u32 == PER_PAGE;
+    let missing = mandates_missing(&state, &items).await?;
     let rows = items
         .into_iter()
         .map(|i| Row {
+            mandato_mancante: missing.contains(&i.id),
             assegnata: match &i.operatore {
                 Some(o) if *o == op.operator.id => "a te",
                 Some(_) => "altro operatore",

@@ -7,6 +7,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sportello_domain::checklist::MANDATO;
 use sportello_domain::status::Status;
 use std::collections::HashMap;
 
@@ -33,6 +34,36 @@ pub struct Step {
     pub nota: Option<String>,
 }
 
+/// A document asked in the pending integration, and whether a file with its codice arrived
+/// since it was asked (one supplied earlier does not answer a new request for it). The service
+/// records the answering file on the stored integration; the operator's view does not carry
+/// it, so the page compares times, which agrees but for a file sent in the very second the
+/// question was asked.
+pub struct AskedDocument {
+    pub codice: String,
+    pub descrizione: String,
+    pub fornito: bool,
+}
+
+/// A document supplied beyond the form, with the checklist's description when the service
+/// lists its codice.
+pub struct SuppliedDocument {
+    pub id: String,
+    pub codice: String,
+    pub descrizione: Option<String>,
+    pub nome: String,
+    pub dimensione: u64,
+    pub quando: String,
+}
+
+/// One entry of the service's checklist, offered in the integration form.
+pub struct ChecklistEntry {
+    pub codice: String,
+    pub descrizione: String,
+    pub obbligatorio: bool,
+    pub note: Option<String>,
+}
+
 pub struct Note {
     pub quando: String,
     pub chi: String,
@@ -55,6 +86,12 @@ struct RequestPage {
     storia: Vec<Step>,
     note: Vec<Note>,
     integrazione: Option<String>,
+    documenti_chiesti: Vec<AskedDocument>,
+    documenti: Vec<SuppliedDocument>,
+    checklist: Vec<ChecklistEntry>,
+    mandato_mancante: bool,
+    /// The pending integration already asks for the mandate: no second click.
+    mandato_chiesto: bool,
     esito: Option<String>,
     motivo: Option<String>,
     notice: Option<&'static str>,
@@ -82,6 +119,7 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "chiusa" => "Richiesta chiusa come evasa: il cliente può scaricare il risultato.",
         "annullata" => "Richiesta annullata.",
         "nota" => "Nota aggiunta.",
+        "mandato" => "Mandato chiesto al cliente: la richiesta attende il documento firmato.",
         _ => return None,
     })
 }
@@ -104,6 +142,8 @@ fn azione(action: &str) -> String {
         "release" => "rilasciata",
         "ask_integration" => "integrazione chiesta",
         "supply_integration" => "integrazione fornita",
+        "supply_document" => "documento fornito dal cliente",
+        "supply_fields" => "campi forniti dal cliente",
         "attach_result" => "risultato allegato",
         "close" => "chiusa",
         "cancel" => "annullata",
@@ -137,6 +177,64 @@ pub async fn page(
         .integrazione
         .as_ref()
         .map(|i| i.campi.clone())
+        .unwrap_or_default();
+    // The catalog answered for this request a moment ago (the service renders it); a service
+    // dropped since then only loses the descriptions and the checklist.
+    let service = state.catalog.get(&r.richiesta.hash_visura);
+    // A document of the operator's own has the description it was asked with, while asked.
+    let described = |codice: &str| {
+        service
+            .and_then(|s| s.documento(codice))
+            .map(|d| d.descrizione.clone())
+            .or_else(|| {
+                r.richiesta.integrazione.as_ref().and_then(|i| {
+                    i.documenti
+                        .iter()
+                        .find(|d| d.codice == codice)
+                        .map(|d| d.descrizione.clone())
+                })
+            })
+    };
+    let documenti_chiesti = r
+        .richiesta
+        .integrazione
+        .as_ref()
+        .map(|i| {
+            i.documenti
+                .iter()
+                .map(|d| AskedDocument {
+                    fornito: d.fornito,
+                    codice: d.codice.clone(),
+                    descrizione: d.descrizione.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let documenti = r
+        .richiesta
+        .documenti
+        .iter()
+        .map(|f| SuppliedDocument {
+            id: f.id.clone(),
+            codice: f.codice.clone(),
+            descrizione: described(&f.codice),
+            nome: f.nome.clone(),
+            dimensione: f.dimensione,
+            quando: when(f.timestamp),
+        })
+        .collect();
+    let checklist = service
+        .map(|s| {
+            s.documenti
+                .iter()
+                .map(|d| ChecklistEntry {
+                    codice: d.codice.clone(),
+                    descrizione: d.descrizione.clone(),
+                    obbligatorio: d.obbligatorio,
+                    note: d.note.clone(),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let stato = r.richiesta.stato_richiesta.clone();
     let open = stato == Status::InErogazione.stato_richiesta()
@@ -210,6 +308,15 @@ pub async fn page(
             .integrazione
             .as_ref()
             .map(|i| i.messaggio.clone()),
+        documenti_chiesti,
+        documenti,
+        checklist,
+        mandato_mancante: r.mandato_mancante,
+        mandato_chiesto: r
+            .richiesta
+            .integrazione
+            .as_ref()
+            .is_some_and(|i| i.documenti.iter().any(|d| d.codice == MANDATO)),
         esito: (r.richiesta.stato_richiesta == Status::VisuraEvasa.stato_richiesta())
             .then(|| format!("{} — {}", r.richiesta.esito.codice, r.richiesta.esito.info)),
         motivo: r.richiesta.motivo_annullamento.clone(),
@@ -277,6 +384,38 @@ pub async fn ask_integration(
 ) -> PageResult {
     operator::ask_integration(&state, &staff.operator()?, &id, ask).await?;
     Ok(back(&id, "integrazione"))
+}
+
+/// What the one-click request for the mandate tells the client: where to get it, and the
+/// codice to send it back with.
+fn mandate_message(id: &str) -> String {
+    format!(
+        "Per procedere serve il mandato di assistenza e rappresentanza firmato dalla persona: \
+         scaricalo con GET /richiesta/{id}/mandato, fallo firmare e caricalo come documento \
+         \"{MANDATO}\"."
+    )
+}
+
+/// "Chiedi il mandato al cliente": an integration request for the document `mandato` alone,
+/// described as the service's checklist describes it.
+pub async fn ask_mandate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(staff, ()): CsrfForm<()>,
+) -> PageResult {
+    let op = staff.operator()?;
+    // The id goes into the message, which is built before the service looks the request up:
+    // a malformed one is answered as the service answers it (404), not as a bad message.
+    if !sportello_store::ids::is_request_id(&id) {
+        return Err(crate::error::ApiError::not_found("no such request").into());
+    }
+    let ask = operator::AskIntegration::new(
+        Some(&mandate_message(&id)),
+        Vec::new(),
+        vec![operator::AskedDocument::new(MANDATO, None)?],
+    )?;
+    operator::ask_integration(&state, &op, &id, ask).await?;
+    Ok(back(&id, "mandato"))
 }
 
 /// The result file, streamed from the form into the file store (see
@@ -363,7 +502,8 @@ pub async fn add_note(
     Ok(back(&id, "nota"))
 }
 
-/// An input or result file, decrypted and streamed; the download is audited by the service.
+/// An input, result or supplied file (any file of the request), decrypted and streamed; the
+/// download is audited by the service.
 pub async fn file(
     State(state): State<AppState>,
     staff: Staff,

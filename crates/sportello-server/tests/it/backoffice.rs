@@ -1104,3 +1104,262 @@ async fn the_retention_pass_deletes_expired_sessions_and_stale_failed_logins() {
         "/backoffice/login"
     );
 }
+
+// --- documents beyond the form, the mandate (issue 17 §3, §5) ---
+
+/// The link of the first supplied document of `codice` on a request page.
+fn document_link(page: &str, codice: &str) -> String {
+    let row = between(
+        between(page, "<table id=\"documenti\">", "</table>"),
+        &format!("data-codice=\"{codice}\""),
+        "</tr>",
+    );
+    between(row, "href=\"", "\"").to_string()
+}
+
+#[tokio::test]
+async fn the_integration_form_offers_the_checklist_and_the_page_lists_what_arrives() {
+    let app = TestApp::spawn().await;
+    let id = assegno(&app).await;
+    let mut b = logged_in_operator(&app).await;
+    let path = page_of(&id);
+    b.act(&path, &action(&id, "prendi"), &[]).await;
+
+    // The service's checklist as checkboxes, compulsory ones marked, with their notes; a free
+    // document beside them.
+    let page = b.get(&path).await;
+    let form = between(
+        &page.text,
+        "<legend>Documenti da fornire</legend>",
+        "</fieldset>",
+    );
+    assert!(
+        form.contains("name=\"documenti\" value=\"mandato\""),
+        "{form}"
+    );
+    assert!(form.contains("name=\"documenti\" value=\"isee\""), "{form}");
+    assert!(form.contains("Attestazione ISEE valida"), "{form}");
+    assert!(form.contains("(obbligatorio)"), "{form}");
+    assert!(form.contains("Facoltativa: senza ISEE"), "{form}");
+    assert!(form.contains("name=\"altro_codice\"") && form.contains("name=\"altro_descrizione\""));
+    assert!(page.text.contains("id=\"nessun-documento\""));
+    // The form's mandate copy is there: no warning.
+    assert!(!page.text.contains("Mandato mancante"));
+
+    // Bad documents are refused in Italian, and nothing is asked.
+    let message = ("messaggio", "Servono due documenti.");
+    let bad = b
+        .act(
+            &path,
+            &action(&id, "integrazione"),
+            &[message, ("altro_codice", "Contratto!")],
+        )
+        .await;
+    bad.assert_shows(StatusCode::BAD_REQUEST, "Il codice di un documento");
+    let undescribed = b
+        .act(
+            &path,
+            &action(&id, "integrazione"),
+            &[message, ("altro_codice", "contratto_locazione")],
+        )
+        .await;
+    undescribed.assert_shows(StatusCode::BAD_REQUEST, "Descrivi ogni documento");
+
+    // A checklist entry and a document of the operator's own.
+    b.act(
+        &path,
+        &action(&id, "integrazione"),
+        &[
+            message,
+            ("documenti", "isee"),
+            ("altro_codice", "contratto_locazione"),
+            ("altro_descrizione", "Contratto di affitto registrato"),
+        ],
+    )
+    .await
+    .assert_redirect(&format!("{path}?fatto=integrazione"));
+    let asked = app.get(&format!("/richiesta/{id}")).await;
+    let codici: Vec<&str> = asked.assert_ok()["integrazione"]["documenti"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["codice"].as_str().unwrap())
+        .collect();
+    assert_eq!(codici, ["isee", "contratto_locazione"]);
+    let waiting = b.get(&path).await;
+    let list = between(&waiting.text, "<ul id=\"documenti-chiesti\">", "</ul>");
+    assert!(list.contains("Attestazione ISEE valida"), "{list}");
+    assert!(list.contains("Contratto di affitto registrato"), "{list}");
+    assert_eq!(list.matches("non ancora fornito").count(), 2, "{list}");
+
+    // The client supplies one by the API: the page shows it arrived, with a working download.
+    let lease = pdf("contratto di locazione");
+    app.post(
+        &format!("/richiesta/{id}/documenti"),
+        json!({"codice": "contratto_locazione", "file": format!("contratto.pdf|data:application/pdf;base64,{}", b64(&lease))}),
+    )
+    .await
+    .assert_ok();
+    let one = b.get(&path).await;
+    let list = between(&one.text, "<ul id=\"documenti-chiesti\">", "</ul>");
+    let lease_item = between(list, "data-codice=\"contratto_locazione\"", "</li>");
+    assert!(
+        lease_item.contains("<strong>fornito</strong>"),
+        "{lease_item}"
+    );
+    assert_eq!(list.matches("non ancora fornito").count(), 1, "{list}");
+    let table = between(&one.text, "<table id=\"documenti\">", "</table>");
+    assert!(table.contains("contratto.pdf"), "{table}");
+    // A document of the operator's own is named as it was asked.
+    let lease_row = between(table, "data-codice=\"contratto_locazione\"", "</tr>");
+    assert!(
+        lease_row.contains("Contratto di affitto registrato"),
+        "{lease_row}"
+    );
+    assert!(table.contains(&format!("{} byte", lease.len())), "{table}");
+    assert!(one.text.contains("documento fornito dal cliente"));
+    let link = document_link(&one.text, "contratto_locazione");
+    assert!(link.starts_with(&format!("{path}/file/")), "{link}");
+    let download = b.get(&link).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.text, String::from_utf8_lossy(&lease));
+    let audit = app
+        .state
+        .store
+        .audit_entries(0, 1000, Some(&id))
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|e| e.event.action == "download_file"));
+
+    // The second one: a checklist entry, named by the checklist; the request is back in the
+    // queue.
+    app.post(
+        &format!("/richiesta/{id}/documenti"),
+        json!({"codice": "isee", "file": b64(&pdf("isee"))}),
+    )
+    .await
+    .assert_ok();
+    let back = b.get(&path).await;
+    assert!(back.text.contains("<dd id=\"stato\">In erogazione</dd>"));
+    let table = between(&back.text, "<table id=\"documenti\">", "</table>");
+    let isee = between(table, "data-codice=\"isee\"", "</tr>");
+    assert!(isee.contains("Attestazione ISEE valida"), "{isee}");
+    assert!(back.text.contains("integrazione fornita"));
+}
+
+#[tokio::test]
+async fn a_missing_mandate_is_shown_asked_in_one_click_and_blocks_the_close() {
+    let app = TestApp::spawn().await;
+    let (_, live) = app.funded_client("azienda", "100").await;
+    let submit = |token: String, with_mandate: bool| {
+        let app = &app;
+        async move {
+            let mut form = assegno_form();
+            if !with_mandate {
+                form.remove("$7");
+            }
+            app.call(
+                Method::POST,
+                "/richiesta",
+                &token,
+                Some(json!({"hash_visura": ASSEGNO, "json_visura": form})),
+            )
+            .await
+            .assert_ok()["_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let id = submit(live.clone(), false).await;
+    let with_copy = submit(live.clone(), true).await;
+    // Test requests are worked by the sandbox, which needs no mandate.
+    let test = submit(app.test_token.clone(), false).await;
+    let family = app.submit_valid(FAMIGLIA).await;
+
+    let mut b = logged_in_operator(&app).await;
+    let queue = b.get("/backoffice/coda").await;
+    assert!(queue_row(&queue.text, &id).contains("Mandato mancante"));
+    for other in [&with_copy, &family] {
+        assert!(!queue_row(&queue.text, other).contains("Mandato mancante"));
+    }
+    // (The sandbox may have worked it already: then it is not listed at all.)
+    if queue.text.contains(&format!("data-id=\"{test}\"")) {
+        assert!(!queue_row(&queue.text, &test).contains("Mandato mancante"));
+    }
+
+    // The page says why; the button comes with the request taken.
+    let path = page_of(&id);
+    let page = b.get(&path).await;
+    let warning = between(&page.text, "id=\"mandato-mancante\"", "</section>");
+    assert!(warning.contains("Mandato mancante"), "{warning}");
+    assert!(
+        warning.contains("non può essere chiusa come evasa"),
+        "{warning}"
+    );
+    assert!(!warning.contains("chiedi-mandato"), "{warning}");
+    b.act(&path, &action(&id, "prendi"), &[]).await;
+    let taken = b.get(&path).await;
+    assert!(taken.text.contains("id=\"chiedi-mandato\""));
+
+    // With a result, the close is refused in Italian.
+    let csrf = taken.csrf();
+    b.upload(&action(&id, "risultati"), &csrf, "esito.pdf", &pdf("esito"))
+        .await
+        .assert_redirect(&format!("{path}?fatto=risultato"));
+    let refused = b.act(&path, &action(&id, "chiudi"), &[]).await;
+    refused.assert_shows(StatusCode::CONFLICT, "Mandato mancante: chiedi al cliente");
+
+    // One click asks the client for it, with where to get it.
+    b.act(&path, &action(&id, "chiedi-mandato"), &[])
+        .await
+        .assert_redirect(&format!("{path}?fatto=mandato"));
+    let asked = app
+        .call(Method::GET, &format!("/richiesta/{id}"), &live, None)
+        .await;
+    let integrazione = asked.assert_ok()["integrazione"].clone();
+    assert_eq!(
+        asked.assert_ok()["stato_richiesta"],
+        "In attesa di integrazione"
+    );
+    assert_eq!(integrazione["documenti"][0]["codice"], "mandato");
+    assert_eq!(integrazione["campi"], json!([]));
+    let messaggio = integrazione["messaggio"].as_str().unwrap();
+    assert!(
+        messaggio.contains(&format!("GET /richiesta/{id}/mandato")),
+        "{messaggio}"
+    );
+    let waiting = b.get(&format!("{path}?fatto=mandato")).await;
+    assert!(waiting.text.contains("Mandato chiesto al cliente"));
+    let list = between(&waiting.text, "<ul id=\"documenti-chiesti\">", "</ul>");
+    assert!(list.contains("data-codice=\"mandato\"") && list.contains("non ancora fornito"));
+    // Asked once: the page says so instead of offering a second click.
+    assert!(waiting.text.contains("id=\"mandato-chiesto\""));
+    assert!(!waiting.text.contains("id=\"chiedi-mandato\""));
+
+    // The client uploads the signed mandate: back in the queue, no warning, and it closes.
+    app.call(
+        Method::POST,
+        &format!("/richiesta/{id}/documenti"),
+        &live,
+        Some(json!({"codice": "mandato", "file": b64(&pdf("mandato firmato"))})),
+    )
+    .await
+    .assert_ok();
+    let queue = b.get("/backoffice/coda").await;
+    assert!(!queue_row(&queue.text, &id).contains("Mandato mancante"));
+    let page = b.get(&path).await;
+    assert!(page.text.contains("<dd id=\"stato\">In erogazione</dd>"));
+    assert!(!page.text.contains("Mandato mancante"));
+    assert!(document_link(&page.text, "mandato").starts_with(&format!("{path}/file/")));
+    b.act(&path, &action(&id, "chiudi"), &[])
+        .await
+        .assert_redirect(&format!("{path}?fatto=chiusa"));
+
+    // A malformed id is not a request: 404, nothing asked.
+    let csrf = b.get(&path).await.csrf();
+    let bad = b
+        .post(&action("nonesiste", "chiedi-mandato"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}

@@ -4,8 +4,6 @@
 
 use sqlx::PgPool;
 
-use super::sql::creation::Creation;
-use super::sql::group_commit::Work;
 use super::PgStore;
 use crate::setup_lock::{SetupLock, ADVISORY_KEY};
 use crate::StoreError;
@@ -90,26 +88,6 @@ pub(super) async fn lock_client(tx: &mut Tx<'_>, client_id: &str) -> Result<(), 
 /// Writer lanes of the group commit: clients are spread over them (a client always on the same
 /// one), so batches of different clients commit in parallel while each holds one connection.
 pub(super) const WRITER_LANES: usize = 4;
-
-/// Through the group commit: a client's concurrent creations share one transaction (and its
-/// lock on the client's row) instead of queueing on it one commit at a time.
-pub(super) async fn create(store: &PgStore, c: Creation) -> Result<(), StoreError> {
-    store.group.submit(Work::Create(Box::new(c))).await
-}
-
-pub(super) async fn index(
-    store: &PgStore,
-    request_id: &str,
-    hashes: Vec<String>,
-) -> Result<(), StoreError> {
-    store
-        .group
-        .submit(Work::Subjects {
-            request_id: request_id.to_string(),
-            hashes,
-        })
-        .await
-}
 
 /// The deleted key's old row version stays in the table's pages until VACUUM reclaims them
 /// (autovacuum does, in time); the WAL keeps it until its segments are recycled. Nothing to

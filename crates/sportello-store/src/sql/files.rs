@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 
-use super::{This, Tx};
+use super::{Db, This, Tx};
+use crate::columns::Columns;
 use crate::crypto::DataKey;
 use crate::model::*;
-use crate::rows::file_from;
+use crate::rows::{file_from, file_kind};
 use crate::sealing::seal;
 use crate::Keys;
 use crate::StoreError;
@@ -24,6 +25,39 @@ impl crate::Files for This {
         .iter()
         .map(|row| file_from(key.as_ref(), row))
         .collect()
+    }
+
+    async fn named_files(
+        &self,
+        request_ids: &[String],
+        campi: &[String],
+    ) -> Result<Vec<(String, FileKind, String)>, StoreError> {
+        // `IN ()` is not SQL: nothing asked, nothing to read.
+        if request_ids.is_empty() || campi.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::<Db>::new(
+            "SELECT DISTINCT request_id, kind, campo FROM request_files WHERE request_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in request_ids {
+            list.push_bind(id.clone());
+        }
+        q.push(") AND campo IN (");
+        let mut list = q.separated(", ");
+        for c in campi {
+            list.push_bind(c.clone());
+        }
+        q.push(")");
+        q.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let kind: String = row.col("kind")?;
+                Ok((row.col("request_id")?, file_kind(&kind)?, row.col("campo")?))
+            })
+            .collect()
     }
 }
 

@@ -6,7 +6,8 @@
 //! fragments as macros (`row_order!`, `greatest!`, `skip_locked!`, `for_update!`, `json_int!`),
 //! usable inside `concat!` so every query stays a `&'static str`, and a few hooks for what is
 //! not one fragment (the set-up lock, how a writing transaction starts, row and advisory locks,
-//! the group commit of creations, the checkpoint after a purge). Everything else is the SQL
+//! how many writer lanes the group commit of creations has, the checkpoint after a purge).
+//! Everything else is the SQL
 //! both accept: `$N` placeholders, `ON CONFLICT`, `CAST`, `COUNT(*) FILTER (WHERE …)`.
 //!
 //! Each topic module implements the topic trait of the same name (`crate::Accounts`, …) for

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::creation::{bind_changeable, Creation};
+use super::group_commit::Work;
 use super::files::insert_files;
 use super::history::insert_history;
 use super::{dialect, Db, This};
@@ -16,10 +17,11 @@ use crate::StoreError;
 
 #[async_trait]
 impl crate::Requests for This {
-    /// Sealing and hashing happen here, on the caller's task; the writing, in the backend's
-    /// transaction (SQLite: the group commit's batch).
+    /// Sealing and hashing happen here, on the caller's task; the writing, in a batch of the
+    /// group commit, with the creations of others.
     async fn insert_request(&self, new: NewRequest<'_>) -> Result<(), StoreError> {
-        dialect::create(self, Creation::seal(self, new)?).await
+        let creation = Creation::seal(self, new)?;
+        self.group.submit(Work::Create(Box::new(creation))).await
     }
 
     async fn get_request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {

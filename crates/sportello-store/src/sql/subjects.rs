@@ -3,17 +3,24 @@
 use async_trait::async_trait;
 
 use super::creation::subject_hashes;
-use super::{dialect, This};
+use super::group_commit::Work;
+use super::This;
 use crate::StoreError;
 
 #[async_trait]
 impl crate::Subjects for This {
-    /// SQLite: through the group commit, so a creation's second write shares a commit with others.
+    /// Through the group commit, so a creation's second write shares a commit with others.
     async fn index_subjects(&self, request_id: &str, codes: &[String]) -> Result<(), StoreError> {
         if codes.is_empty() {
             return Ok(());
         }
-        dialect::index(self, request_id, subject_hashes(self, codes)).await
+        let hashes = subject_hashes(self, codes);
+        self.group
+            .submit(Work::Subjects {
+                request_id: request_id.to_string(),
+                hashes,
+            })
+            .await
     }
 
     async fn find_by_subject(&self, code: &str) -> Result<Vec<String>, StoreError> {

@@ -4,8 +4,6 @@
 
 use sqlx::SqlitePool;
 
-use super::sql::creation::Creation;
-use super::sql::group_commit::Work;
 use super::SqliteStore;
 use crate::setup_lock::SetupLock;
 use crate::StoreError;
@@ -72,26 +70,6 @@ pub(super) async fn lock_client(_tx: &mut Tx<'_>, _client_id: &str) -> Result<()
 
 /// One writer: SQLite has one write lock, so a second lane would only wait for it.
 pub(super) const WRITER_LANES: usize = 1;
-
-/// Through the group commit: concurrent creations share one transaction and one fsync.
-pub(super) async fn create(store: &SqliteStore, creation: Creation) -> Result<(), StoreError> {
-    store.group.submit(Work::Create(Box::new(creation))).await
-}
-
-/// Through the group commit too: a creation's second write shares a commit with others.
-pub(super) async fn index(
-    store: &SqliteStore,
-    request_id: &str,
-    hashes: Vec<String>,
-) -> Result<(), StoreError> {
-    store
-        .group
-        .submit(Work::Subjects {
-            request_id: request_id.to_string(),
-            hashes,
-        })
-        .await
-}
 
 /// Old page images of a purged key stay in the WAL until a checkpoint copies the pages back and
 /// truncates it (`secure_delete` already overwrites the freed pages of the database file).

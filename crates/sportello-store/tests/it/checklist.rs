@@ -50,6 +50,7 @@ const COVERAGE: &[(&str, &str)] = &[
     ("awaiting_fascicolo", "retention::a_processed_request_waits_for_its_case_file"),
     ("purge_request", "retention::a_purge_destroys_the_personal_data_and_keeps_the_accounts"),
     ("list_files", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
+    ("named_files", "requests::an_update_is_refused_when_someone_else_changed_the_request_first"),
     ("history", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
     ("find_idempotency", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
     ("index_subjects", "requests::subjects_are_indexed_by_keyed_hash_and_found_by_code"),

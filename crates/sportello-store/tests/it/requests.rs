@@ -332,6 +332,50 @@ async fn an_update_is_refused_when_someone_else_changed_the_request_first(w: Wor
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[2], result);
 
+    // A supplied document, then which requests hold a named file (a page of the queue asks
+    // once): each (request, kind, campo) once, a request or a name without files absent, and
+    // nothing asked, nothing answered.
+    let mandate = FileRecord {
+        campo: Some("mandato".into()),
+        ..file(&r, "fil_m", FileKind::Supporting, T0 + 40)
+    };
+    r.version = 5;
+    r.updated_at = T0 + 40;
+    let supply = entry(&r, "supply_document", "client:cli_1", T0 + 40);
+    assert!(w
+        .store
+        .update_request(&r, std::slice::from_ref(&mandate), Some(&supply), None)
+        .await
+        .unwrap());
+    let mut named = w
+        .store
+        .named_files(
+            &[r.id.clone(), "req_altra".into()],
+            &["$1".into(), "mandato".into(), "$9".into()],
+        )
+        .await
+        .unwrap();
+    named.sort_by_key(|(_, kind, campo)| (kind.as_str(), campo.clone()));
+    assert_eq!(
+        named,
+        [
+            (r.id.clone(), FileKind::Input, "$1".to_string()),
+            (r.id.clone(), FileKind::Supporting, "mandato".to_string()),
+        ]
+    );
+    assert!(w
+        .store
+        .named_files(&[], &["mandato".into()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(w
+        .store
+        .named_files(std::slice::from_ref(&r.id), &[])
+        .await
+        .unwrap()
+        .is_empty());
+
     // Closing stamps closed_at with the update's time; later updates keep it.
     assert!(change(&w, &mut r, Status::VisuraEvasa, "close", T0 + 100).await);
     let closed = w.store.get_request(&r.id).await.unwrap().unwrap();
