@@ -84,7 +84,8 @@ async fn asked_documents_arrive_by_json_and_multipart_and_the_request_goes_back_
     assert_eq!(integrazione["campi"], json!(["$3"]));
     assert_eq!(
         integrazione["documenti"][0],
-        json!({"codice": "contratto_locazione", "descrizione": "Contratto di affitto registrato"})
+        json!({"codice": "contratto_locazione", "descrizione": "Contratto di affitto registrato",
+               "fornito": false})
     );
     assert_eq!(integrazione["documenti"][1]["codice"], "isee");
     assert!(
@@ -136,6 +137,9 @@ async fn asked_documents_arrive_by_json_and_multipart_and_the_request_goes_back_
     .await;
     let data = one.assert_ok();
     assert_eq!(data["stato_richiesta"], "In attesa di integrazione");
+    // The client sees what has arrived and what is still missing.
+    assert_eq!(data["integrazione"]["documenti"][0]["fornito"], true);
+    assert_eq!(data["integrazione"]["documenti"][1]["fornito"], false);
     let listed = data["documenti"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     let doc = &listed[0];

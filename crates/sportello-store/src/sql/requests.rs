@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::creation::{bind_changeable, Creation};
-use super::group_commit::Work;
 use super::files::insert_files;
+use super::group_commit::Work;
 use super::history::insert_history;
-use super::{dialect, Db, This};
+use super::{Db, This};
 use crate::model::*;
 use crate::rows::request_from;
 use crate::sealing::{context, seal_request, REQUEST_SELECT};
