@@ -13,12 +13,14 @@ pub enum EventType {
     Processed,
     Cancelled,
     Overdue,
+    /// An admin moved the request to another provider: its `fornitore` changed.
+    Reassigned,
     /// A delivery ran out of attempts.
     DeliveryFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::Submitted,
         EventType::IntegrationRequested,
         EventType::IntegrationSupplied,
@@ -26,6 +28,7 @@ impl EventType {
         EventType::Processed,
         EventType::Cancelled,
         EventType::Overdue,
+        EventType::Reassigned,
         EventType::DeliveryFailed,
     ];
 
@@ -38,6 +41,7 @@ impl EventType {
             EventType::Processed => "request.processed",
             EventType::Cancelled => "request.cancelled",
             EventType::Overdue => "request.overdue",
+            EventType::Reassigned => "request.reassigned",
             EventType::DeliveryFailed => "delivery.failed",
         }
     }
@@ -57,6 +61,7 @@ impl EventType {
             "close" => Some(EventType::Processed),
             "cancel" | "client_cancel" => Some(EventType::Cancelled),
             "overdue" => Some(EventType::Overdue),
+            "reassign" => Some(EventType::Reassigned),
             _ => None,
         }
     }

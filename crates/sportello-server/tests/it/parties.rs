@@ -262,6 +262,12 @@ async fn a_reassigned_request_records_the_new_providers_paperwork() {
         r.assert_ok()["fornitore"]["denominazione"],
         "Patronato Altro"
     );
+    // The client is told: an event whose delivery carries the new `fornitore`.
+    let events = app.state.store.events(&id).await.unwrap();
+    assert_eq!(
+        events.last().map(|e| e.event_type.as_str()),
+        Some("request.reassigned")
+    );
 }
 
 #[tokio::test]

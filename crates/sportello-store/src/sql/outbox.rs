@@ -385,10 +385,11 @@ pub(super) async fn record_event(tx: &mut Tx<'_>, h: &HistoryEntry) -> Result<()
     .execute(&mut **tx)
     .await?;
     // A result attached before the close is not the client's to see yet (it shows in
-    // `allegati` once processed): the compat callback, which receivers read as "the request
-    // changed state", does not hear of it; the client's own endpoint does.
+    // `allegati` once processed), and a reassignment changes the provider, not the state: the
+    // compat callback, which receivers read as "the request changed state", hears of neither;
+    // the client's own endpoint does.
     let mut kinds = match event_type {
-        EventType::DocumentAdded => vec![DeliveryKind::Webhook],
+        EventType::DocumentAdded | EventType::Reassigned => vec![DeliveryKind::Webhook],
         _ => vec![DeliveryKind::Callback, DeliveryKind::Webhook],
     };
     if event_type.is_mailed() {
