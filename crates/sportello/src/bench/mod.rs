@@ -24,8 +24,12 @@ use report::{Backend, Downloads, Memory, Report};
 /// The family status certificate: no files, a codice fiscale, one durable commit to create.
 const SERVICE: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
 
-/// The concurrent clients of the creation runs.
-pub const CLIENTS: [usize; 3] = [1, 16, 64];
+/// The creation runs: (tenants, concurrent callers). Installations see both one busy tenant
+/// and many: a tenant's creations share its wallet (and, on PostgreSQL, its row's lock).
+pub const RUNS: [(usize, usize); 5] = [(1, 1), (1, 16), (1, 64), (16, 16), (16, 64)];
+
+/// The tenants of the widest run.
+pub const TENANTS: usize = 16;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -175,24 +179,26 @@ fn creation_body() -> Value {
     })
 }
 
-/// `clients` concurrent clients creating `total` requests on `base`.
+/// `clients` concurrent callers creating `total` requests on `base`, call `n` as the tenant of
+/// `tokens[n % tokens.len()]`.
 async fn create(
     http: &reqwest::Client,
     base: &str,
-    token: &str,
+    tokens: &[String],
     clients: usize,
     total: usize,
 ) -> Stats {
     let body = Arc::new(serde_json::to_vec(&creation_body()).unwrap_or_default());
-    let (http, url, auth) = (
-        http.clone(),
-        format!("{base}/richiesta"),
-        format!("Bearer {token}"),
-    );
-    load::run(clients, total, move |_| {
+    let auths: Arc<Vec<String>> = Arc::new(tokens.iter().map(|t| format!("Bearer {t}")).collect());
+    let (http, url) = (http.clone(), format!("{base}/richiesta"));
+    load::run(clients, total, move |n| {
+        let auth = auths
+            .get(n % auths.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         let request = http
             .post(&url)
-            .header("authorization", &auth)
+            .header("authorization", auth)
             .header("content-type", "application/json")
             .body(body.as_ref().clone());
         async move { ok(request.send().await).await }
@@ -213,17 +219,17 @@ async fn backend(
     create(
         http,
         &running.base,
-        &callers.client,
+        &callers.tenants,
         8,
         16.min(counts.requests),
     )
     .await;
     let mut creation = Vec::new();
-    for clients in CLIENTS {
+    for (tenants, clients) in RUNS {
         let stats = create(
             http,
             &running.base,
-            &callers.client,
+            &callers.tenants[..tenants.min(callers.tenants.len())],
             clients,
             counts.requests,
         )
@@ -303,7 +309,14 @@ async fn memory(
     let idle = serve.rss()?;
 
     let sampler = serve.sample_peak();
-    let load = create(http, &serve.base, &callers.client, 64, counts.requests).await;
+    let load = create(
+        http,
+        &serve.base,
+        &callers.tenants[..1],
+        64,
+        counts.requests,
+    )
+    .await;
     let under_load = sampler.finish();
     anyhow::ensure!(load.failed == 0, "creations failed on the serve process");
 

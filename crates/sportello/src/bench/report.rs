@@ -7,7 +7,7 @@ use super::load::Stats;
 pub struct Backend {
     /// Single-row durable commits per second, or why it was not measured.
     pub ceiling: Result<f64, String>,
-    /// Creation runs by number of concurrent clients.
+    /// Creation runs, in the order of `RUNS` (tenants, callers), by number of callers.
     pub creation: Vec<(usize, Stats)>,
     /// `GET /visure` per second, 16 clients.
     pub visure: f64,
@@ -65,12 +65,12 @@ impl Report {
             &column(sqlite, ceiling),
             &column(pg, ceiling),
         );
-        for (i, clients) in super::CLIENTS.iter().enumerate() {
-            let label = if *clients == 1 {
-                "create, 1 client".to_string()
-            } else {
-                format!("create, {clients} clients")
-            };
+        for (i, (tenants, callers)) in super::RUNS.iter().enumerate() {
+            let label = format!(
+                "create, {tenants} tenant{}, {callers} caller{}",
+                if *tenants == 1 { "" } else { "s" },
+                if *callers == 1 { "" } else { "s" }
+            );
             row(
                 &label,
                 &column(sqlite, |b| creation(b, i)),

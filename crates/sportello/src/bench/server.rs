@@ -28,7 +28,10 @@ impl Drop for Running {
 
 /// Who calls: a client's test token and an operator's token of a provider working every service.
 pub struct Callers {
+    /// The first tenant's token.
     pub client: String,
+    /// [`super::TENANTS`] funded clients' live tokens.
+    pub tenants: Vec<String>,
     pub operator: String,
 }
 
@@ -36,28 +39,6 @@ pub struct Callers {
 /// measured), a provider with an operator, and their tokens. Made anew on every run, so a
 /// database that already holds data (a PostgreSQL scratch database) works too.
 pub async fn callers(state: &AppState) -> Result<Callers> {
-    let client = setup::create_client(state, "Bench", "bench@example.invalid").await?;
-    sportello_server::service::wallet::fund(
-        state,
-        Kind::Topup,
-        &client.id,
-        "100000000",
-        "bench",
-        "system:bench",
-        None,
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("funding the bench client: {}", e.message))?;
-    let services = state
-        .catalog
-        .services()
-        .iter()
-        .map(|s| s.hash_visura.clone())
-        .collect();
-    let provider = setup::create_provider(state, "CAF Bench", services).await?;
-    let operator =
-        setup::create_operator(state, &provider.id, "Bench", "bench-op@example.invalid").await?;
     let token = |role, client_id, operator_id| TokenSpec {
         role,
         client_id,
@@ -67,11 +48,39 @@ pub async fn callers(state: &AppState) -> Result<Callers> {
         ttl_secs: None,
         scopes: None,
     };
-    let client = setup::issue_token(state, token(Role::Client, Some(client.id), None)).await?;
+    let mut tenants = Vec::with_capacity(super::TENANTS);
+    for n in 0..super::TENANTS {
+        let client =
+            setup::create_client(state, &format!("Bench {n}"), "bench@example.invalid").await?;
+        sportello_server::service::wallet::fund(
+            state,
+            Kind::Topup,
+            &client.id,
+            "100000000",
+            "bench",
+            "system:bench",
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("funding the bench client: {}", e.message))?;
+        let issued = setup::issue_token(state, token(Role::Client, Some(client.id), None)).await?;
+        tenants.push(issued.secret);
+    }
+    let services = state
+        .catalog
+        .services()
+        .iter()
+        .map(|s| s.hash_visura.clone())
+        .collect();
+    let provider = setup::create_provider(state, "CAF Bench", services).await?;
+    let operator =
+        setup::create_operator(state, &provider.id, "Bench", "bench-op@example.invalid").await?;
     let operator =
         setup::issue_token(state, token(Role::Operator, None, Some(operator.id))).await?;
     Ok(Callers {
-        client: client.secret,
+        client: tenants[0].clone(),
+        tenants,
         operator: operator.secret,
     })
 }

@@ -10,9 +10,11 @@ fn a_quick_bench_prints_every_measurement() {
     let out = out.ok();
     for label in [
         "commit ceiling",
-        "create, 1 client",
-        "create, 16 clients",
-        "create, 64 clients",
+        "create, 1 tenant, 1 caller",
+        "create, 1 tenant, 16 callers",
+        "create, 1 tenant, 64 callers",
+        "create, 16 tenants, 16 callers",
+        "create, 16 tenants, 64 callers",
         "GET /visure, 16 clients",
         "trivial handler, 16 clients",
         "codice fiscale validations",
