@@ -353,6 +353,22 @@ impl Service {
         self.fields.iter().find(|f| f.index == index)
     }
 
+    /// The fields as forms and pages show them: by `ordine` (a string in the catalog), then,
+    /// for fields without one or with the same, by `$n`.
+    pub fn fields_in_order(&self) -> Vec<&Field> {
+        let mut fields: Vec<&Field> = self.fields.iter().collect();
+        fields.sort_by_key(|f| {
+            (
+                f.ordine
+                    .as_deref()
+                    .and_then(|o| o.trim().parse::<u32>().ok())
+                    .unwrap_or(0),
+                f.index,
+            )
+        });
+        fields
+    }
+
     pub fn option(&self, nome: &str) -> Option<&Opzione> {
         self.opzioni.iter().find(|o| o.nome == nome)
     }

@@ -97,18 +97,7 @@ fn render(service: &Service, hash: &str, limits: &Limits) -> String {
 
 /// What the script needs: the fields in `ordine` and the schema that checks them.
 fn form_data(service: &Service, hash: &str, limits: &Limits) -> Value {
-    let mut fields: Vec<_> = service.fields.iter().collect();
-    // `ordine` is a string in the catalog; fields without one, or with the same, keep their
-    // `$n` order (as the back office shows them).
-    fields.sort_by_key(|f| {
-        (
-            f.ordine
-                .as_deref()
-                .and_then(|o| o.trim().parse::<u32>().ok())
-                .unwrap_or(0),
-            f.index,
-        )
-    });
+    let fields = service.fields_in_order();
     let campi: Vec<Value> = fields
         .iter()
         .map(|f| {

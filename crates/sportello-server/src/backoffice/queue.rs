@@ -7,13 +7,13 @@ use sportello_domain::status::Status;
 
 use sportello_domain::catalog::Service;
 use sportello_domain::checklist::MANDATO;
-use sportello_store::FileKind;
 use std::collections::HashSet;
 
 use super::page::{duration, html, when, PageError, PageResult};
 use super::session::Staff;
 use super::Nav;
 use crate::service::operator::{self, QueueItem, QueueQuery};
+use crate::service::supporting;
 use crate::state::AppState;
 
 const PER_PAGE: u32 = 25;
@@ -103,11 +103,9 @@ fn page_link(f: &Filters, page: u32) -> String {
     format!("/backoffice/coda?{}", q.join("&"))
 }
 
-/// The listed requests still open whose mandate is missing, read with one query for the page.
-/// The rule is `supporting::mandate_missing`; the queue has no record's fields, so the form's copy
-/// is found by its file: a submitted request holds a file row of kind input for each file field,
-/// named by its `$n`, and an integration only ever replaces one file with another (drafts,
-/// whose files are not stored yet, are never in an operator's queue).
+/// The listed requests still open whose mandate is missing, read with one query for the page
+/// and judged by `supporting::holds_mandate` (drafts, whose files are not stored yet, are never
+/// in an operator's queue).
 async fn mandates_missing(
     state: &AppState,
     items: &[QueueItem],
@@ -133,15 +131,11 @@ async fn mandates_missing(
     Ok(needing
         .into_iter()
         .filter(|(i, s)| {
-            let copy = form_copy(s);
-            !present.iter().any(|(request, kind, campo)| {
-                *request == i.id
-                    && match kind {
-                        FileKind::Supporting => campo == MANDATO,
-                        FileKind::Input => copy.as_deref() == Some(campo.as_str()),
-                        FileKind::Result => false,
-                    }
-            })
+            let own = present
+                .iter()
+                .filter(|(request, _, _)| *request == i.id)
+                .map(|(_, kind, campo)| (*kind, campo.as_str()));
+            !supporting::holds_mandate(s, own)
         })
         .map(|(i, _)| i.id.clone())
         .collect())

@@ -154,17 +154,8 @@ impl RequestView {
 
     /// The fields in the catalog's `ordine`, with their labels; a file by its name only.
     pub(crate) fn campi(&self) -> Vec<Campo> {
-        let mut fields: Vec<_> = self.service.fields.iter().collect();
-        fields.sort_by_key(|f| {
-            (
-                f.ordine
-                    .as_deref()
-                    .and_then(|o| o.parse::<u32>().ok())
-                    .unwrap_or(0),
-                f.index,
-            )
-        });
-        fields
+        self.service
+            .fields_in_order()
             .into_iter()
             .map(|f| {
                 let key = f.key();

@@ -305,17 +305,8 @@ async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorReques
         .await?
         .ok_or_else(ApiError::internal)?;
     let files = state.store.list_files(&r.id).await?;
-    let mut fields: Vec<_> = service.fields.iter().collect();
-    fields.sort_by_key(|f| {
-        (
-            f.ordine
-                .as_deref()
-                .and_then(|o| o.parse::<u32>().ok())
-                .unwrap_or(0),
-            f.index,
-        )
-    });
-    let campi = fields
+    let campi = service
+        .fields_in_order()
         .into_iter()
         .map(|f| {
             let key = f.key();

@@ -17,9 +17,7 @@ use futures::Stream;
 use sportello_domain::catalog::Service;
 use sportello_domain::checklist::{self, MANDATO};
 use sportello_domain::status::{Action, Status};
-use sportello_store::{
-    ids, FileKind, FileRecord, HistoryEntry, Integration, RequestRecord, StoredValue,
-};
+use sportello_store::{ids, FileKind, FileRecord, HistoryEntry, Integration, RequestRecord};
 
 use super::tenancy::find_own;
 use super::upload::{self, Sealed};
@@ -40,7 +38,7 @@ pub fn outstanding(integration: &Integration) -> Vec<&sportello_store::AskedDocu
 }
 
 /// Whether everything asked in the request's integration has been supplied.
-pub fn complete(r: &RequestRecord) -> bool {
+fn complete(r: &RequestRecord) -> bool {
     r.status == Status::InAttesaIntegrazione
         && r.integrazione.as_ref().is_some_and(|i| {
             (i.campi.is_empty() || i.campi_at.is_some()) && outstanding(i).is_empty()
@@ -66,25 +64,30 @@ pub fn back_to_queue(
     Ok(Some(requests::history(r, "supply_integration", caller)))
 }
 
-/// Whether the request holds the person's signed mandate: a file in the form's mandate field
-/// (the catalog's `persona.mandato`) or a supplied document `mandato`.
-pub fn has_mandate(service: &Service, r: &RequestRecord, files: &[FileRecord]) -> bool {
-    let in_form = service.persona.mandato.is_some_and(|n| {
-        matches!(
-            r.fields.get(&format!("${n}")),
-            Some(StoredValue::File { .. })
-        )
-    });
-    in_form
-        || files
-            .iter()
-            .any(|f| f.kind == FileKind::Supporting && f.campo.as_deref() == Some(MANDATO))
+/// Whether a request's files hold the person's signed mandate: a copy in the form's mandate
+/// field (the catalog's `persona.mandato`, an input file named by its `$n`) or a supplied
+/// document `mandato`. The one rule, read over `(kind, campo)` pairs so the queue can apply it to
+/// the rows one query found for a whole page. A submitted request holds an input file row for
+/// each file field, and an integration only adds rows, so its files say what its fields do.
+pub fn holds_mandate<'a>(
+    service: &Service,
+    files: impl IntoIterator<Item = (FileKind, &'a str)>,
+) -> bool {
+    let copy = service.persona.mandato.map(|n| format!("${n}"));
+    files.into_iter().any(|(kind, campo)| match kind {
+        FileKind::Supporting => campo == MANDATO,
+        FileKind::Input => copy.as_deref() == Some(campo),
+        FileKind::Result => false,
+    })
 }
 
 /// Whether closing the request as processed must wait for the mandate. Test requests are
 /// worked by the sandbox, which simulates a provider and closes them without one.
 pub fn mandate_missing(service: &Service, r: &RequestRecord, files: &[FileRecord]) -> bool {
-    service.mandato_richiesto && r.live && !has_mandate(service, r, files)
+    let named = files
+        .iter()
+        .filter_map(|f| Some((f.kind, f.campo.as_deref()?)));
+    service.mandato_richiesto && r.live && !holds_mandate(service, named)
 }
 
 /// A document's codice as sent: a slug, or 400/915 naming `codice`.

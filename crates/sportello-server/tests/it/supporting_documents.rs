@@ -227,7 +227,16 @@ async fn asked_documents_arrive_by_json_and_multipart_and_the_request_goes_back_
         .filter(|e| e["azione"] == "supply_document")
         .map(|e| e["dettaglio"].clone())
         .collect();
-    assert_eq!(details.len(), 2, "{:#?}", trail.assert_ok());
+    // By codice only: never a file name or a value.
+    assert_eq!(
+        details,
+        [
+            json!("documento contratto_locazione"),
+            json!("documento isee")
+        ],
+        "{:#?}",
+        trail.assert_ok()
+    );
 }
 
 #[tokio::test]

@@ -239,7 +239,7 @@ async fn backend(
     let (client, url, auth) = (
         http.clone(),
         format!("{}/visure", running.base),
-        format!("Bearer {}", callers.client),
+        format!("Bearer {}", callers.client()),
     );
     let visure = load::run(16, counts.requests, move |_| {
         let request = client.get(&url).header("authorization", &auth);
@@ -320,7 +320,7 @@ async fn memory(
     let under_load = sampler.finish();
     anyhow::ensure!(load.failed == 0, "creations failed on the serve process");
 
-    let auth = format!("Bearer {}", callers.client);
+    let auth = format!("Bearer {}", callers.client());
     let binary = ten_downloads(
         &serve,
         http,
@@ -405,7 +405,7 @@ async fn large_result(
     size: usize,
 ) -> Result<String> {
     use base64::Engine;
-    let client = format!("Bearer {}", callers.client);
+    let client = format!("Bearer {}", callers.client());
     let operator = format!("Bearer {}", callers.operator);
     let created: Value = http
         .post(format!("{base}/richiesta"))

@@ -28,11 +28,16 @@ impl Drop for Running {
 
 /// Who calls: a client's test token and an operator's token of a provider working every service.
 pub struct Callers {
-    /// The first tenant's token.
-    pub client: String,
-    /// [`super::TENANTS`] funded clients' live tokens.
+    /// [`super::TENANTS`] funded clients' live tokens (never empty).
     pub tenants: Vec<String>,
     pub operator: String,
+}
+
+impl Callers {
+    /// The first tenant's token, for the measurements of one client.
+    pub fn client(&self) -> &str {
+        self.tenants.first().map(String::as_str).unwrap_or_default()
+    }
 }
 
 /// A funded client with a live token (test tokens go to the sandbox, which is not what is
@@ -79,7 +84,6 @@ pub async fn callers(state: &AppState) -> Result<Callers> {
     let operator =
         setup::issue_token(state, token(Role::Operator, None, Some(operator.id))).await?;
     Ok(Callers {
-        client: tenants[0].clone(),
         tenants,
         operator: operator.secret,
     })
