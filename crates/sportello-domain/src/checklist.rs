@@ -25,6 +25,9 @@ use serde::Deserialize;
 /// The `codice` of the mandate (the Patronato's "mandato di assistenza e rappresentanza", the
 /// CAF's modello A): a document with this codice counts as the signed mandate.
 pub const MANDATO: &str = "mandato";
+/// The codice of the record of a mandate accepted on the person's page with an e-mailed code
+/// (a *firma elettronica semplice*): the signed mandate only where its provider accepts one.
+pub const MANDATO_FES: &str = "mandato_fes";
 
 /// The longest `codice`: a slug, not a description.
 pub const CODICE_MAX_CHARS: usize = 64;

@@ -9,6 +9,7 @@ pub mod checklist;
 pub mod expression;
 pub mod fields;
 pub mod form_schema;
+pub mod invitation;
 pub mod paperwork;
 pub mod party;
 pub mod persona;

@@ -72,11 +72,15 @@ pub enum Refusal {
     NoLongerOverdue,
     /// Closing as processed a practice whose service needs the person's mandate, without one.
     MandateMissing,
+    /// Inviting the person to a request that is no longer a draft.
+    InvitationNeedsDraft,
+    /// Revoking an invitation when none is current.
+    NoInvitation,
 }
 
 impl Refusal {
     /// Every refusal, for tests and for documentation.
-    pub const ALL: [Refusal; 28] = [
+    pub const ALL: [Refusal; 30] = [
         Refusal::DraftNotForOperators,
         Refusal::DraftHasNoIntegration,
         Refusal::DraftNotSubmitted,
@@ -105,6 +109,8 @@ impl Refusal {
         Refusal::NoLongerOverdue,
         Refusal::NoMoreDocuments,
         Refusal::MandateMissing,
+        Refusal::InvitationNeedsDraft,
+        Refusal::NoInvitation,
     ];
 
     /// English, for API callers: the envelope's `message`. Clients may match on these texts, so
@@ -164,6 +170,10 @@ impl Refusal {
             Refusal::MandateMissing => {
                 "the practice has no signed mandate: ask the client for the document `mandato` before closing"
             }
+            Refusal::InvitationNeedsDraft => {
+                "only a draft can be invited: the person completes and submits it from their page"
+            }
+            Refusal::NoInvitation => "the request has no current invitation",
         }
     }
 
@@ -230,6 +240,10 @@ impl Refusal {
             Refusal::MandateMissing => {
                 "Mandato mancante: chiedi al cliente il mandato firmato prima di chiudere la pratica."
             }
+            Refusal::InvitationNeedsDraft => {
+                "La pratica è già stata inviata: non si può più invitare la persona a completarla."
+            }
+            Refusal::NoInvitation => "Non c'è alcun invito in corso per questa pratica.",
         }
     }
 }
@@ -288,7 +302,9 @@ mod tests {
                 | Refusal::ServiceNotWorked
                 | Refusal::NoLongerOverdue
                 | Refusal::NoMoreDocuments
-                | Refusal::MandateMissing => {}
+                | Refusal::MandateMissing
+                | Refusal::InvitationNeedsDraft
+                | Refusal::NoInvitation => {}
             }
         }
         let distinct: std::collections::HashSet<_> = Refusal::ALL.into_iter().collect();

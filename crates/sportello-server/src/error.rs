@@ -89,6 +89,8 @@ impl ApiError {
             | NoLongerOverdue => (StatusCode::CONFLICT, 907),
             NoMoreDocuments => (StatusCode::CONFLICT, 921),
             MandateMissing => (StatusCode::CONFLICT, 922),
+            InvitationNeedsDraft => (StatusCode::CONFLICT, 923),
+            NoInvitation => (StatusCode::CONFLICT, 924),
         };
         ApiError {
             cause: Some(Cause::Refused(refusal)),
@@ -319,6 +321,16 @@ impl ApiError {
     }
 
     /// The request's personal data was destroyed (retention or erasure).
+    /// An invitation needs e-mail: the person proves the link is theirs with a code sent to
+    /// their address.
+    pub fn mail_not_configured() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            925,
+            "e-mail is not configured on this server (smtp_host): the person could not receive the codes that open their page",
+        )
+    }
+
     pub fn purged() -> ApiError {
         ApiError::new(
             StatusCode::GONE,

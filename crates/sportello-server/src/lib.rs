@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod paperwork;
 pub mod periodic;
+pub mod person;
 pub mod ratelimit;
 pub mod service;
 pub mod setup;
@@ -41,7 +42,7 @@ pub use state::{AppState, Clock, Limits, ManualClock, SystemClock};
 
 use api::{
     admin, admin_conti, admin_outbox, admin_providers, consegne, conto, documento, form_tool,
-    fornitori, operator, richiesta, system, visure,
+    fornitori, invito, operator, richiesta, system, visure,
 };
 use error::ApiError;
 
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
                 .post(richiesta::add_search),
         )
         .route("/richiesta/{id}/mandato", get(richiesta::mandato))
+        .route(
+            "/richiesta/{id}/invito",
+            post(invito::invite).delete(invito::revoke),
+        )
         .route(
             "/richiesta/{id}/documenti",
             // The multipart reader's own bound; the JSON reader keeps the same one itself.
@@ -162,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(metrics::scrape))
         .merge(backoffice::routes(&state))
+        .merge(person::routes(&state))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)

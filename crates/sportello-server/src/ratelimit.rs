@@ -33,9 +33,15 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Below this many buckets a table is pruned only by the clock.
 const PRUNE_ABOVE_AT_LEAST: usize = 4096;
 
+/// Requests a minute one link of a person's page (`/compila/{link}/…`) may get, whatever the
+/// address: a person reads a few pages a minute; a guessing or flooding client is stopped at
+/// the link as well as at its address.
+pub const PER_LINK_PER_MINUTE: u32 = 120;
+
 pub struct RateLimiter {
     per_token: Option<Buckets<String>>,
     per_ip: Option<Buckets<IpAddr>>,
+    per_link: Option<Buckets<String>>,
 }
 
 impl RateLimiter {
@@ -44,15 +50,26 @@ impl RateLimiter {
         RateLimiter {
             per_token: Buckets::new(limits.rate_per_token_per_minute, now),
             per_ip: Buckets::new(limits.rate_per_ip_per_minute, now),
+            per_link: Buckets::new(PER_LINK_PER_MINUTE, now),
         }
     }
 
     /// Lets one request through, or says in how many seconds one will be let through. The
     /// address is checked first, so a caller refused for it does not also spend its token's
     /// allowance.
-    fn admit(&self, ip: Option<IpAddr>, secret: Option<&str>, now: Instant) -> Result<(), u64> {
+    fn admit(
+        &self,
+        ip: Option<IpAddr>,
+        secret: Option<&str>,
+        link: Option<&str>,
+        now: Instant,
+    ) -> Result<(), u64> {
         if let (Some(buckets), Some(ip)) = (&self.per_ip, ip) {
             buckets.take(client_key(ip), now)?;
+        }
+        if let (Some(buckets), Some(link)) = (&self.per_link, link) {
+            // Keyed by its hash, as the store keys it: the limiter holds no working link.
+            buckets.take(sportello_store::ids::secret_hash(link), now)?;
         }
         if let (Some(buckets), Some(secret)) = (&self.per_token, secret) {
             buckets.take(sportello_store::ids::secret_hash(secret), now)?;
@@ -73,8 +90,27 @@ pub async fn enforce(
     // Absent when the router is served without connection info (some tests): then only the
     // per-token limit applies.
     let ip = ClientAddr::of(req.extensions());
-    match limiter.admit(ip, bearer(req.headers()), Instant::now()) {
+    let link = req
+        .uri()
+        .path()
+        .strip_prefix("/compila/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|l| *l != "static");
+    let page = req.uri().path().starts_with("/compila/");
+    match limiter.admit(ip, bearer(req.headers()), link, Instant::now()) {
         Ok(()) => next.run(req).await,
+        // A person reads a page, not an envelope.
+        Err(retry_after) if page => {
+            let mut response = crate::person::message(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "Troppe richieste",
+                "Sono arrivate troppe richieste in poco tempo. Aspetta un minuto e riprova.",
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
         Err(retry_after) => ApiError::too_many_requests(retry_after).into_response(),
     }
 }
@@ -229,7 +265,7 @@ mod tests {
         });
         let ip = Some(IpAddr::from([127, 0, 0, 1]));
         for _ in 0..10_000 {
-            assert_eq!(limiter.admit(ip, Some("s"), Instant::now()), Ok(()));
+            assert_eq!(limiter.admit(ip, Some("s"), None, Instant::now()), Ok(()));
         }
     }
 
@@ -270,12 +306,29 @@ mod tests {
         });
         let t0 = Instant::now();
         let ip = |n: u8| Some(IpAddr::from([10, 0, 0, n]));
-        assert_eq!(limiter.admit(ip(1), Some("s"), t0), Ok(()));
+        assert_eq!(limiter.admit(ip(1), Some("s"), None, t0), Ok(()));
         // Refused for the address: the token's bucket is untouched…
-        assert!(limiter.admit(ip(1), Some("t"), t0).is_err());
+        assert!(limiter.admit(ip(1), Some("t"), None, t0).is_err());
         // …so the token still has its request from another address.
-        assert_eq!(limiter.admit(ip(2), Some("t"), t0), Ok(()));
-        assert!(limiter.admit(ip(3), Some("t"), t0).is_err());
+        assert_eq!(limiter.admit(ip(2), Some("t"), None, t0), Ok(()));
+        assert!(limiter.admit(ip(3), Some("t"), None, t0).is_err());
+    }
+
+    #[test]
+    fn a_link_of_the_persons_page_has_its_own_budget_whatever_the_address() {
+        let limiter = RateLimiter::new(&Limits {
+            rate_per_ip_per_minute: 0,
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        let burst = (PER_LINK_PER_MINUTE / 6) as usize;
+        for n in 0..burst {
+            let ip = Some(IpAddr::from([10, 0, (n / 250) as u8, (n % 250) as u8]));
+            assert_eq!(limiter.admit(ip, None, Some("link-a"), t0), Ok(()));
+        }
+        let other = Some(IpAddr::from([10, 9, 9, 9]));
+        assert!(limiter.admit(other, None, Some("link-a"), t0).is_err());
+        assert_eq!(limiter.admit(other, None, Some("link-b"), t0), Ok(()));
     }
 
     #[test]
@@ -286,7 +339,7 @@ mod tests {
             ..Limits::default()
         });
         limiter
-            .admit(None, Some("sk_secret"), Instant::now())
+            .admit(None, Some("sk_secret"), None, Instant::now())
             .expect("first request");
         let table = limiter
             .per_token

@@ -97,6 +97,11 @@ pub struct Limits {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client (see
     /// [`crate::client_addr`]); empty: the TCP peer is the client.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Where people reach this server, without a trailing slash: links to the person's page
+    /// start with it.
+    pub public_url: String,
+    /// Days after a practice is closed that the person's link still shows it.
+    pub invito_giorni_dopo_chiusura: u32,
 }
 
 impl Default for Limits {
@@ -121,6 +126,8 @@ impl Default for Limits {
             sandbox_delay_secs: 3,
             token_cache_secs: 2,
             trusted_proxies: Default::default(),
+            public_url: "http://127.0.0.1:8080".into(),
+            invito_giorni_dopo_chiusura: 30,
         }
     }
 }
@@ -138,4 +145,7 @@ pub struct AppState {
     pub meter: Arc<crate::meter::Meter>,
     /// Client callers recently authenticated (see [`crate::auth::cache`]).
     pub callers: Arc<crate::auth::cache::CallerCache>,
+    /// The SMTP server for messages sent while a person waits (the codes of their page); the
+    /// outbox has its own copy for everything else. None: no e-mail, so no invitations.
+    pub smtp: Option<Arc<crate::outbox::email::SmtpSettings>>,
 }

@@ -332,6 +332,107 @@ pub struct Richiesta {
     pub fornitore: Option<Fornitore>,
     /// Extension: the documents supplied beyond the form (`POST /richiesta/{_id}/documenti`).
     pub documenti: Vec<DocumentoFornito>,
+    /// Extension: the invitation of the person the practice is about to their own page
+    /// (`POST /richiesta/{_id}/invito`); null when none was made.
+    pub invito: Option<Invito>,
+    /// Extension: what the person agreed to, in order (the provider's privacy notice read, its
+    /// mandate accepted or signed).
+    pub consensi: Vec<Consenso>,
+}
+
+/// Extension: an invitation of the person to their own page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Invito {
+    pub id: String,
+    /// The person's address: the codes, and with `consegna: "email"` the link, go there.
+    pub email: String,
+    /// `email` (Sportello mails the link) or `link` (the client delivers it).
+    pub consegna: String,
+    /// `inviato`, `aperto` (the person entered the first code), `completato` (submitted from
+    /// the page), `revocato`, `scaduto`.
+    pub stato: String,
+    /// Until when the link opens the page before the practice is submitted (Unix seconds);
+    /// once submitted, it works until `invito_giorni_dopo_chiusura` days after the close.
+    pub scadenza: i64,
+    /// Whether the page offers the result to download once processed.
+    pub risultato_visibile: bool,
+    /// When each `stato` was entered (Unix seconds).
+    pub timestamp_stati: BTreeMap<String, i64>,
+    /// The page's address, only in the answer of the `POST` that made a `consegna: "link"`
+    /// invitation: it is not stored and cannot be read again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Invito {
+    /// `stato` as of `now`: an invitation whose time ran out reads `scaduto` even before
+    /// anyone tried the link.
+    pub fn of(
+        inv: &sportello_domain::invitation::Invitation,
+        r: &RequestRecord,
+        days_after_close: u32,
+        now: i64,
+    ) -> Invito {
+        use sportello_domain::invitation::{Closed, State};
+        let stato = match inv.access(
+            r.status != sportello_domain::status::Status::Draft,
+            r.closed_at,
+            days_after_close,
+            now,
+        ) {
+            Err(Closed::Expired) if inv.stato != State::Revocato => State::Scaduto,
+            _ => inv.stato,
+        };
+        Invito {
+            id: inv.id.clone(),
+            email: inv.email.clone(),
+            consegna: inv.consegna.as_str().to_string(),
+            stato: stato.as_str().to_string(),
+            scadenza: inv.scadenza,
+            risultato_visibile: inv.risultato_visibile,
+            timestamp_stati: inv.timestamp_stati.clone(),
+            url: None,
+        }
+    }
+}
+
+/// Extension: something the person agreed to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Consenso {
+    /// `informativa` (the privacy notice, read on the page) or `mandato`.
+    pub tipo: String,
+    /// The provider whose text it was.
+    pub fornitore: String,
+    /// The text's version.
+    pub versione: i64,
+    /// SHA-256 of the text as shown (the mandate: filled with the person's data), hex.
+    pub sha256_testo: String,
+    /// `codice_email` (on the page, after a code sent to the invitation's address; for the
+    /// mandate, a firma elettronica semplice) or `documento_firmato` (a hand-signed copy).
+    pub metodo: String,
+    pub timestamp: i64,
+}
+
+impl Consenso {
+    pub fn of(c: &sportello_domain::invitation::Consent) -> Consenso {
+        use sportello_domain::invitation::{ConsentKind, ConsentMethod};
+        Consenso {
+            tipo: match c.tipo {
+                ConsentKind::Informativa => "informativa",
+                ConsentKind::Mandato => "mandato",
+            }
+            .to_string(),
+            fornitore: c.fornitore.clone(),
+            versione: c.versione,
+            sha256_testo: c.sha256_testo.clone(),
+            metodo: match c.metodo {
+                ConsentMethod::CodiceEmail => "codice_email",
+                ConsentMethod::DocumentoFirmato => "documento_firmato",
+            }
+            .to_string(),
+            timestamp: c.timestamp,
+        }
+    }
 }
 
 /// Extension: a provider as the client is told about it.
@@ -347,6 +448,9 @@ pub struct Fornitore {
     pub email: Option<String>,
     pub pec: Option<String>,
     pub telefono: Option<String>,
+    /// Whether this provider counts a mandate accepted on the person's page with an e-mailed
+    /// code (a *firma elettronica semplice*) as signed; otherwise it needs a hand-signed copy.
+    pub mandato_fes_accettato: bool,
 }
 
 /// Extension: a provider's registered office.
@@ -377,6 +481,7 @@ impl Fornitore {
             email: party.email.clone(),
             pec: party.pec.clone(),
             telefono: party.telefono.clone(),
+            mandato_fes_accettato: party.mandato_fes_accettato,
         }
     }
 }
@@ -546,6 +651,8 @@ impl Richiesta {
             }),
             fornitore: None,
             documenti: Vec::new(),
+            invito: None,
+            consensi: r.consensi.iter().map(Consenso::of).collect(),
         }
     }
 

@@ -132,6 +132,12 @@ pub trait Requests: Send + Sync {
         client_id: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// The request whose current invitation's link secret hashes to `invito_hash` (SHA-256,
+    /// hex); None for a revoked, replaced, purged or unknown link.
+    async fn find_by_invitation(
+        &self,
+        invito_hash: &str,
+    ) -> Result<Option<RequestRecord>, StoreError>;
 }
 
 /// Requests' data keys and their re-wrapping under a new master key. Implemented once, in `sql/keys.rs`, for both backends.

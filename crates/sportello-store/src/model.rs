@@ -77,6 +77,10 @@ pub struct Party {
     pub email: Option<String>,
     pub pec: Option<String>,
     pub telefono: Option<String>,
+    /// Whether an on-screen acceptance of the mandate (a *firma elettronica semplice*) counts
+    /// as the signed mandate; false by default, as INPS practice wants a handwritten or
+    /// advanced signature.
+    pub mandato_fes_accettato: bool,
 }
 
 /// The two texts a provider gives the person it serves, each versioned.
@@ -229,6 +233,15 @@ pub struct RequestRecord {
     pub informativa_versione: Option<i64>,
     /// The version of the provider's mandate template current when the request was routed.
     pub mandato_versione: Option<i64>,
+    /// The invitation of the person the practice is about to their own page; sealed, since it
+    /// holds their address.
+    pub invito: Option<sportello_domain::invitation::Invitation>,
+    /// SHA-256 of the current invitation's link secret: how the page finds its request. Cleared
+    /// when the invitation is revoked and when the request is purged.
+    pub invito_hash: Option<String>,
+    /// What the person agreed to, in order. Nothing personal, so kept after the purge: the
+    /// compliance record outlives the data.
+    pub consensi: Vec<sportello_domain::invitation::Consent>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

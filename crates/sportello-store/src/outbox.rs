@@ -15,12 +15,19 @@ pub enum EventType {
     Overdue,
     /// An admin moved the request to another provider: its `fornitore` changed.
     Reassigned,
+    /// The client invited the person to their page by e-mail: the invitation's own message,
+    /// delivered to the person only.
+    InvitationSent,
+    /// The person proved the link is theirs with the first code.
+    InvitationOpened,
+    /// The person submitted the practice from their page.
+    InvitationCompleted,
     /// A delivery ran out of attempts.
     DeliveryFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 12] = [
         EventType::Submitted,
         EventType::IntegrationRequested,
         EventType::IntegrationSupplied,
@@ -29,6 +36,9 @@ impl EventType {
         EventType::Cancelled,
         EventType::Overdue,
         EventType::Reassigned,
+        EventType::InvitationSent,
+        EventType::InvitationOpened,
+        EventType::InvitationCompleted,
         EventType::DeliveryFailed,
     ];
 
@@ -42,6 +52,9 @@ impl EventType {
             EventType::Cancelled => "request.cancelled",
             EventType::Overdue => "request.overdue",
             EventType::Reassigned => "request.reassigned",
+            EventType::InvitationSent => "request.invitation_sent",
+            EventType::InvitationOpened => "request.invitation_opened",
+            EventType::InvitationCompleted => "request.invitation_completed",
             EventType::DeliveryFailed => "delivery.failed",
         }
     }
@@ -62,6 +75,9 @@ impl EventType {
             "cancel" | "client_cancel" => Some(EventType::Cancelled),
             "overdue" => Some(EventType::Overdue),
             "reassign" => Some(EventType::Reassigned),
+            "invite_email" => Some(EventType::InvitationSent),
+            "invitation_opened" => Some(EventType::InvitationOpened),
+            "invitation_completed" => Some(EventType::InvitationCompleted),
             _ => None,
         }
     }
@@ -69,6 +85,19 @@ impl EventType {
     /// Whether `email_target` hears of it: the result, or that there will be none.
     pub fn is_mailed(self) -> bool {
         matches!(self, EventType::Processed | EventType::Cancelled)
+    }
+
+    /// Whether the invited person hears of it (at the invitation's address, while it is
+    /// current): the invitation itself, something asked of them, the result, or that there
+    /// will be none.
+    pub fn is_told_to_person(self) -> bool {
+        matches!(
+            self,
+            EventType::InvitationSent
+                | EventType::IntegrationRequested
+                | EventType::Processed
+                | EventType::Cancelled
+        )
     }
 }
 
@@ -92,6 +121,8 @@ pub enum DeliveryKind {
     Webhook,
     /// To the request's `email_target`.
     Email,
+    /// To the address of the request's current invitation (the person's own page).
+    Person,
 }
 
 impl DeliveryKind {
@@ -100,6 +131,7 @@ impl DeliveryKind {
             DeliveryKind::Callback => "callback",
             DeliveryKind::Webhook => "webhook",
             DeliveryKind::Email => "email",
+            DeliveryKind::Person => "persona",
         }
     }
 
@@ -108,6 +140,7 @@ impl DeliveryKind {
             DeliveryKind::Callback,
             DeliveryKind::Webhook,
             DeliveryKind::Email,
+            DeliveryKind::Person,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -218,6 +251,11 @@ mod tests {
             ("cancel", Some(EventType::Cancelled)),
             ("client_cancel", Some(EventType::Cancelled)),
             ("overdue", Some(EventType::Overdue)),
+            ("invite_email", Some(EventType::InvitationSent)),
+            ("invitation_opened", Some(EventType::InvitationOpened)),
+            ("invitation_completed", Some(EventType::InvitationCompleted)),
+            ("invite_link", None),
+            ("revoke_invitation", None),
             ("open", None),
             ("claim", None),
             ("release", None),

@@ -123,6 +123,15 @@ pub(crate) fn request_from(
         overdue_at: row.col("overdue_at")?,
         informativa_versione: row.col("informativa_versione")?,
         mandato_versione: row.col("mandato_versione")?,
+        invito: open(key, &id, "invito", row.col("invito")?)?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?,
+        invito_hash: row.col("invito_hash")?,
+        consensi: row
+            .col::<Option<String>>("consensi")?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default(),
         version: row.col("version")?,
         id,
     })

@@ -61,6 +61,7 @@ pub(crate) struct Sealed {
     pub(crate) motivo_annullamento: Option<String>,
     pub(crate) integrazione: Option<String>,
     pub(crate) document: Option<String>,
+    pub(crate) invito: Option<String>,
 }
 
 pub(crate) fn seal_request(key: &DataKey, r: &RequestRecord) -> Result<Sealed, StoreError> {
@@ -76,5 +77,6 @@ pub(crate) fn seal_request(key: &DataKey, r: &RequestRecord) -> Result<Sealed, S
         ),
         integrazione: seal(key, &r.id, "integrazione", to_json_opt(&r.integrazione)?),
         document: seal(key, &r.id, "document", to_json_opt(&r.document)?),
+        invito: seal(key, &r.id, "invito", to_json_opt(&r.invito)?),
     })
 }

@@ -116,6 +116,12 @@ pub struct Settings {
     pub token_cache_secs: u64,
     /// Seconds between two passes of the sandbox's simulated operator.
     pub sandbox_interval_secs: u64,
+    /// The address people reach this server at (`https://sportello.example.org`): the links
+    /// of the person's page in e-mails and invitations start with it. Unset:
+    /// `http://` + `listen`, right only for a server used on its own machine.
+    pub public_url: Option<String>,
+    /// Days after a practice is closed that the person's link still shows it.
+    pub invito_giorni_dopo_chiusura: u32,
 }
 
 /// One provider's closures, on top of weekends and national holidays.
@@ -195,6 +201,8 @@ impl Default for Settings {
             sandbox_delay_secs: limits.sandbox_delay_secs,
             token_cache_secs: limits.token_cache_secs,
             sandbox_interval_secs: 1,
+            public_url: None,
+            invito_giorni_dopo_chiusura: limits.invito_giorni_dopo_chiusura,
         }
     }
 }
@@ -410,6 +418,13 @@ impl Settings {
             sandbox_delay_secs: self.sandbox_delay_secs,
             token_cache_secs: self.token_cache_secs,
             trusted_proxies: self.trusted_proxies.clone(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen))
+                .trim_end_matches('/')
+                .to_string(),
+            invito_giorni_dopo_chiusura: self.invito_giorni_dopo_chiusura,
         }
     }
 }

@@ -69,6 +69,11 @@ pub async fn state(settings: &Settings) -> Result<AppState> {
         calendars: Arc::new(settings.calendars().map_err(anyhow::Error::msg)?),
         meter: Default::default(),
         callers: Default::default(),
+        smtp: settings
+            .outbox()
+            .map_err(anyhow::Error::msg)?
+            .smtp
+            .map(Arc::new),
     })
 }
 

@@ -59,6 +59,7 @@ async fn start_with(limits: Limits) -> Server {
         meter: Default::default(),
         callers: Default::default(),
         calendars: Default::default(),
+        smtp: None,
     };
     let demo = setup::prepare(&state).await.unwrap().unwrap();
     credit::fill_demo_wallet(&state).await;

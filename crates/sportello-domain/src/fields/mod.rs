@@ -173,6 +173,49 @@ pub const ERROR_CODES: &[&str] = &[
     "pdf_too_many_pages",
 ];
 
+/// What a person reads next to a refused value, by code: plain Italian, never the value. Covers
+/// every code of [`ERROR_CODES`], the codice fiscale's and partita IVA's, and the submission's
+/// (`required`, `unknown_field`, `too_many_files`).
+pub fn italian(code: &str) -> &'static str {
+    match code {
+        "required" => "Questo dato serve per completare la pratica.",
+        "too_long" => "Il testo è troppo lungo.",
+        "control_characters" => "Il testo contiene caratteri non ammessi (a capo, tabulazioni).",
+        "email_invalid" => "L'indirizzo e-mail non è valido.",
+        "date_invalid" => "La data non è valida: scrivila come 31/12/1980 o scegli dal calendario.",
+        "date_out_of_range" => "La data è fuori dall'intervallo ammesso.",
+        "date_in_future" => "La data non può essere nel futuro.",
+        "provincia_unknown" => "Provincia sconosciuta: scrivi la sigla di due lettere, come RM.",
+        "comune_unknown" => "Comune sconosciuto: scrivi il codice catastale, come H501 per Roma.",
+        "comune_suppressed" => "Questo comune non esiste più: indica quello attuale.",
+        "file_encoding" => "Il file non si legge: caricalo di nuovo.",
+        "file_empty" => "Il file è vuoto.",
+        "file_type" => "Il file deve essere un PDF, una foto JPEG o un'immagine PNG.",
+        "file_too_large" => "Il file è troppo grande.",
+        "image_too_large" => "L'immagine ha troppi pixel: riducila o fotografa di nuovo.",
+        "pdf_too_many_pages" => "Il PDF ha troppe pagine.",
+        "too_many_files" => "Ci sono troppi file in questa pratica.",
+        "unknown_field" => "Questo dato non fa parte della pratica.",
+        "cf_length" => "Il codice fiscale ha 16 caratteri (11 cifre per un'azienda).",
+        "cf_format" => "Il codice fiscale non ha la forma giusta: controlla lettere e cifre.",
+        "cf_month" | "cf_day" => {
+            "Il codice fiscale non è valido: controlla i caratteri della data di nascita."
+        }
+        "cf_belfiore" => {
+            "Il codice fiscale non è valido: controlla i caratteri del luogo di nascita."
+        }
+        "cf_check_character" => {
+            "Il codice fiscale non è valido: probabilmente c'è un errore di battitura."
+        }
+        "piva_format" => "La partita IVA ha 11 cifre.",
+        "piva_check_digit" => {
+            "La partita IVA non è valida: probabilmente c'è un errore di battitura."
+        }
+        "piva_office" => "La partita IVA non è valida: le cifre dell'ufficio non esistono.",
+        _ => "Questo dato non è valido.",
+    }
+}
+
 /// Validates `raw` as a value of `tipo` for a field named `nome` (the name decides a few
 /// contextual rules: a birth date may not be in the future, a residence comune must be current,
 /// a birth place may be a foreign state).
@@ -607,6 +650,29 @@ mod tests {
                 prop_assert!(n.ends_with(&suffix));
                 prop_assert!(n.len() > suffix.len());
             }
+        }
+    }
+
+    #[test]
+    fn every_code_has_its_italian_words() {
+        let generic = italian("no_such_code");
+        let mut codes: Vec<&str> = ERROR_CODES.to_vec();
+        codes.extend([
+            "cf_length",
+            "cf_format",
+            "cf_month",
+            "cf_day",
+            "cf_belfiore",
+            "cf_check_character",
+            "piva_format",
+            "piva_check_digit",
+            "piva_office",
+            "too_many_files",
+            "unknown_field",
+        ]);
+        for code in codes {
+            assert_ne!(italian(code), generic, "{code}");
+            assert!(italian(code).ends_with('.'), "{code}");
         }
     }
 }

@@ -32,6 +32,7 @@ impl Shape for PartyBody {
         ("email", Read::Value),
         ("pec", Read::Value),
         ("telefono", Read::Value),
+        ("mandato_fes_accettato", Read::Value),
     ];
 }
 
@@ -66,9 +67,12 @@ fn text<'a>(members: &'a Members, name: &str) -> ApiResult<Option<&'a str>> {
 /// Replaces a provider's party data.
 ///
 /// `{"denominazione", "tipo": "CAF"|"Patronato", "codice_fiscale", "sede": {"indirizzo",
-/// "comune", "provincia"}, "email", "pec", "telefono"}`: denominazione, tipo and codice fiscale
-/// (11 digits or 16 characters, checked) are required, the rest may be null. Recorded in the
-/// audit trail. Answers the provider as clients see it.
+/// "comune", "provincia"}, "email", "pec", "telefono", "mandato_fes_accettato"}`:
+/// denominazione, tipo and codice fiscale (11 digits or 16 characters, checked) are required,
+/// the rest may be null. `mandato_fes_accettato` (boolean; absent keeps the current value, false
+/// at first) says whether the provider counts a mandate accepted on the person's page with an
+/// e-mailed code (a *firma elettronica semplice*) as signed. Recorded in the audit trail.
+/// Answers the provider as clients see it.
 #[utoipa::path(put, path = "/admin/providers/{id}", tag = "admin",
     params(("id" = String, Path, description = "The provider's id")),
     request_body(content = Object, description = "The party data"),
@@ -117,8 +121,19 @@ pub async fn update(
         pec: text(&body, "pec")?,
         telefono: text(&body, "telefono")?,
     };
+    let fes = match body.get("mandato_fes_accettato") {
+        None | Some(Member::Null) => None,
+        Some(Member::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(ApiError::invalid_member(
+                "mandato_fes_accettato",
+                "boolean_required",
+                "mandato_fes_accettato is true or false",
+            ))
+        }
+    };
     let actor = format!("admin:{}", admin.token.id);
-    let provider = parties::update(&state, &id, &raw, &actor, admin.source.clone()).await?;
+    let provider = parties::update(&state, &id, &raw, fes, &actor, admin.source.clone()).await?;
     Ok(ok(Fornitore::of(&provider)))
 }
 

@@ -8,7 +8,7 @@ use sportello_domain::catalog::Catalog;
 
 use super::{
     admin, admin_conti, admin_outbox, admin_providers, consegne, conto, documento, form_tool,
-    fornitori, operator, reference, richiesta, system, visure,
+    fornitori, invito, operator, reference, richiesta, system, visure,
 };
 use crate::state::Limits;
 
@@ -23,6 +23,7 @@ use crate::state::Limits;
         visure::list, visure::get, visure::schema,
         richiesta::create, richiesta::list, richiesta::get, richiesta::update, richiesta::cancel,
         richiesta::add_search, richiesta::choose_search, richiesta::mandato, richiesta::add_document,
+        invito::invite, invito::revoke,
         documento::get, documento::download,
         operator::queue, operator::detail, operator::claim, operator::release,
         operator::ask_integration, operator::attach_result, operator::close, operator::cancel,

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod documento;
 pub mod form_tool;
 pub mod fornitori;
+pub mod invito;
 pub mod operator;
 pub mod reference;
 pub mod richiesta;

@@ -37,12 +37,18 @@ pub struct ClientCaller {
     pub client: ClientRecord,
     /// The peer address, for the audit trail.
     pub source: Option<String>,
+    /// Set when the person a practice is about acts on their own page, through the client's
+    /// functions: the invitation's id, which the audit trail names instead of a token.
+    pub person: Option<String>,
 }
 
 impl ClientCaller {
     /// How the audit trail names this caller.
     pub fn actor(&self) -> String {
-        format!("client:{}/token:{}", self.client.id, self.token.id)
+        match &self.person {
+            Some(invitation) => format!("person:{invitation}"),
+            None => format!("client:{}/token:{}", self.client.id, self.token.id),
+        }
     }
 }
 
@@ -194,6 +200,7 @@ impl FromRequestParts<AppState> for ClientCaller {
             token,
             client,
             source: source(parts),
+            person: None,
         })
     }
 }

@@ -172,6 +172,7 @@ struct ProviderPage {
     tipo_error: Option<String>,
     sede: Vec<Field>,
     contacts: Vec<Field>,
+    fes: bool,
     texts: Vec<TextBox>,
     versions: Vec<VersionRow>,
 }
@@ -188,6 +189,8 @@ struct PartyValues {
     email: String,
     pec: String,
     telefono: String,
+    /// `mandato_fes_accettato`.
+    fes: bool,
 }
 
 impl PartyValues {
@@ -203,6 +206,7 @@ impl PartyValues {
             email: v(&p.party.email),
             pec: v(&p.party.pec),
             telefono: v(&p.party.telefono),
+            fes: p.party.mandato_fes_accettato,
         }
     }
 
@@ -218,6 +222,7 @@ impl PartyValues {
             email: v("email"),
             pec: v("pec"),
             telefono: v("telefono"),
+            fes: form.get("mandato_fes_accettato").is_some(),
         }
     }
 
@@ -429,6 +434,7 @@ async fn render(
         main,
         sede,
         contacts,
+        fes: values.fes,
         texts,
         versions,
     };
@@ -473,6 +479,7 @@ async fn save_party(
         &state,
         &id,
         &values.raw(),
+        Some(values.fes),
         &staff.actor(),
         staff.source.clone(),
     )

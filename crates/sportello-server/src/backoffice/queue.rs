@@ -6,7 +6,7 @@ use serde::Deserialize;
 use sportello_domain::status::Status;
 
 use sportello_domain::catalog::Service;
-use sportello_domain::checklist::MANDATO;
+use sportello_domain::checklist::{MANDATO, MANDATO_FES};
 use std::collections::HashSet;
 
 use super::page::{duration, html, when, PageError, PageResult};
@@ -108,6 +108,7 @@ fn page_link(f: &Filters, page: u32) -> String {
 /// in an operator's queue).
 async fn mandates_missing(
     state: &AppState,
+    fes_accepted: bool,
     items: &[QueueItem],
 ) -> Result<HashSet<String>, PageError> {
     let needing: Vec<(&QueueItem, &Service)> = items
@@ -121,7 +122,7 @@ async fn mandates_missing(
     }
     let form_copy = |s: &Service| s.persona.mandato.map(|n| format!("${n}"));
     let ids: Vec<String> = needing.iter().map(|(i, _)| i.id.clone()).collect();
-    let mut campi = vec![MANDATO.to_string()];
+    let mut campi = vec![MANDATO.to_string(), MANDATO_FES.to_string()];
     for c in needing.iter().filter_map(|(_, s)| form_copy(s)) {
         if !campi.contains(&c) {
             campi.push(c);
@@ -135,7 +136,7 @@ async fn mandates_missing(
                 .iter()
                 .filter(|(request, _, _)| *request == i.id)
                 .map(|(_, kind, campo)| (*kind, campo.as_str()));
-            !supporting::holds_mandate(s, own)
+            !supporting::holds_mandate(s, fes_accepted, own)
         })
         .map(|(i, _)| i.id.clone())
         .collect())
@@ -188,7 +189,7 @@ pub async fn page(
     )
     .await?;
     let full = items.len() as u32 == PER_PAGE;
-    let missing = mandates_missing(&state, &items).await?;
+    let missing = mandates_missing(&state, op.provider.party.mandato_fes_accettato, &items).await?;
     let rows = items
         .into_iter()
         .map(|i| Row {

@@ -111,6 +111,127 @@ pub fn compose_text(
     }
 }
 
+/// The message carrying a code of the person's page. Nothing but the code and the service.
+pub fn code_text(
+    code: &str,
+    purpose: sportello_domain::invitation::Purpose,
+    service: &str,
+) -> (String, String) {
+    use sportello_domain::invitation::Purpose;
+    let (subject, why) = match purpose {
+        Purpose::Accesso => (
+            format!("Il tuo codice per aprire la pratica: {code}"),
+            "Inseriscilo nella pagina che hai aperto per continuare.".to_string(),
+        ),
+        Purpose::Mandato => (
+            format!("Il tuo codice per accettare il mandato: {code}"),
+            "Inseriscilo nella pagina per confermare che accetti il mandato. Se non sei stato              tu ad accettarlo, non inserire il codice."
+                .to_string(),
+        ),
+    };
+    let text = format!(
+        "Buongiorno,
+
+il codice per la pratica «{service}» è:
+
+    {code}
+
+{why}
+         Il codice vale 10 minuti e si può usare una volta sola. Non comunicarlo a nessuno:          nessuno te lo chiederà per telefono o per e-mail.
+
+{FOOTER_PERSON}
+"
+    );
+    (subject, text)
+}
+
+const FOOTER_PERSON: &str = "Questo messaggio è stato inviato automaticamente da Sportello:                              non rispondere.";
+
+/// What the person hears at the invitation's address (None: this event is not theirs): the
+/// invitation, something asked of them, the result, the cancellation. Only the client's name,
+/// the service and the link; the result is mentioned only when the client let them see it.
+pub fn person_text(
+    event: EventType,
+    client: &str,
+    service: &str,
+    link: &str,
+    until: Option<i64>,
+    risultato_visibile: bool,
+) -> Option<(String, String)> {
+    let until = until
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .map(|d| {
+            format!(
+                "Il link vale fino al {}.",
+                d.with_timezone(&sportello_domain::calendar::ROME)
+                    .format("%d/%m/%Y")
+            )
+        })
+        .unwrap_or_default();
+    let (subject, body) = match event {
+        EventType::InvitationSent => (
+            format!("{client} ti chiede di completare una pratica: {service}"),
+            format!(
+                "{client} ti chiede di completare la pratica «{service}»: inserire i dati che                  mancano, caricare i documenti e accettare il mandato per il CAF o il Patronato                  che se ne occuperà.
+
+Apri la tua pagina:
+{link}
+
+All'apertura ti                  chiederemo un codice di 6 cifre, che ti manderemo a questo indirizzo. {until}
+
+                 Se non conosci {client} o non aspettavi questo messaggio, ignoralo: senza il                  codice nessuno può aprire la pagina."
+            ),
+        ),
+        EventType::IntegrationRequested => (
+            format!("Servono altri dati per la pratica: {service}"),
+            format!(
+                "per la pratica «{service}» servono altri dati o documenti. Trovi che cosa serve                  e puoi inviarlo dalla tua pagina:
+{link}"
+            ),
+        ),
+        EventType::Processed => (
+            format!("Pratica completata: {service}"),
+            if risultato_visibile {
+                format!(
+                    "la pratica «{service}» è stata completata. Puoi scaricare il risultato                      dalla tua pagina:
+{link}
+
+{until}"
+                )
+            } else {
+                format!(
+                    "la pratica «{service}» è stata completata. Per il risultato rivolgiti a                      {client}. Lo stato della pratica resta visibile sulla tua pagina:
+{link}
+
+                     {until}"
+                )
+            },
+        ),
+        EventType::Cancelled => (
+            format!("Pratica annullata: {service}"),
+            format!(
+                "la pratica «{service}» è stata annullata. Per sapere perché rivolgiti a                  {client}.
+
+La tua pagina:
+{link}"
+            ),
+        ),
+        _ => return None,
+    };
+    Some((
+        subject,
+        format!(
+            "Buongiorno,
+
+{}
+
+{FOOTER_PERSON}
+",
+            body.trim_end()
+        ),
+    ))
+}
+
 /// Sends one message; `attachment` is the result archive's name and bytes.
 pub async fn send(
     settings: &SmtpSettings,

@@ -220,6 +220,7 @@ impl Outbox {
             DeliveryKind::Callback => self.callback(d, &r).await,
             DeliveryKind::Webhook => self.webhook(d, &r).await,
             DeliveryKind::Email => self.email(d, &r).await,
+            DeliveryKind::Person => self.person(d, &r).await,
         }
     }
 
@@ -395,6 +396,68 @@ impl Outbox {
             return Attempted::Permanent("this event is not sent by e-mail".into(), None);
         };
         match email::send(smtp, to, subject, text, attachment).await {
+            Ok(()) => Attempted::Ok(None),
+            Err(e) if e.permanent => Attempted::Permanent(e.message, None),
+            Err(e) => Attempted::Temporary(e.message, None),
+        }
+    }
+
+    /// A message to the invited person, with the link of their page (derived again from the
+    /// request's key: it is stored nowhere).
+    async fn person(&self, d: &DeliveryRecord, r: &RequestRecord) -> Attempted {
+        let Some(smtp) = &self.config.smtp else {
+            return Attempted::Permanent("e-mail is not configured (smtp_host)".into(), None);
+        };
+        let (Some(inv), true) = (&r.invito, r.invito_hash.is_some()) else {
+            return Attempted::Permanent(
+                "the invitation was revoked, or the request's personal data deleted".into(),
+                None,
+            );
+        };
+        let Some(service) = self.state.catalog.get(&r.hash_visura) else {
+            return Attempted::Permanent(
+                "the request's service is no longer in the catalog".into(),
+                None,
+            );
+        };
+        let Some(event) = EventType::parse(&d.event_type) else {
+            return Attempted::Permanent("this event is not sent by e-mail".into(), None);
+        };
+        let key = match self.state.store.data_key(&r.id).await {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                return Attempted::Permanent(
+                    "the request's personal data has been deleted".into(),
+                    None,
+                )
+            }
+            Err(e) => return Attempted::Temporary(format!("store: {e}"), None),
+        };
+        let client = match self.state.store.get_client(&r.client_id).await {
+            Ok(Some(c)) => c.name,
+            Ok(None) => String::new(),
+            Err(e) => return Attempted::Temporary(format!("store: {e}"), None),
+        };
+        let secret = crate::service::invitations::link_secret(&key, &inv.id);
+        let link = crate::service::invitations::link_url(&self.state, &secret);
+        let until = match (r.status, r.closed_at) {
+            (sportello_domain::status::Status::Draft, _) => Some(inv.scadenza),
+            (_, Some(closed)) => {
+                Some(closed + i64::from(self.state.limits.invito_giorni_dopo_chiusura) * 86_400)
+            }
+            _ => None,
+        };
+        let Some((subject, text)) = email::person_text(
+            event,
+            &client,
+            &service.nome_visura,
+            &link,
+            until,
+            inv.risultato_visibile,
+        ) else {
+            return Attempted::Permanent("this event is not sent to the person".into(), None);
+        };
+        match email::send(smtp, &inv.email, subject, text, None).await {
             Ok(()) => Attempted::Ok(None),
             Err(e) if e.permanent => Attempted::Permanent(e.message, None),
             Err(e) => Attempted::Temporary(e.message, None),

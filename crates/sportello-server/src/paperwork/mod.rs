@@ -4,6 +4,7 @@
 //! like. They are examples, not legal advice: a real provider writes its own. `pdf` renders a
 //! mandate and notice for signing.
 
+pub mod acceptance;
 pub mod pdf;
 
 /// The demo CAF's privacy notice.
@@ -22,6 +23,7 @@ pub fn demo_party() -> sportello_store::Party {
         email: Some("info@cafdemo.example.invalid".into()),
         pec: Some("cafdemo@pec.example.invalid".into()),
         telefono: Some("06 1234567".into()),
+        mandato_fes_accettato: false,
     }
 }
 

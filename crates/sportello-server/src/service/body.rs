@@ -450,3 +450,111 @@ impl SupplyDocument {
         Ok(SupplyDocument { codice, file })
     }
 }
+
+/// `POST /richiesta/{_id}/invito`: who the person is (their address) and how the link reaches
+/// them.
+pub struct Invite;
+
+impl Shape for Invite {
+    const MEMBERS: &'static [(&'static str, Read)] = &[
+        ("email", Read::Value),
+        ("consegna", Read::Value),
+        ("messaggio", Read::Value),
+        ("scadenza_giorni", Read::Value),
+        ("risultato_visibile", Read::Value),
+    ];
+}
+
+impl JsonShape for Invite {
+    const LIMIT: BodyLimit = BodyLimit::Json;
+}
+
+/// The most characters of an invitation's `messaggio`.
+pub const MAX_INVITE_MESSAGE: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct InviteBody {
+    pub email: String,
+    pub consegna: sportello_domain::invitation::Consegna,
+    pub messaggio: Option<String>,
+    pub scadenza_giorni: u32,
+    pub risultato_visibile: bool,
+}
+
+pub fn parse_invite(m: &Members) -> Result<InviteBody, ApiError> {
+    use sportello_domain::invitation::{Consegna, DEFAULT_DAYS, MAX_DAYS};
+    let email = match m.get("email") {
+        Some(Member::String(s)) => sportello_domain::fields::email::validate(s)
+            .map_err(|_| invalid("email", "email_invalid", "email is not a valid address"))?,
+        _ => {
+            return Err(invalid(
+                "email",
+                "required",
+                "email is required: the address of the person the practice is about",
+            ))
+        }
+    };
+    let consegna = match m.get("consegna") {
+        Some(Member::String(s)) => Consegna::parse(s),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            "consegna",
+            "consegna_invalid",
+            "consegna is \"email\" (Sportello mails the link) or \"link\" (the answer carries it)",
+        )
+    })?;
+    let messaggio = match m.get("messaggio") {
+        None | Some(Member::Null) => None,
+        Some(Member::String(s)) if s.chars().count() <= MAX_INVITE_MESSAGE && !s.contains('\0') => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        Some(_) => {
+            return Err(invalid(
+                "messaggio",
+                "messaggio_invalid",
+                "messaggio must be a string of at most 500 characters",
+            ))
+        }
+    };
+    let scadenza_giorni = match m.get("scadenza_giorni") {
+        None | Some(Member::Null) => DEFAULT_DAYS,
+        Some(Member::Number(n)) => n
+            .as_u64()
+            .filter(|d| (1..=u64::from(MAX_DAYS)).contains(d))
+            .and_then(|d| u32::try_from(d).ok())
+            .ok_or_else(|| {
+                invalid(
+                    "scadenza_giorni",
+                    "scadenza_invalid",
+                    "scadenza_giorni is a whole number of days from 1 to 90",
+                )
+            })?,
+        Some(_) => {
+            return Err(invalid(
+                "scadenza_giorni",
+                "scadenza_invalid",
+                "scadenza_giorni is a whole number of days from 1 to 90",
+            ))
+        }
+    };
+    let risultato_visibile = match m.get("risultato_visibile") {
+        None | Some(Member::Null) => false,
+        Some(Member::Bool(b)) => *b,
+        Some(_) => {
+            return Err(invalid(
+                "risultato_visibile",
+                "boolean_required",
+                "risultato_visibile is true or false",
+            ))
+        }
+    };
+    Ok(InviteBody {
+        email,
+        consegna,
+        messaggio,
+        scadenza_giorni,
+        risultato_visibile,
+    })
+}

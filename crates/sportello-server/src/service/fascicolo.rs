@@ -330,6 +330,11 @@ impl RequestView {
                     documenti,
                     "Nessun documento oltre a questo.",
                 ),
+                section(
+                    "Consensi della persona",
+                    consensi(r),
+                    "Nessun consenso registrato.",
+                ),
                 section("Storia della pratica", storia, "Nessun passaggio."),
                 section(
                     "Registro degli accessi (audit)",
@@ -341,6 +346,31 @@ impl RequestView {
             footer: format!("Fascicolo {}", r.id),
         })
     }
+}
+
+/// What the person agreed to, one row each: when, then what, whose text, which version, how.
+fn consensi(r: &sportello_store::RequestRecord) -> Vec<(String, String)> {
+    use sportello_domain::invitation::{ConsentKind, ConsentMethod};
+    r.consensi
+        .iter()
+        .map(|c| {
+            let what = match c.tipo {
+                ConsentKind::Informativa => "informativa privacy letta",
+                ConsentKind::Mandato => "mandato dato",
+            };
+            let how = match c.metodo {
+                ConsentMethod::CodiceEmail => "sulla pagina, dopo un codice inviato per e-mail",
+                ConsentMethod::DocumentoFirmato => "con il documento firmato a mano",
+            };
+            (
+                when(c.timestamp),
+                format!(
+                    "{what}: {} versione {}, {how}; SHA-256 del testo {}",
+                    c.fornitore, c.versione, c.sha256_testo
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A stored file's name as an entry's: no folders of its own, never empty.

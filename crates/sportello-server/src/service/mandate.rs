@@ -51,7 +51,7 @@ pub async fn mandate(state: &AppState, caller: &ClientCaller, id: &str) -> ApiRe
 }
 
 /// The mandate of a request, filled and ready to render.
-pub(crate) struct Filled {
+pub struct Filled {
     doc: MandateDocument,
 }
 
@@ -67,6 +67,19 @@ impl Filled {
                 String::new()
             }
         )
+    }
+
+    /// The mandate's text as filled with the person's data (what an acceptance's hash covers).
+    pub(crate) fn text(&self) -> &str {
+        &self.doc.mandate.testo
+    }
+
+    pub(crate) fn version(&self) -> i64 {
+        self.doc.mandate.versione
+    }
+
+    pub(crate) fn service(&self) -> &str {
+        &self.doc.service
     }
 
     pub(crate) fn render(&self, request_id: &str) -> ApiResult<Vec<u8>> {

@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod documents;
 pub mod fascicolo;
 pub mod fees;
+pub mod invitations;
 pub mod mandate;
 pub mod notes;
 pub mod operator;

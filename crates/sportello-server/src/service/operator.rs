@@ -342,7 +342,12 @@ async fn render(state: &AppState, r: &RequestRecord) -> ApiResult<OperatorReques
     let mut richiesta = Richiesta::render(r, service, &client.owner_email);
     super::requests::extend_with(state, r, &files, &mut richiesta).await?;
     Ok(OperatorRequest {
-        mandato_mancante: supporting::mandate_missing(service, r, &files),
+        mandato_mancante: supporting::mandate_missing(
+            service,
+            supporting::fes_accepted(state, r.provider_id.as_deref()).await?,
+            r,
+            &files,
+        ),
         richiesta,
         cliente: client.name,
         provider_id: r.provider_id.clone(),
@@ -574,7 +579,8 @@ pub async fn close(
         .catalog
         .get(&current.hash_visura)
         .ok_or_else(ApiError::internal)?;
-    if supporting::mandate_missing(service, &current, &files) {
+    let fes = supporting::fes_accepted(state, current.provider_id.as_deref()).await?;
+    if supporting::mandate_missing(service, fes, &current, &files) {
         return Err(ApiError::refused(Refusal::MandateMissing));
     }
     let document = documents::build_archive(state, id, &results).await?;

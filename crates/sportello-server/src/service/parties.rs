@@ -111,16 +111,22 @@ pub async fn informativa(
         .await?)
 }
 
-/// Replaces a provider's party data, checked; recorded in the audit trail.
+/// Replaces a provider's party data, checked, and, when `fes` says, whether it accepts an
+/// on-screen acceptance of the mandate; recorded in the audit trail.
 pub async fn update(
     state: &AppState,
     id: &str,
     raw: &RawParty<'_>,
+    fes: Option<bool>,
     actor: &str,
     source: Option<String>,
 ) -> ApiResult<ProviderRecord> {
     let party =
         Party::parse(raw).map_err(|e| ApiError::invalid_member(e.campo, e.codice, e.messaggio))?;
+    let fes = match fes {
+        Some(f) => f,
+        None => provider(state, id).await?.party.mandato_fes_accettato,
+    };
     let stored = sportello_store::Party {
         tipo: Some(party.tipo.as_str().to_string()),
         codice_fiscale: Some(party.codice_fiscale.clone()),
@@ -130,6 +136,7 @@ pub async fn update(
         email: party.email,
         pec: party.pec,
         telefono: party.telefono,
+        mandato_fes_accettato: fes,
     };
     if !state
         .store

@@ -212,6 +212,9 @@ pub async fn create(
         overdue_at: None,
         informativa_versione: None,
         mandato_versione: None,
+        invito: None,
+        invito_hash: None,
+        consensi: Vec::new(),
     };
     if body.submit {
         enter(&mut record, Status::InErogazione, now);
@@ -356,7 +359,20 @@ pub async fn extend_with(
 ) -> ApiResult<()> {
     rendered.fornitore = super::parties::fornitore(state, r.provider_id.as_deref()).await?;
     rendered.documenti = crate::wire::DocumentoFornito::list(files);
+    rendered.invito = invito(state, r);
     Ok(())
+}
+
+/// The request's invitation as answers show it, its `stato` as of now.
+pub fn invito(state: &AppState, r: &RequestRecord) -> Option<crate::wire::Invito> {
+    r.invito.as_ref().map(|inv| {
+        crate::wire::Invito::of(
+            inv,
+            r,
+            state.limits.invito_giorni_dopo_chiusura,
+            state.clock.now(),
+        )
+    })
 }
 
 pub async fn get(state: &AppState, caller: &ClientCaller, id: &str) -> ApiResult<Richiesta> {

@@ -15,7 +15,7 @@
 use bytes::Bytes;
 use futures::Stream;
 use sportello_domain::catalog::Service;
-use sportello_domain::checklist::{self, MANDATO};
+use sportello_domain::checklist::{self, MANDATO, MANDATO_FES};
 use sportello_domain::status::{Action, Status};
 use sportello_store::{ids, FileKind, FileRecord, HistoryEntry, Integration, RequestRecord};
 
@@ -66,16 +66,19 @@ pub fn back_to_queue(
 
 /// Whether a request's files hold the person's signed mandate: a copy in the form's mandate
 /// field (the catalog's `persona.mandato`, an input file named by its `$n`) or a supplied
-/// document `mandato`. The one rule, read over `(kind, campo)` pairs so the queue can apply it to
-/// the rows one query found for a whole page. A submitted request holds an input file row for
-/// each file field, and an integration only adds rows, so its files say what its fields do.
+/// document `mandato` — or, where the provider accepts one (`fes_accepted`), the record of an
+/// on-screen acceptance, `mandato_fes`. The one rule, read over `(kind, campo)` pairs so the queue
+/// can apply it to the rows one query found for a whole page. A submitted request holds an input
+/// file row for each file field, and an integration only adds rows, so its files say what its
+/// fields do.
 pub fn holds_mandate<'a>(
     service: &Service,
+    fes_accepted: bool,
     files: impl IntoIterator<Item = (FileKind, &'a str)>,
 ) -> bool {
     let copy = service.persona.mandato.map(|n| format!("${n}"));
     files.into_iter().any(|(kind, campo)| match kind {
-        FileKind::Supporting => campo == MANDATO,
+        FileKind::Supporting => campo == MANDATO || (fes_accepted && campo == MANDATO_FES),
         FileKind::Input => copy.as_deref() == Some(campo),
         FileKind::Result => false,
     })
@@ -83,11 +86,28 @@ pub fn holds_mandate<'a>(
 
 /// Whether closing the request as processed must wait for the mandate. Test requests are
 /// worked by the sandbox, which simulates a provider and closes them without one.
-pub fn mandate_missing(service: &Service, r: &RequestRecord, files: &[FileRecord]) -> bool {
+pub fn mandate_missing(
+    service: &Service,
+    fes_accepted: bool,
+    r: &RequestRecord,
+    files: &[FileRecord],
+) -> bool {
     let named = files
         .iter()
         .filter_map(|f| Some((f.kind, f.campo.as_deref()?)));
-    service.mandato_richiesto && r.live && !holds_mandate(service, named)
+    service.mandato_richiesto && r.live && !holds_mandate(service, fes_accepted, named)
+}
+
+/// Whether the provider a request is routed to counts an on-screen acceptance as the mandate.
+pub async fn fes_accepted(state: &AppState, provider_id: Option<&str>) -> ApiResult<bool> {
+    let Some(id) = provider_id else {
+        return Ok(false);
+    };
+    Ok(state
+        .store
+        .get_provider(id)
+        .await?
+        .is_some_and(|p| p.party.mandato_fes_accettato))
 }
 
 /// A document's codice as sent: a slug, or 400/915 naming `codice`.
@@ -126,6 +146,15 @@ async fn target(
         .ok_or_else(|| ApiError::no_such_request(202, id))?;
     transition(&request, false, Action::SupplyDocument)?;
     let codice = codice(codice_sent)?;
+    if codice == MANDATO_FES && caller.person.is_none() {
+        // Only the person's page makes this record, after their code: a client sending one
+        // would claim an acceptance nobody gave.
+        return Err(ApiError::invalid_member(
+            "codice",
+            "codice_reserved",
+            "mandato_fes is recorded by the person's page when they accept the mandate; send a signed copy as mandato",
+        ));
+    }
     if request.purged_at.is_some() {
         return Err(ApiError::purged());
     }

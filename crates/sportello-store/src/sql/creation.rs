@@ -63,9 +63,10 @@ pub(crate) async fn write(
             status, provider_id, operator_id, fields, opzioni, prezzo_visura, prezzo_totale,
             email_target, callback_data, esito_codice, esito_info, motivo_annullamento,
             integrazione, timestamp_stati, document, updated_at, version,
-            due_at, sla_paused_at, overdue_at, informativa_versione, mandato_versione, price)
+            due_at, sla_paused_at, overdue_at, informativa_versione, mandato_versione,
+            invito, invito_hash, consensi, price)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
     )
     .bind(&r.id)
     .bind(&r.client_id)
@@ -142,7 +143,7 @@ pub(crate) async fn index(
 type Statement<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// Binds, in this order, the columns a request may change over its life, from `status` to
-/// `version`, then the SLA's, then the paperwork versions shown: the INSERT and the UPDATE list
+/// `version`, then the SLA's, then the paperwork versions shown, then the invitation and the consents: the INSERT and the UPDATE list
 /// them the same way.
 pub(super) fn bind_changeable<'q>(
     q: Statement<'q>,
@@ -170,5 +171,8 @@ pub(super) fn bind_changeable<'q>(
         .bind(r.sla_paused_at)
         .bind(r.overdue_at)
         .bind(r.informativa_versione)
-        .bind(r.mandato_versione))
+        .bind(r.mandato_versione)
+        .bind(&sealed.invito)
+        .bind(&r.invito_hash)
+        .bind(to_json(&r.consensi)?))
 }

@@ -388,12 +388,17 @@ pub(super) async fn record_event(tx: &mut Tx<'_>, h: &HistoryEntry) -> Result<()
     // `allegati` once processed), and a reassignment changes the provider, not the state: the
     // compat callback, which receivers read as "the request changed state", hears of neither;
     // the client's own endpoint does.
+    // The invitation's own message is the person's alone.
     let mut kinds = match event_type {
         EventType::DocumentAdded | EventType::Reassigned => vec![DeliveryKind::Webhook],
+        EventType::InvitationSent => Vec::new(),
         _ => vec![DeliveryKind::Callback, DeliveryKind::Webhook],
     };
     if event_type.is_mailed() {
         kinds.push(DeliveryKind::Email);
+    }
+    if event_type.is_told_to_person() {
+        kinds.push(DeliveryKind::Person);
     }
     fan_out(tx, &event_id, &h.request_id, h.at, &kinds).await
 }
@@ -411,6 +416,7 @@ async fn fan_out(
         let condition = match kind {
             DeliveryKind::Callback => "r.callback_data IS NOT NULL",
             DeliveryKind::Email => "r.email_target IS NOT NULL",
+            DeliveryKind::Person => "r.invito_hash IS NOT NULL",
             DeliveryKind::Webhook => {
                 "EXISTS (SELECT 1 FROM client_webhooks w WHERE w.client_id = r.client_id
                  AND w.url IS NOT NULL)"

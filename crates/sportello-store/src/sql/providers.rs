@@ -16,8 +16,8 @@ impl crate::Providers for This {
         bind_party(
             sqlx::query(
                 "INSERT INTO providers (id, name, created_at, tipo, codice_fiscale, indirizzo,
-                    comune, provincia, email, pec, telefono)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    comune, provincia, email, pec, telefono, mandato_fes_accettato)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&p.id)
             .bind(&p.name)
@@ -79,6 +79,7 @@ impl crate::Providers for This {
                 email: row.try_get("email")?,
                 pec: row.try_get("pec")?,
                 telefono: row.try_get("telefono")?,
+                mandato_fes_accettato: row.try_get("mandato_fes_accettato")?,
             },
         }))
     }
@@ -92,8 +93,9 @@ impl crate::Providers for This {
         let done = bind_party(
             sqlx::query(
                 "UPDATE providers SET name = $1, tipo = $2, codice_fiscale = $3, indirizzo = $4,
-                    comune = $5, provincia = $6, email = $7, pec = $8, telefono = $9
-                 WHERE id = $10",
+                    comune = $5, provincia = $6, email = $7, pec = $8, telefono = $9,
+                    mandato_fes_accettato = $10
+                 WHERE id = $11",
             )
             .bind(name),
             party,
@@ -282,6 +284,7 @@ fn bind_party<'q>(q: Statement<'q>, p: &'q Party) -> Statement<'q> {
         .bind(&p.email)
         .bind(&p.pec)
         .bind(&p.telefono)
+        .bind(p.mandato_fes_accettato)
 }
 
 fn document_from(row: &<Db as sqlx::Database>::Row) -> Result<ProviderDocument, StoreError> {

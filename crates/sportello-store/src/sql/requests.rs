@@ -136,8 +136,9 @@ impl crate::Requests for This {
              document = $15, updated_at = $16, version = $17, due_at = $18,
              sla_paused_at = $19, overdue_at = $20,
              informativa_versione = $21, mandato_versione = $22,
-             closed_at = CASE WHEN $23 THEN COALESCE(closed_at, $24) ELSE NULL END
-             WHERE id = $25 AND version = $26 AND purged_at IS NULL",
+             invito = $23, invito_hash = $24, consensi = $25,
+             closed_at = CASE WHEN $26 THEN COALESCE(closed_at, $27) ELSE NULL END
+             WHERE id = $28 AND version = $29 AND purged_at IS NULL",
         );
         let done = bind_changeable(update, r, &sealed)?
             .bind(r.status.is_final())
@@ -164,6 +165,19 @@ impl crate::Requests for This {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn find_by_invitation(
+        &self,
+        invito_hash: &str,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        sqlx::query(&format!("{REQUEST_SELECT} WHERE r.invito_hash = $1"))
+            .bind(invito_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|row| request_from(&self.keyring, row))
+            .transpose()
     }
 
     async fn find_idempotency(

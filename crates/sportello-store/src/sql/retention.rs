@@ -117,7 +117,8 @@ impl crate::Retention for This {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE requests SET fields = '', email_target = NULL, callback_data = NULL,
-             motivo_annullamento = NULL, integrazione = NULL, document = NULL, purged_at = $1,
+             motivo_annullamento = NULL, integrazione = NULL, document = NULL, invito = NULL,
+             invito_hash = NULL, purged_at = $1,
              version = version + 1
              WHERE id = $2 AND purged_at IS NULL",
         )

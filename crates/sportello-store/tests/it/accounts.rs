@@ -404,6 +404,7 @@ async fn providers_are_parties_with_versioned_paperwork(w: World) {
         email: Some("info@example.com".into()),
         pec: None,
         telefono: Some("011 123456".into()),
+        mandato_fes_accettato: true,
     };
     assert!(w
         .store

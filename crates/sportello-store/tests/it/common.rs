@@ -236,6 +236,9 @@ pub fn draft(client_id: &str, at: i64) -> RequestRecord {
         overdue_at: None,
         informativa_versione: None,
         mandato_versione: None,
+        invito: None,
+        invito_hash: None,
+        consensi: Vec::new(),
     }
 }
 

@@ -276,6 +276,8 @@ async fn a_purge_destroys_the_personal_data_and_keeps_the_accounts(w: World) {
             motivo_annullamento: None,
             integrazione: None,
             document: None,
+            invito: None,
+            invito_hash: None,
             purged_at: Some(T0 + 500),
             version: 3,
             ..r.clone()

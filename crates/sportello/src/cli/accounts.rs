@@ -339,7 +339,7 @@ pub async fn provider(state: &AppState, cmd: ProviderCmd) -> Result<()> {
                     pec: values[6].as_deref(),
                     telefono: values[7].as_deref(),
                 };
-                parties::update(state, &id, &raw, "cli", None)
+                parties::update(state, &id, &raw, None, "cli", None)
                     .await
                     .map_err(api_error)?;
                 println!("party data saved");

@@ -243,6 +243,7 @@ impl TestApp {
             calendars,
             meter: Default::default(),
             callers: Default::default(),
+            smtp: None,
         }
     }
 
