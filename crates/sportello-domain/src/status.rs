@@ -702,7 +702,7 @@ mod tests {
     }
 
     /// The refusals the service layer adds; every other one must come out of the machine.
-    const SERVICE_REFUSALS: [Refusal; 8] = [
+    const SERVICE_REFUSALS: [Refusal; 10] = [
         Refusal::HeldByAnother,
         Refusal::TakeFirst,
         Refusal::ReassignedMeanwhile,
@@ -711,6 +711,8 @@ mod tests {
         Refusal::ServiceNotWorked,
         Refusal::NoLongerOverdue,
         Refusal::MandateMissing,
+        Refusal::InvitationNeedsDraft,
+        Refusal::NoInvitation,
     ];
 
     #[test]

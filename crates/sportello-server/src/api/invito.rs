@@ -34,8 +34,7 @@ use crate::wire::Richiesta;
         (status = 200, description = "The request, with `invito` (and, for `consegna: \"link\"`, `invito.url`)", body = inline(crate::envelope::Envelope<Richiesta>)),
         (status = 400, description = "Invalid id (201); an invalid member (915)", body = crate::envelope::ErrorEnvelope),
         (status = 404, description = "no such request (202)", body = crate::envelope::ErrorEnvelope),
-        (status = 409, description = "not a draft (923); no e-mail configured (925)", body = crate::envelope::ErrorEnvelope),
-        (status = 410, description = "the draft's personal data has been deleted (917)", body = crate::envelope::ErrorEnvelope)),
+        (status = 409, description = "not a draft (923); no e-mail configured (925)", body = crate::envelope::ErrorEnvelope)),
     extensions(("x-error-codes" = json!([201, 202, 913, 915, 917, 923, 925]))),
     security(("bearer" = [])))]
 pub async fn invite(

@@ -26,6 +26,19 @@ const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 /// A well-formed request id that matches nothing.
 const NOBODY: &str = "000000000000000000000000";
 
+/// An SMTP server nobody listens at: invitations need e-mail configured; these send none.
+fn discarding_smtp() -> sportello_server::outbox::email::SmtpSettings {
+    sportello_server::outbox::email::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: 9,
+        tls: sportello_server::outbox::email::SmtpTls::None,
+        username: None,
+        password: None,
+        from: "Sportello <noreply@sportello.test>".into(),
+        timeout: std::time::Duration::from_secs(1),
+    }
+}
+
 async fn openapi(app: &TestApp) -> Value {
     let r = app
         .raw(app.http.get(format!("{}/openapi.json", app.base)))
@@ -95,7 +108,7 @@ fn the_readme_lists_every_error_code_once() {
 
 #[tokio::test]
 async fn every_operation_has_a_summary_a_description_examples_and_its_error_codes() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with_smtp(discarding_smtp()).await;
     let doc = openapi(&app).await;
     let readme = readme_error_codes();
     let mut problems = Vec::new();
@@ -471,6 +484,49 @@ async fn scenario(app: &TestApp) -> Vec<Call> {
         .as_str()
         .unwrap()
         .to_string();
+    // The person invited to their own page, then the invitation revoked.
+    let invite = "POST /richiesta/{id}/invito";
+    let invitation = json!({"email": "mario.rossi@example.com", "consegna": "link",
+                            "messaggio": "Completa la pratica entro venerdì.",
+                            "scadenza_giorni": 7, "risultato_visibile": true});
+    r.call(
+        invite,
+        c,
+        &format!("/richiesta/{id3}/invito"),
+        Some(invitation.clone()),
+    )
+    .await
+    .assert_ok();
+    r.call(
+        invite,
+        c,
+        &format!("/richiesta/{id3}/invito"),
+        Some(json!({"email": "mario.rossi@", "consegna": "link"})),
+    )
+    .await;
+    r.call(
+        invite,
+        c,
+        &format!("/richiesta/{id2}/invito"),
+        Some(invitation.clone()),
+    )
+    .await;
+    r.call(
+        invite,
+        c,
+        &format!("/richiesta/{NOBODY}/invito"),
+        Some(invitation),
+    )
+    .await;
+    let revoke = "DELETE /richiesta/{id}/invito";
+    r.call(revoke, c, &format!("/richiesta/{id3}/invito"), None)
+        .await
+        .assert_ok();
+    r.call(revoke, c, &format!("/richiesta/{id3}/invito"), None)
+        .await;
+    r.call(revoke, c, &format!("/richiesta/{NOBODY}/invito"), None)
+        .await;
+    r.call(revoke, c, "/richiesta/not-an-id/invito", None).await;
     r.call(
         edit,
         c,
@@ -1065,7 +1121,8 @@ fn documented_example<'a>(doc: &'a Value, op: &str, status: &str) -> Option<&'a 
 
 #[tokio::test]
 async fn the_documented_examples_are_what_the_server_answers() {
-    let app = TestApp::spawn().await;
+    // E-mail configured (nothing is sent: an invitation by link mails nothing until opened).
+    let app = TestApp::spawn_with_smtp(discarding_smtp()).await;
     let doc = openapi(&app).await;
     let calls = scenario(&app).await;
     if std::env::var_os("SPORTELLO_CAPTURE_EXAMPLES").is_some() {

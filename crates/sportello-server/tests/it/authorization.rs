@@ -336,6 +336,22 @@ fn table(p: &Prepared, create: &Value) -> Vec<Row> {
             Some(json!({"codice": "delega", "file": b64(&pdf("delega"))})),
             client(OK, E(404, 202)),
         ),
+        // The person's invitation: the owner's alone. This server has no e-mail (409/925) and
+        // the draft no invitation to revoke (409/924): refused after the owner is recognised.
+        row(
+            Method::POST,
+            "/richiesta/{id}/invito",
+            format!("/richiesta/{}/invito", p.draft),
+            Some(json!({"email": "persona@example.com", "consegna": "link"})),
+            client(E(409, 925), E(404, 202)),
+        ),
+        row(
+            Method::DELETE,
+            "/richiesta/{id}/invito",
+            format!("/richiesta/{}/invito", p.draft),
+            None,
+            client(E(409, 924), E(404, 202)),
+        ),
         row(
             Method::PUT,
             "/richiesta/{id}/ricerche",

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 const NO_SUCH_ID: &str = "5f2829ce065afc21cc60ad0e";
 
 /// Our documented extensions, always present.
-const EXTENSIONS: [&str; 9] = [
+const EXTENSIONS: [&str; 11] = [
     "prezzo_totale",
     "prezzo",
     "live",
@@ -25,6 +25,8 @@ const EXTENSIONS: [&str; 9] = [
     "scaduta",
     "fornitore",
     "documenti",
+    "invito",
+    "consensi",
 ];
 
 fn expected_members(extra: &[&str]) -> BTreeSet<String> {

@@ -53,6 +53,7 @@ const COVERAGE: &[(&str, &str)] = &[
     ("named_files", "requests::an_update_is_refused_when_someone_else_changed_the_request_first"),
     ("history", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
     ("find_idempotency", "requests::a_creation_writes_the_request_and_everything_that_comes_with_it"),
+    ("find_by_invitation", "requests::an_invitation_finds_its_request_by_its_link_until_revoked_or_purged"),
     ("index_subjects", "requests::subjects_are_indexed_by_keyed_hash_and_found_by_code"),
     ("find_by_subject", "requests::subjects_are_indexed_by_keyed_hash_and_found_by_code"),
     ("audit", "audit::the_trail_is_a_chain_read_in_order_from_any_point"),

@@ -18,6 +18,7 @@ stories!(
     a_stopping_worker_releases_its_leases,
     workers_claiming_at_once_never_share_a_delivery,
     a_client_has_a_webhook_endpoint_and_rotating_signing_secrets,
+    the_invited_person_hears_of_what_concerns_them_while_the_invitation_is_current,
 );
 
 /// A client with a webhook endpoint and a submitted request of it with a callback and an
@@ -697,4 +698,85 @@ async fn a_client_has_a_webhook_endpoint_and_rotating_signing_secrets(w: World) 
     assert_eq!(third.secret.expose(), made.expose());
     assert!(third.previous.is_none());
     assert_eq!(third.previous_until, None);
+}
+
+async fn the_invited_person_hears_of_what_concerns_them_while_the_invitation_is_current(w: World) {
+    client(&w, "cli_1").await;
+    w.store
+        .set_webhook_url("cli_1", Some("https://client.example/hook"))
+        .await
+        .unwrap();
+    let mut r = draft("cli_1", T0);
+    r.email_target = None;
+    create(&w, &r).await;
+    let kinds = |list: Vec<DeliveryRecord>, event: &str| -> BTreeSet<&'static str> {
+        list.iter()
+            .filter(|d| d.event_type == event)
+            .map(|d| d.kind.as_str())
+            .collect()
+    };
+
+    // The invitation's own message goes to the person alone.
+    r.invito_hash = Some("a".repeat(64));
+    r.version += 1;
+    r.updated_at = T0 + 1;
+    let invite = entry(&r, "invite_email", "client:cli_1", T0 + 1);
+    assert!(w
+        .store
+        .update_request(&r, &[], Some(&invite), None)
+        .await
+        .unwrap());
+    assert_eq!(
+        kinds(deliveries_of(&w, &r.id).await, "request.invitation_sent"),
+        BTreeSet::from(["persona"])
+    );
+    // Opening and completing are the client's to hear, not the person's.
+    assert!(change(&w, &mut r, Status::Draft, "invitation_opened", T0 + 2).await);
+    assert_eq!(
+        kinds(deliveries_of(&w, &r.id).await, "request.invitation_opened"),
+        BTreeSet::from(["callback", "webhook"])
+    );
+    assert!(change(&w, &mut r, Status::InErogazione, "submit", T0 + 3).await);
+    assert!(
+        change(
+            &w,
+            &mut r,
+            Status::InErogazione,
+            "invitation_completed",
+            T0 + 3
+        )
+        .await
+    );
+    assert_eq!(
+        kinds(
+            deliveries_of(&w, &r.id).await,
+            "request.invitation_completed"
+        ),
+        BTreeSet::from(["callback", "webhook"])
+    );
+    // What is asked of them, and the outcome, reach them too.
+    assert!(
+        change(
+            &w,
+            &mut r,
+            Status::InAttesaIntegrazione,
+            "ask_integration",
+            T0 + 4
+        )
+        .await
+    );
+    assert_eq!(
+        kinds(
+            deliveries_of(&w, &r.id).await,
+            "request.integration_requested"
+        ),
+        BTreeSet::from(["callback", "persona", "webhook"])
+    );
+    // Revoked (its link cleared), the person hears nothing more.
+    r.invito_hash = None;
+    assert!(change(&w, &mut r, Status::Annullata, "cancel", T0 + 5).await);
+    assert_eq!(
+        kinds(deliveries_of(&w, &r.id).await, "request.cancelled"),
+        BTreeSet::from(["callback", "webhook"])
+    );
 }

@@ -18,6 +18,7 @@ stories!(
     of_two_concurrent_updates_of_one_version_exactly_one_wins,
     requests_are_listed_by_filter_newest_first_oldest_first_or_by_due_time,
     subjects_are_indexed_by_keyed_hash_and_found_by_code,
+    an_invitation_finds_its_request_by_its_link_until_revoked_or_purged,
 );
 
 fn file(r: &RequestRecord, id: &str, kind: FileKind, at: i64) -> FileRecord {
@@ -662,4 +663,100 @@ async fn subjects_are_indexed_by_keyed_hash_and_found_by_code(w: World) {
         .index_subjects("0123456789abcdef01234567", std::slice::from_ref(&code))
         .await
         .is_err());
+}
+
+fn invitation(id: &str, at: i64) -> sportello_domain::invitation::Invitation {
+    use sportello_domain::invitation::{Consegna, Invitation, State};
+    Invitation {
+        id: id.to_string(),
+        email: "mario.rossi@example.com".into(),
+        consegna: Consegna::Email,
+        messaggio: Some("Completa entro venerdì".into()),
+        scadenza: at + 7 * 86_400,
+        risultato_visibile: true,
+        stato: State::Inviato,
+        timestamp_stati: [("inviato".to_string(), at)].into(),
+        code: None,
+        codes_sent: vec![at],
+        session: None,
+        acceptance: None,
+        informativa_at: None,
+        prefilled: vec!["$0".into()],
+    }
+}
+
+async fn an_invitation_finds_its_request_by_its_link_until_revoked_or_purged(w: World) {
+    use sportello_domain::invitation::{Consent, ConsentKind, ConsentMethod};
+    client(&w, "cli_1").await;
+    let mut r = draft("cli_1", T0);
+    r.invito = Some(invitation("inv_1", T0));
+    r.invito_hash = Some("a".repeat(64));
+    r.consensi = vec![Consent {
+        tipo: ConsentKind::Informativa,
+        fornitore: "prv_1".into(),
+        versione: 2,
+        sha256_testo: "b".repeat(64),
+        metodo: ConsentMethod::CodiceEmail,
+        timestamp: T0 + 1,
+    }];
+    create(&w, &r).await;
+    let other = draft("cli_1", T0);
+    create(&w, &other).await;
+
+    // Found by the hash of its link, invitation and consents as written (the address sealed).
+    let found = w.store.find_by_invitation(&"a".repeat(64)).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&r));
+    assert!(w
+        .store
+        .find_by_invitation(&"c".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+
+    // A new invitation replaces the link: the old one finds nothing.
+    r.version += 1;
+    r.invito = Some(invitation("inv_2", T0 + 10));
+    r.invito_hash = Some("d".repeat(64));
+    assert!(w.store.update_request(&r, &[], None, None).await.unwrap());
+    assert!(w
+        .store
+        .find_by_invitation(&"a".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        w.store
+            .find_by_invitation(&"d".repeat(64))
+            .await
+            .unwrap()
+            .map(|f| f.invito.map(|i| i.id)),
+        Some(Some("inv_2".to_string()))
+    );
+
+    // One link, one request: another request cannot take the same hash.
+    let mut clash = other.clone();
+    clash.version += 1;
+    clash.invito_hash = Some("d".repeat(64));
+    assert!(w
+        .store
+        .update_request(&clash, &[], None, None)
+        .await
+        .is_err());
+
+    // The purge takes the invitation and its link; the consents, which hold nothing personal,
+    // stay as the compliance record.
+    w.store
+        .purge_request(&r.id, T0 + 100, "system:retention")
+        .await
+        .unwrap();
+    assert!(w
+        .store
+        .find_by_invitation(&"d".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+    let purged = w.store.get_request(&r.id).await.unwrap().unwrap();
+    assert_eq!(purged.invito, None);
+    assert_eq!(purged.invito_hash, None);
+    assert_eq!(purged.consensi, r.consensi);
 }

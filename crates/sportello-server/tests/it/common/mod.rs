@@ -200,14 +200,32 @@ impl TestApp {
     }
 
     pub async fn spawn_configured(limits: Limits, calendars: Calendars) -> TestApp {
+        TestApp::spawn_full(limits, calendars, None).await
+    }
+
+    /// With e-mail (the SMTP server the person's codes go through), and links to the person's
+    /// page pointing at this server.
+    pub async fn spawn_with_smtp(smtp: sportello_server::outbox::email::SmtpSettings) -> TestApp {
+        TestApp::spawn_full(Limits::default(), Calendars::default(), Some(smtp)).await
+    }
+
+    async fn spawn_full(
+        mut limits: Limits,
+        calendars: Calendars,
+        smtp: Option<sportello_server::outbox::email::SmtpSettings>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (key, key_text) = MasterKey::generate();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now().timestamp()));
         let db = TestDb::fresh(dir.path()).await;
-        let state = Self::open(&dir, &db, key, clock.clone(), limits, Arc::new(calendars)).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        limits.public_url = format!("http://{}", listener.local_addr().unwrap());
+        let mut state =
+            Self::open(&dir, &db, key, clock.clone(), limits, Arc::new(calendars)).await;
+        state.smtp = smtp.map(Arc::new);
         let demo = setup::prepare(&state).await.unwrap().unwrap();
         credit::fill_demo_wallet(&state).await;
-        let (base, tx) = Self::listen(state.clone()).await;
+        let (base, tx) = Self::serve_on(listener, state.clone());
         TestApp {
             base,
             http: reqwest::Client::new(),
@@ -249,6 +267,13 @@ impl TestApp {
 
     async fn listen(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_on(listener, state)
+    }
+
+    fn serve_on(
+        listener: tokio::net::TcpListener,
+        state: AppState,
+    ) -> (String, tokio::sync::oneshot::Sender<()>) {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -268,6 +293,7 @@ impl TestApp {
             let _ = tx.send(());
         }
         let key = MasterKey::from_base64(&self.master_key).unwrap();
+        let smtp = self.state.smtp.clone();
         self.state = Self::open(
             &self.dir,
             &self.db,
@@ -277,6 +303,7 @@ impl TestApp {
             self.state.calendars.clone(),
         )
         .await;
+        self.state.smtp = smtp;
         let (base, tx) = Self::listen(self.state.clone()).await;
         self.base = base;
         self.shutdown = Some(tx);
