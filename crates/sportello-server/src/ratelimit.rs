@@ -36,7 +36,7 @@ const PRUNE_ABOVE_AT_LEAST: usize = 4096;
 /// Requests a minute one link of a person's page (`/compila/{link}/…`) may get, whatever the
 /// address: a person reads a few pages a minute; a guessing or flooding client is stopped at
 /// the link as well as at its address.
-pub const PER_LINK_PER_MINUTE: u32 = 120;
+pub const PER_LINK_PER_MINUTE: u32 = 600;
 
 pub struct RateLimiter {
     per_token: Option<Buckets<String>>,

@@ -121,31 +121,24 @@ pub fn code_text(
     let (subject, why) = match purpose {
         Purpose::Accesso => (
             format!("Il tuo codice per aprire la pratica: {code}"),
-            "Inseriscilo nella pagina che hai aperto per continuare.".to_string(),
+            "Scrivilo nella pagina che hai aperto per continuare.",
         ),
         Purpose::Mandato => (
             format!("Il tuo codice per accettare il mandato: {code}"),
-            "Inseriscilo nella pagina per confermare che accetti il mandato. Se non sei stato              tu ad accettarlo, non inserire il codice."
-                .to_string(),
+            "Scrivilo nella pagina per confermare che accetti il mandato. Se non sei stato tu \
+             ad accettarlo, non scrivere il codice da nessuna parte.",
         ),
     };
     let text = format!(
-        "Buongiorno,
-
-il codice per la pratica «{service}» è:
-
-    {code}
-
-{why}
-         Il codice vale 10 minuti e si può usare una volta sola. Non comunicarlo a nessuno:          nessuno te lo chiederà per telefono o per e-mail.
-
-{FOOTER_PERSON}
-"
+        "Buongiorno,\n\nil codice per la pratica «{service}» è:\n\n    {code}\n\n{why}\n\n\
+         Il codice vale 10 minuti e si può usare una volta sola. Non darlo a nessuno: nessuno \
+         te lo chiederà per telefono o per e-mail.\n\n{FOOTER_PERSON}\n"
     );
     (subject, text)
 }
 
-const FOOTER_PERSON: &str = "Questo messaggio è stato inviato automaticamente da Sportello:                              non rispondere.";
+const FOOTER_PERSON: &str =
+    "Questo messaggio è stato inviato automaticamente da Sportello: non rispondere.";
 
 /// What the person hears at the invitation's address (None: this event is not theirs): the
 /// invitation, something asked of them, the result, the cancellation. Only the client's name,
@@ -172,63 +165,48 @@ pub fn person_text(
         EventType::InvitationSent => (
             format!("{client} ti chiede di completare una pratica: {service}"),
             format!(
-                "{client} ti chiede di completare la pratica «{service}»: inserire i dati che                  mancano, caricare i documenti e accettare il mandato per il CAF o il Patronato                  che se ne occuperà.
-
-Apri la tua pagina:
-{link}
-
-All'apertura ti                  chiederemo un codice di 6 cifre, che ti manderemo a questo indirizzo. {until}
-
-                 Se non conosci {client} o non aspettavi questo messaggio, ignoralo: senza il                  codice nessuno può aprire la pagina."
+                "{client} ti chiede di completare la pratica «{service}»: inserire i dati che \
+                 mancano, caricare i documenti e accettare il mandato per il CAF o il Patronato \
+                 che se ne occuperà.\n\nApri la tua pagina:\n{link}\n\nAll'apertura ti \
+                 chiederemo un codice di 6 cifre, che ti manderemo a questo indirizzo. {until}\n\n\
+                 Se non conosci {client} o non aspettavi questo messaggio, ignoralo: senza il \
+                 codice nessuno può aprire la pagina."
             ),
         ),
         EventType::IntegrationRequested => (
             format!("Servono altri dati per la pratica: {service}"),
             format!(
-                "per la pratica «{service}» servono altri dati o documenti. Trovi che cosa serve                  e puoi inviarlo dalla tua pagina:
-{link}"
+                "per la pratica «{service}» servono altri dati o documenti. Trovi che cosa serve \
+                 e puoi inviarlo dalla tua pagina:\n{link}"
+            ),
+        ),
+        EventType::Processed if risultato_visibile => (
+            format!("Pratica completata: {service}"),
+            format!(
+                "la pratica «{service}» è stata completata. Puoi scaricare il risultato dalla \
+                 tua pagina:\n{link}\n\n{until}"
             ),
         ),
         EventType::Processed => (
             format!("Pratica completata: {service}"),
-            if risultato_visibile {
-                format!(
-                    "la pratica «{service}» è stata completata. Puoi scaricare il risultato                      dalla tua pagina:
-{link}
-
-{until}"
-                )
-            } else {
-                format!(
-                    "la pratica «{service}» è stata completata. Per il risultato rivolgiti a                      {client}. Lo stato della pratica resta visibile sulla tua pagina:
-{link}
-
-                     {until}"
-                )
-            },
+            format!(
+                "la pratica «{service}» è stata completata. Per il risultato rivolgiti a \
+                 {client}. Lo stato della pratica resta visibile sulla tua pagina:\n{link}\n\n\
+                 {until}"
+            ),
         ),
         EventType::Cancelled => (
             format!("Pratica annullata: {service}"),
             format!(
-                "la pratica «{service}» è stata annullata. Per sapere perché rivolgiti a                  {client}.
-
-La tua pagina:
-{link}"
+                "la pratica «{service}» è stata annullata. Per sapere perché rivolgiti a \
+                 {client}.\n\nLa tua pagina:\n{link}"
             ),
         ),
         _ => return None,
     };
     Some((
         subject,
-        format!(
-            "Buongiorno,
-
-{}
-
-{FOOTER_PERSON}
-",
-            body.trim_end()
-        ),
+        format!("Buongiorno,\n\n{}\n\n{FOOTER_PERSON}\n", body.trim_end()),
     ))
 }
 

@@ -270,8 +270,9 @@ impl IntoResponse for PersonError {
             PersonError::Unknown => message(
                 StatusCode::NOT_FOUND,
                 "Link non valido",
-                "Questo link non è valido. Controlla di aver copiato l'indirizzo per intero, \
-                 oppure chiedi un nuovo invito a chi te lo ha mandato.",
+                "Questo link non è valido o non lo è più (un invito ritirato o sostituito da uno \
+                 nuovo non si apre). Controlla di aver copiato l'indirizzo per intero, oppure \
+                 chiedi un nuovo invito a chi te lo ha mandato.",
             ),
             PersonError::Closed(Closed::Revoked) => message(
                 StatusCode::GONE,

@@ -534,14 +534,46 @@ pub async fn save_form(
     source: Option<String>,
 ) -> ApiResult<Richiesta> {
     // Only what the client left empty is the person's to give.
-    let dotted = values
+    let values: BTreeMap<String, String> = values
         .into_iter()
         .filter(|(k, _)| !visit.invitation.prefilled.contains(k))
-        .map(|(k, v)| {
-            let v = v.trim().to_string();
-            (k, (!v.is_empty()).then_some(v))
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    // A draft takes values the submission would refuse; the person is told now, next to each
+    // field, with the checks the submission will make.
+    let service = state
+        .catalog
+        .get(&visit.request.hash_visura)
+        .ok_or_else(ApiError::internal)?;
+    let ctx = super::field_context(state);
+    let problems: Vec<crate::envelope::Detail> = values
+        .iter()
+        .filter_map(|(k, raw)| {
+            let field = k
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(|n| service.field(n));
+            let Some(f) = field else {
+                return Some(crate::envelope::Detail {
+                    campo: k.clone(),
+                    codice: "unknown_field".into(),
+                    messaggio: "not a field of this service".into(),
+                });
+            };
+            sportello_domain::fields::validate(f.tipo, &f.nome, raw, &ctx)
+                .err()
+                .map(|e| crate::envelope::Detail {
+                    campo: k.clone(),
+                    codice: e.code.to_string(),
+                    messaggio: e.message,
+                })
         })
         .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::validation(229, problems));
+    }
+    let dotted = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
     let body = UpdateBody {
         dotted,
         ..UpdateBody::default()

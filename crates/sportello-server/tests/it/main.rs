@@ -28,6 +28,7 @@ mod metrics;
 mod operator_api;
 mod outbox;
 mod parties;
+mod person;
 mod privacy;
 mod proxy;
 mod readiness;

@@ -9,6 +9,7 @@ use crate::common;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode as AxumStatus, Uri};
 use axum::response::IntoResponse;
+use common::smtp::Smtp;
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -645,79 +646,6 @@ async fn refused_targets_and_redirects_fail_with_a_clear_error() {
         json!("answered 302: redirects are not followed")
     );
     assert!(receiver.calls().is_empty(), "nothing reached the receiver");
-}
-
-/// A real SMTP server: aiosmtpd (pinned in tools/test-requirements.txt), writing to a Maildir.
-struct Smtp {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Smtp {
-    async fn start() -> Smtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = tempfile::tempdir().unwrap();
-        let python = crate::common::python::with_module("aiosmtpd");
-        let child = std::process::Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("mail"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("starting aiosmtpd");
-        // Ready when it accepts connections.
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Smtp {
-            child,
-            port,
-            maildir,
-        }
-    }
-
-    fn settings(&self) -> sportello_server::outbox::email::SmtpSettings {
-        sportello_server::outbox::email::SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            tls: sportello_server::outbox::email::SmtpTls::None,
-            username: None,
-            password: None,
-            from: "Sportello <noreply@sportello.test>".into(),
-            timeout: std::time::Duration::from_secs(10),
-        }
-    }
-
-    fn messages(&self) -> Vec<String> {
-        let dir = self.maildir.path().join("mail").join("new");
-        let mut out: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort();
-        out
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

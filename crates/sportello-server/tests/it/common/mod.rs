@@ -18,6 +18,7 @@ use tempfile::TempDir;
 
 mod credit;
 pub mod python;
+pub mod smtp;
 
 pub struct TestApp {
     pub base: String,
