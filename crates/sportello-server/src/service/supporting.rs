@@ -267,3 +267,35 @@ async fn record(
     .await?;
     requests::render(state, caller, &recorded).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sportello_domain::catalog::Catalog;
+
+    #[test]
+    fn an_on_screen_acceptance_is_the_mandate_only_where_the_provider_accepts_one() {
+        let catalog = Catalog::embedded().expect("the embedded catalog");
+        let isee = catalog
+            .get("38934ffe45179c4d5b88e2a6b849799a")
+            .expect("ISEE");
+        let fes = [(FileKind::Supporting, MANDATO_FES)];
+        assert!(!holds_mandate(isee, false, fes));
+        assert!(holds_mandate(isee, true, fes));
+        // A signed copy counts everywhere, as the document or as the form's copy ($7).
+        for accepted in [false, true] {
+            assert!(holds_mandate(
+                isee,
+                accepted,
+                [(FileKind::Supporting, MANDATO)]
+            ));
+            assert!(holds_mandate(isee, accepted, [(FileKind::Input, "$7")]));
+            assert!(!holds_mandate(
+                isee,
+                accepted,
+                [(FileKind::Result, MANDATO)]
+            ));
+            assert!(!holds_mandate(isee, accepted, [(FileKind::Input, "$5")]));
+        }
+    }
+}

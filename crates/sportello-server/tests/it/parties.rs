@@ -132,8 +132,43 @@ async fn an_admin_edits_the_party_and_each_text_save_is_a_new_version_with_its_w
     assert_eq!(refused.status, 400);
     assert_eq!(refused.error_code(), 915);
     assert!(refused.body.to_string().contains("codice_fiscale"));
-    let unknown = admin(&app, Method::PUT, "/admin/providers/prv_nessuno", party).await;
+    let unknown = admin(
+        &app,
+        Method::PUT,
+        "/admin/providers/prv_nessuno",
+        party.clone(),
+    )
+    .await;
     assert_eq!((unknown.status.as_u16(), unknown.error_code()), (404, 914));
+
+    // Whether an on-screen acceptance of the mandate counts: false at first, set when given,
+    // kept when a later edit does not say, refused when not a boolean.
+    assert_eq!(f["mandato_fes_accettato"], json!(false));
+    let path = format!("/admin/providers/{provider}");
+    let mut fes = party.clone();
+    fes["mandato_fes_accettato"] = json!(true);
+    let set = admin(&app, Method::PUT, &path, fes.clone()).await;
+    assert_eq!(set.assert_ok()["mandato_fes_accettato"], json!(true));
+    let kept = admin(&app, Method::PUT, &path, party.clone()).await;
+    assert_eq!(kept.assert_ok()["mandato_fes_accettato"], json!(true));
+    fes["mandato_fes_accettato"] = json!("sì");
+    let refused = admin(&app, Method::PUT, &path, fes).await;
+    assert_eq!(refused.error_code(), 915);
+    assert_eq!(
+        refused.body["details"][0]["campo"],
+        json!("mandato_fes_accettato")
+    );
+    let draft = app
+        .post(
+            "/richiesta",
+            json!({"hash_visura": ASSEGNO, "state": 0, "json_visura": {}}),
+        )
+        .await;
+    assert_eq!(
+        draft.assert_ok()["fornitore"]["mandato_fes_accettato"],
+        json!(true),
+        "clients see it on the request's provider"
+    );
 
     // A notice lacking items is saved, with a warning naming each.
     let saved = admin(
