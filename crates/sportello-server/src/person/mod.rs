@@ -172,7 +172,11 @@ pub async fn open(
     match invitations::find(state, link).await? {
         Link::Unknown => Err(PersonError::Unknown),
         Link::Closed(c) => Err(PersonError::Closed(c)),
-        Link::Open(visit) => {
+        Link::Open(mut visit) => {
+            visit.user_agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(300).collect());
             let (token, fresh) = match cookie_token(headers) {
                 Some(t) => (t, false),
                 None => (invitations::new_token(), true),

@@ -177,6 +177,9 @@ pub struct Visit {
     pub invitation: Invitation,
     pub client: ClientRecord,
     pub secret: String,
+    /// The browser's `User-Agent`, for the audit trail's record of a consent (never in an
+    /// answer).
+    pub user_agent: Option<String>,
 }
 
 impl Visit {
@@ -249,6 +252,7 @@ pub async fn find(state: &AppState, secret: &str) -> ApiResult<Link> {
         invitation: inv,
         client,
         secret: secret.to_string(),
+        user_agent: None,
     })))
 }
 
@@ -479,6 +483,39 @@ pub async fn provider(
     Ok(Some((p, notice)))
 }
 
+/// A consent in the audit trail: what, and the browser it was given from (the address is the
+/// entry's source).
+async fn audit_consent(
+    state: &AppState,
+    visit: &Visit,
+    c: &Consent,
+    source: Option<String>,
+) -> ApiResult<()> {
+    let tipo = match c.tipo {
+        ConsentKind::Informativa => "informativa",
+        ConsentKind::Mandato => "mandato",
+    };
+    let metodo = match c.metodo {
+        ConsentMethod::CodiceEmail => "codice_email",
+        ConsentMethod::DocumentoFirmato => "documento_firmato",
+    };
+    super::audit::record(
+        state,
+        visit.actor(),
+        "person_consent",
+        &visit.request.id,
+        format!(
+            "{tipo} {} v{} {metodo} sha256 {}; browser: {}",
+            c.fornitore,
+            c.versione,
+            c.sha256_testo,
+            visit.user_agent.as_deref().unwrap_or("-")
+        ),
+        source,
+    )
+    .await
+}
+
 /// The person read the provider's privacy notice (the version shown): a consent `informativa`,
 /// recorded once per provider and version.
 pub async fn read_notice(state: &AppState, visit: &Visit, source: Option<String>) -> ApiResult<()> {
@@ -512,17 +549,20 @@ pub async fn read_notice(state: &AppState, visit: &Visit, source: Option<String>
         })
     })
     .await?;
-    super::audit::record(
-        state,
-        visit.actor(),
-        "person_read_notice",
-        &visit.request.id,
-        consent
-            .map(|c| format!("informativa {} v{}", c.fornitore, c.versione))
-            .unwrap_or_else(|| "no notice".into()),
-        source,
-    )
-    .await
+    match consent {
+        Some(c) => audit_consent(state, visit, &c, source).await,
+        None => {
+            super::audit::record(
+                state,
+                visit.actor(),
+                "person_read_notice",
+                &visit.request.id,
+                "no notice".into(),
+                source,
+            )
+            .await
+        }
+    }
 }
 
 /// Saves what the person typed into the draft (values as the API takes them: text, files as
@@ -749,6 +789,7 @@ pub async fn confirm_mandate(
     if check != CodeCheck::Accepted {
         return Ok(Confirmed::Refused(check));
     }
+    audit_consent(state, visit, &consent, source.clone()).await?;
     let record = crate::paperwork::acceptance::record_pdf(&crate::paperwork::acceptance::Acceptance {
         request_id: visit.request.id.clone(),
         invitation_id: visit.invitation.id.clone(),
@@ -825,6 +866,7 @@ where
         })
     })
     .await?;
+    audit_consent(state, visit, &consent, caller.source.clone()).await?;
     Ok(answer)
 }
 

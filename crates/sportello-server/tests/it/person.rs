@@ -54,6 +54,7 @@ impl Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .user_agent("Mozilla/5.0 (prova)")
                 .build()
                 .unwrap(),
             base: base.to_string(),
@@ -569,6 +570,24 @@ async fn the_person_completes_signs_and_submits_the_draft_then_follows_it_to_the
             None,
         )
         .await;
+    let entries = audit.assert_ok().as_array().unwrap().clone();
+    let consents: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["azione"] == json!("person_consent"))
+        .map(|e| e["dettaglio"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        consents.len(),
+        3,
+        "notice, on-screen mandate, signed mandate: {consents:?}"
+    );
+    assert!(consents
+        .iter()
+        .all(|d| d.ends_with("browser: Mozilla/5.0 (prova)")));
+    assert!(entries
+        .iter()
+        .filter(|e| e["azione"] == json!("person_consent"))
+        .all(|e| e["origine"] == json!("127.0.0.1")));
     let actors: Vec<String> = audit
         .assert_ok()
         .as_array()
