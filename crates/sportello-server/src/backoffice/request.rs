@@ -88,6 +88,10 @@ struct RequestPage {
     integrazione: Option<String>,
     documenti_chiesti: Vec<AskedDocument>,
     documenti: Vec<SuppliedDocument>,
+    /// What the person agreed to on their page: when, and what.
+    consensi: Vec<(String, String)>,
+    /// The person's invitation, in words (None: never invited).
+    invito: Option<String>,
     checklist: Vec<ChecklistEntry>,
     mandato_mancante: bool,
     /// The pending integration already asks for the mandate: no second click.
@@ -250,9 +254,37 @@ pub async fn page(
             testo: n.body,
         })
         .collect();
+    let consensi = r
+        .richiesta
+        .consensi
+        .iter()
+        .map(|c| {
+            let what = match (c.tipo.as_str(), c.metodo.as_str()) {
+                ("informativa", _) => "Informativa privacy letta sulla sua pagina",
+                (_, "documento_firmato") => "Mandato firmato a mano (copia caricata)",
+                _ => "Mandato accettato online (firma elettronica semplice, codice via e-mail)",
+            };
+            (
+                when(c.timestamp),
+                format!("{what} — versione {}", c.versione),
+            )
+        })
+        .collect();
+    let invito = r.richiesta.invito.as_ref().map(|i| {
+        let stato = match i.stato.as_str() {
+            "inviato" => "inviato, non ancora aperto",
+            "aperto" => "aperto dalla persona",
+            "completato" => "completato: la persona ha inviato la pratica",
+            "revocato" => "revocato dal cliente",
+            _ => "scaduto",
+        };
+        format!("Invito alla persona {stato}.")
+    });
     html(RequestPage {
         nav: Nav::of(&staff),
         id: id.clone(),
+        consensi,
+        invito,
         servizio: r.richiesta.nome.clone(),
         cliente: r.cliente.clone(),
         assegnata: match &r.operatore {
