@@ -267,11 +267,14 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 impl IntoResponse for PersonError {
     fn into_response(self) -> Response {
         match self {
+            // A revoked or replaced link is unknown too (its hash is no longer stored): the
+            // words cover both.
             PersonError::Unknown => message(
                 StatusCode::NOT_FOUND,
                 "Link non valido",
-                "Questo link non è valido. Controlla di aver copiato l'indirizzo per intero, \
-                 oppure chiedi un nuovo invito a chi te lo ha mandato.",
+                "Questo link non è valido, oppure è stato sostituito o ritirato. Controlla di \
+                 aver copiato l'indirizzo per intero, oppure chiedi un nuovo invito a chi te lo \
+                 ha mandato.",
             ),
             PersonError::Closed(Closed::Revoked) => message(
                 StatusCode::GONE,

@@ -304,7 +304,7 @@ pub async fn send_code(
     let mut wait = None;
     let updated = mutate(state, &visit.request.id, |r| {
         let inv = current(r, &visit.invitation.id)?;
-        if let Err(w) = inv.may_send_code(now) {
+        if let Err(w) = inv.may_send_code(purpose, now) {
             wait = Some(w);
             return Ok(Change {
                 files: Vec::new(),
