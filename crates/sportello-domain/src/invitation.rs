@@ -14,7 +14,8 @@ pub const CODE_DIGITS: u32 = 6;
 pub const CODE_TTL_SECS: i64 = 10 * 60;
 /// Wrong tries a code survives; then a new code must be asked for.
 pub const CODE_MAX_ATTEMPTS: u32 = 5;
-/// The least time between two codes sent for one invitation.
+/// The least time between two codes sent for one invitation while the first is still pending
+/// for the same step ("invia di nuovo").
 pub const CODE_RESEND_SECS: i64 = 60;
 /// Codes one invitation may be sent within an hour.
 pub const CODES_PER_HOUR: usize = 5;
@@ -197,9 +198,13 @@ impl Invitation {
         }
     }
 
-    /// Whether a new code may be sent at `now`; `Err` holds the seconds to wait.
-    pub fn may_send_code(&self, now: i64) -> Result<(), i64> {
-        if let Some(last) = self.codes_sent.iter().max() {
+    /// Whether a new code for `purpose` may be sent at `now`; `Err` holds the seconds to wait.
+    pub fn may_send_code(&self, purpose: Purpose, now: i64) -> Result<(), i64> {
+        // The minute between two codes is for "send it again": the first code of another step
+        // (the mandate's, right after the access code was used) is not a resend, and making
+        // the person wait for it would stop a quick reader at the mandate.
+        let resend = self.code.as_ref().is_some_and(|c| c.purpose == purpose);
+        if let Some(last) = self.codes_sent.iter().max().filter(|_| resend) {
             let wait = last + CODE_RESEND_SECS - now;
             if wait > 0 {
                 return Err(wait);
@@ -412,19 +417,38 @@ mod tests {
     #[test]
     fn codes_are_limited_to_one_a_minute_and_five_an_hour() {
         let mut inv = invitation(0);
-        assert_eq!(inv.may_send_code(0), Ok(()));
+        assert_eq!(inv.may_send_code(Purpose::Accesso, 0), Ok(()));
         inv.code_sent(Purpose::Accesso, "h".into(), 0);
-        assert_eq!(inv.may_send_code(30), Err(30));
+        assert_eq!(inv.may_send_code(Purpose::Accesso, 30), Err(30));
         let mut t = 0;
         for _ in 1..CODES_PER_HOUR {
             t += CODE_RESEND_SECS;
-            assert_eq!(inv.may_send_code(t), Ok(()));
+            assert_eq!(inv.may_send_code(Purpose::Accesso, t), Ok(()));
             inv.code_sent(Purpose::Accesso, "h".into(), t);
         }
         t += CODE_RESEND_SECS;
-        assert_eq!(inv.may_send_code(t), Err(3600 - t));
-        assert_eq!(inv.may_send_code(3600), Ok(()));
+        assert_eq!(inv.may_send_code(Purpose::Accesso, t), Err(3600 - t));
+        assert_eq!(inv.may_send_code(Purpose::Accesso, 3600), Ok(()));
         assert_eq!(inv.codes_sent.len(), CODES_PER_HOUR);
+    }
+
+    #[test]
+    fn the_mandates_code_right_after_the_access_code_is_not_a_resend() {
+        let mut inv = invitation(0);
+        inv.code_sent(Purpose::Accesso, "h".into(), 0);
+        assert_eq!(
+            inv.try_code(Purpose::Accesso, 10, |h| h == "h"),
+            CodeCheck::Accepted
+        );
+        assert_eq!(inv.may_send_code(Purpose::Mandato, 20), Ok(()));
+        inv.code_sent(Purpose::Mandato, "m".into(), 20);
+        // Asking for the mandate's code again is a resend.
+        assert_eq!(inv.may_send_code(Purpose::Mandato, 30), Err(50));
+        // The hourly limit counts every code.
+        for t in [100, 200, 300] {
+            inv.code_sent(Purpose::Mandato, "m".into(), t);
+        }
+        assert_eq!(inv.may_send_code(Purpose::Accesso, 400), Err(3200));
     }
 
     #[test]

@@ -434,19 +434,49 @@ pub async fn save(
     person.require_session()?;
     let mut parts = multipart(&state, &person, req).await?;
     let (values, mut errors) = read_values(&state, &mut parts, Some(&person)).await?;
-    if errors.is_empty() {
-        match invitations::save_form(&state, &person.visit, values.clone(), person.source.clone())
-            .await
-        {
-            Ok(_) => {
-                return Ok(person.finish(&state, see_other(format!("{}/mandato", person.base()))))
+    // A draft takes any value (the API checks its content at submission): the person is told
+    // now, next to the field, what the submission would refuse.
+    errors.extend(
+        invitations::problems(&state, &person.visit.request, &values)?
+            .into_iter()
+            .map(|d| {
+                (
+                    d.campo,
+                    sportello_domain::fields::italian(&d.codice).to_string(),
+                )
+            }),
+    );
+    // What passed is saved even when something else did not: the files chosen need not be
+    // chosen again, and the page's "the right data was kept" is true.
+    let (wrong, right): (BTreeMap<_, _>, BTreeMap<_, _>) = values
+        .into_iter()
+        .partition(|(k, _)| errors.iter().any(|(campo, _)| campo == k));
+    let mut saved = false;
+    if !right.is_empty() || errors.is_empty() {
+        match invitations::save_form(&state, &person.visit, right, person.source.clone()).await {
+            Ok(_) => saved = true,
+            Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
+                errors.extend(field_errors(&e))
             }
-            Err(e) if e.status == StatusCode::PRECONDITION_FAILED => errors = field_errors(&e),
             Err(e) => return Err(e.into()),
         }
     }
-    // Files are not sent back to the browser: only the text is kept.
-    let typed = values
+    if errors.is_empty() {
+        return Ok(person.finish(&state, see_other(format!("{}/mandato", person.base()))));
+    }
+    // The page as the draft is now, with what was refused as typed (files are not sent back).
+    let person = if saved {
+        open(
+            &state,
+            &link,
+            &super::pages::cookie_headers(&person),
+            person.source.clone(),
+        )
+        .await?
+    } else {
+        person
+    };
+    let typed = wrong
         .into_iter()
         .filter(|(_, v)| !v.contains(";base64,"))
         .collect();
@@ -494,16 +524,29 @@ pub async fn document(
                     break Err("Scegli il documento da caricare.".to_string());
                 };
                 let name = part.file_name().unwrap_or("documento").to_string();
-                match invitations::supply_document(
-                    &state,
-                    &person.visit,
-                    &codice,
-                    &name,
-                    part,
-                    person.source.clone(),
-                )
-                .await
-                {
+                // The mandate an operator asked for is the hand-signed one: stored as the
+                // mandate page stores it, with the person's consent (`documento_firmato`).
+                let supplied = if codice == sportello_domain::checklist::MANDATO {
+                    invitations::signed_mandate(
+                        &state,
+                        &person.visit,
+                        &name,
+                        part,
+                        person.source.clone(),
+                    )
+                    .await
+                } else {
+                    invitations::supply_document(
+                        &state,
+                        &person.visit,
+                        &codice,
+                        &name,
+                        part,
+                        person.source.clone(),
+                    )
+                    .await
+                };
+                match supplied {
                     Ok(_) => break Ok(()),
                     Err(e) if e.status == StatusCode::PRECONDITION_FAILED => {
                         break Err(file_words(&e))

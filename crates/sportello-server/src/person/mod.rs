@@ -271,6 +271,8 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 impl IntoResponse for PersonError {
     fn into_response(self) -> Response {
         match self {
+            // A revoked or replaced link is unknown too (its hash is no longer stored): the
+            // words cover both.
             PersonError::Unknown => message(
                 StatusCode::NOT_FOUND,
                 "Link non valido",

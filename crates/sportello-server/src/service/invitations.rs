@@ -308,7 +308,7 @@ pub async fn send_code(
     let mut wait = None;
     let updated = mutate(state, &visit.request.id, |r| {
         let inv = current(r, &visit.invitation.id)?;
-        if let Err(w) = inv.may_send_code(now) {
+        if let Err(w) = inv.may_send_code(purpose, now) {
             wait = Some(w);
             return Ok(Change {
                 files: Vec::new(),
@@ -582,13 +582,33 @@ pub async fn save_form(
         .collect();
     // A draft takes values the submission would refuse; the person is told now, next to each
     // field, with the checks the submission will make.
+    let problems = problems(state, &visit.request, &values)?;
+    if !problems.is_empty() {
+        return Err(ApiError::validation(229, problems));
+    }
+    let dotted = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    let body = UpdateBody {
+        dotted,
+        ..UpdateBody::default()
+    };
+    super::requests::update(state, &visit.caller(source), &visit.request.id, body).await
+}
+
+/// What the submission would refuse among `values` (`$n` → raw), each with its code: the
+/// checks by type a draft does not make.
+pub fn problems(
+    state: &AppState,
+    r: &RequestRecord,
+    values: &BTreeMap<String, String>,
+) -> ApiResult<Vec<crate::envelope::Detail>> {
     let service = state
         .catalog
-        .get(&visit.request.hash_visura)
+        .get(&r.hash_visura)
         .ok_or_else(ApiError::internal)?;
     let ctx = super::field_context(state);
-    let problems: Vec<crate::envelope::Detail> = values
+    Ok(values
         .iter()
+        .filter(|(_, raw)| !raw.trim().is_empty())
         .filter_map(|(k, raw)| {
             let field = k
                 .strip_prefix('$')
@@ -609,16 +629,7 @@ pub async fn save_form(
                     messaggio: e.message,
                 })
         })
-        .collect();
-    if !problems.is_empty() {
-        return Err(ApiError::validation(229, problems));
-    }
-    let dotted = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
-    let body = UpdateBody {
-        dotted,
-        ..UpdateBody::default()
-    };
-    super::requests::update(state, &visit.caller(source), &visit.request.id, body).await
+        .collect())
 }
 
 /// The mandate as the person reads it, filled with their data: the PDF, and the text and its
