@@ -305,6 +305,23 @@ pub(super) fn service_name(state: &AppState, r: &sportello_store::RequestRecord)
         .unwrap_or_default()
 }
 
+/// The mandate's text as the page shows it: the person's codice fiscale masked (the PDF to sign,
+/// which the person downloads, carries it whole).
+fn masked(state: &AppState, r: &sportello_store::RequestRecord, text: &str) -> String {
+    let code = state
+        .catalog
+        .get(&r.hash_visura)
+        .and_then(|s| s.persona.codice_fiscale)
+        .and_then(|n| match r.fields.get(&format!("${n}")) {
+            Some(StoredValue::Text(t)) if t.trim().len() >= 8 => Some(t.trim().to_string()),
+            _ => None,
+        });
+    match code {
+        Some(c) => text.replace(&c, &invitation::mask_codice_fiscale(&c)),
+        None => text.to_string(),
+    }
+}
+
 /// A text as paragraphs, for the page (line breaks kept as paragraphs, blank lines dropped).
 fn paragraphs(text: &str) -> Vec<String> {
     text.split('\n')
@@ -364,7 +381,7 @@ async fn mandate_page(
         provider,
         testo: filled
             .as_ref()
-            .map(|f| paragraphs(f.text()))
+            .map(|f| paragraphs(&masked(state, &v.request, f.text())))
             .unwrap_or_default(),
         versione: filled.as_ref().map(|f| f.version()).unwrap_or(0),
         signed: supplied(sportello_domain::checklist::MANDATO),
