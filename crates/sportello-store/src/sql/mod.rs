@@ -49,17 +49,21 @@ type Statement<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Argument
 /// The most rows one multi-row statement carries (a power of two).
 const MAX_ROWS: usize = 256;
 
-/// `rows` cut into runs whose lengths are powers of two, longest first (37 rows: 32, 4, 1).
-/// Each length is one statement text, so a connection's statement cache holds at most nine
-/// texts per multi-row statement, whatever the batch sizes: an uncached text costs PostgreSQL
-/// a second round trip (parse, then execute).
+/// `rows` cut into runs: up to eight rows in one, more in runs whose lengths are powers of two,
+/// longest first (78 rows: 64, 8, 6). Each length is one statement text, so a connection's
+/// statement cache holds at most thirteen texts per multi-row statement, whatever the batch
+/// sizes: an uncached text costs PostgreSQL a second round trip (parse, then execute).
 pub(super) fn runs<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
     let mut rest = rows;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let len = (1usize << (usize::BITS - 1 - rest.len().leading_zeros())).min(MAX_ROWS);
+        let len = if rest.len() <= 8 {
+            rest.len()
+        } else {
+            (1usize << (usize::BITS - 1 - rest.len().leading_zeros())).min(MAX_ROWS)
+        };
         let (run, tail) = rest.split_at(len);
         rest = tail;
         Some(run)
@@ -174,4 +178,25 @@ async fn load_or_create_secret(
         .fetch_one(pool)
         .await?;
     Ok(keyring.unwrap(&wrapped_from(&row)?, &context)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{placeholders, runs};
+
+    #[test]
+    fn rows_go_in_few_runs_of_few_lengths() {
+        let lengths = |n: usize| runs(&vec![0; n]).map(<[_]>::len).collect::<Vec<_>>();
+        assert_eq!(lengths(0), Vec::<usize>::new());
+        assert_eq!(lengths(3), [3]);
+        assert_eq!(lengths(8), [8]);
+        assert_eq!(lengths(78), [64, 8, 6]);
+        assert_eq!(lengths(600), [256, 256, 64, 16, 8]);
+    }
+
+    #[test]
+    fn placeholders_number_every_value_of_every_row() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 1), "($1)");
+    }
 }

@@ -718,7 +718,12 @@ async fn creations_sent_together_share_their_statements_and_keep_their_own_outco
         .unwrap();
     let lone = w.store.write_counts().statements - before.statements;
     let lock = u64::from(w.backend == Backend::Postgres);
-    assert_eq!(lone, 14 + lock, "begin, clients, request, ledger (2), key, history, event, deliveries, subject, audit (3), commit");
+    assert_eq!(
+        lone,
+        14 + lock,
+        "begin, clients, request, ledger (transaction, legs), key, history, event, deliveries, \
+         subject, audit (3), commit"
+    );
 
     // Sixteen at once: one batch, the statements of one creation (16 is a power of two, one
     // statement per table), however many rows.
