@@ -383,6 +383,23 @@ pub trait Metrics: Send + Sync {
     /// What the metrics show of the queues at `now`: open requests by state, overdue ones, and
     /// the outbox backlog. A handful of aggregate counts, cheap enough for a scrape.
     async fn gauges(&self, now: i64) -> Result<Gauges, StoreError>;
+    /// What the group commit's writers did since the store was opened (`sportello bench`
+    /// divides it by the creations).
+    fn write_counts(&self) -> WriteCounts;
+}
+
+/// Counters of the group commit's writers, since the store was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    /// Statements run, BEGIN and COMMIT included. sqlx sends each as one round trip on
+    /// PostgreSQL (and hands each to the connection's thread on SQLite).
+    pub statements: u64,
+    /// Creations written or refused.
+    pub creations: u64,
+    /// Transactions begun: one per batch, one more for a batch written again.
+    pub transactions: u64,
+    /// Batches written again one creation per savepoint.
+    pub split: u64,
 }
 
 /// The ledger: money, metered calls, the books check, settlements. Implemented once, in `sql/ledger.rs`, for both backends.

@@ -85,6 +85,26 @@ pub(super) async fn lock_client(tx: &mut Tx<'_>, client_id: &str) -> Result<(), 
     Ok(())
 }
 
+/// Locks the rows of `clients` (sorted, distinct) until the commit, in their order, so two
+/// transactions locking several never wait for each other in a circle. Returns how many
+/// statements it ran. The balances are read by a later statement: under READ COMMITTED a
+/// statement that waited for a lock still sees its joined rows as they were when it began.
+pub(super) async fn lock_clients(tx: &mut Tx<'_>, clients: &[&str]) -> Result<u64, StoreError> {
+    let mut statements = 0;
+    for run in super::sql::runs(clients) {
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT id FROM clients WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in run {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY id FOR NO KEY UPDATE");
+        q.build().execute(&mut **tx).await?;
+        statements += 1;
+    }
+    Ok(statements)
+}
+
 /// Writer lanes of the group commit: clients are spread over them (a client always on the same
 /// one), so batches of different clients commit in parallel while each holds one connection.
 pub(super) const WRITER_LANES: usize = 4;

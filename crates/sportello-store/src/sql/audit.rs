@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{This, Tx};
+use super::{insert_rows, Counter, This, Tx};
 use crate::audit::{AuditEntry, AuditEvent, ChainKey, Head};
 use crate::rows::audit_entry_from;
 use crate::StoreError;
@@ -98,4 +98,62 @@ pub(super) async fn append_audit(
         prev_hash,
         hash,
     })
+}
+
+/// Appends `events`, in order, to the audit chain inside the caller's transaction: three
+/// statements however many there are. The head's row is locked by the first, so a batch takes
+/// it as late as it can (the chain is the one row every writer shares) and holds it until its
+/// commit, as [`append_audit`] does.
+pub(super) async fn append_audits(
+    tx: &mut Tx<'_>,
+    counter: &Counter,
+    chain: &ChainKey,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    let Some(n) = i64::try_from(events.len()).ok().filter(|n| *n > 0) else {
+        return Ok(());
+    };
+    counter.add(1);
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await?;
+    let last: i64 = row.try_get("seq")?;
+    let mut prev_hash: String = row.try_get("hash")?;
+    let mut links = Vec::with_capacity(events.len());
+    for (seq, e) in (last - n + 1..).zip(events) {
+        let hash = chain.link(&prev_hash, seq, e);
+        links.push((
+            seq,
+            e,
+            std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        ));
+    }
+    insert_rows(
+        tx,
+        counter,
+        "INSERT INTO audit_log (seq, at, actor, action, request_id, detail, source,
+         prev_hash, hash)",
+        "",
+        &links,
+        |q, (seq, e, prev_hash, hash)| {
+            Ok(q.bind(*seq)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.request_id)
+                .bind(&e.detail)
+                .bind(&e.source)
+                .bind(prev_hash)
+                .bind(hash))
+        },
+    )
+    .await?;
+    counter.add(1);
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Db, This, Tx};
+use super::{insert_rows, Counter, Db, This, Tx};
 use crate::columns::Columns;
 use crate::crypto::DataKey;
 use crate::model::*;
@@ -66,29 +66,44 @@ pub(super) async fn insert_files(
     key: &DataKey,
     files: &[FileRecord],
 ) -> Result<(), StoreError> {
-    for f in files {
-        sqlx::query(
-            "INSERT INTO request_files (id, request_id, kind, campo, name, mime, size,
-             sha256, blob_key, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&f.id)
-        .bind(&f.request_id)
-        .bind(f.kind.as_str())
-        .bind(&f.campo)
-        .bind(seal(
-            key,
-            &f.request_id,
-            &format!("file_name:{}", f.id),
-            Some(f.name.clone()),
-        ))
-        .bind(&f.mime)
-        .bind(i64::try_from(f.size).map_err(|_| StoreError::Corrupt("file too large".into()))?)
-        .bind(&f.sha256)
-        .bind(&f.blob_key)
-        .bind(f.created_at)
-        .execute(&mut **tx)
-        .await?;
-    }
+    let rows: Vec<_> = files.iter().map(|f| (key, f)).collect();
+    insert_file_rows(tx, &Counter::default(), &rows).await
+}
+
+/// The rows of `files`, each with its request's key, in one statement.
+pub(super) async fn insert_file_rows(
+    tx: &mut Tx<'_>,
+    counter: &Counter,
+    files: &[(&DataKey, &FileRecord)],
+) -> Result<(), StoreError> {
+    insert_rows(
+        tx,
+        counter,
+        "INSERT INTO request_files (id, request_id, kind, campo, name, mime, size,
+         sha256, blob_key, created_at)",
+        "",
+        files,
+        |q, (key, f)| {
+            Ok(q.bind(&f.id)
+                .bind(&f.request_id)
+                .bind(f.kind.as_str())
+                .bind(&f.campo)
+                .bind(seal(
+                    key,
+                    &f.request_id,
+                    &format!("file_name:{}", f.id),
+                    Some(f.name.clone()),
+                ))
+                .bind(&f.mime)
+                .bind(
+                    i64::try_from(f.size)
+                        .map_err(|_| StoreError::Corrupt("file too large".into()))?,
+                )
+                .bind(&f.sha256)
+                .bind(&f.blob_key)
+                .bind(f.created_at))
+        },
+    )
+    .await?;
     Ok(())
 }

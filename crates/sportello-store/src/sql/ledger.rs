@@ -10,7 +10,7 @@ use sqlx::Row;
 use std::collections::BTreeMap;
 
 use super::audit::append_audit;
-use super::{dialect, unique_violation, This, Tx};
+use super::{dialect, insert_rows, unique_violation, Counter, This, Tx};
 use crate::audit::AuditEvent;
 use crate::ledger::{wallet, Check, Entry, Funds, Keyed, PostKey, Posted, Transaction};
 use crate::model::ProcessedRequest;
@@ -465,4 +465,62 @@ async fn keyed(store: &This, key: &PostKey) -> Result<Option<Keyed>, StoreError>
         transaction: Box::new(transaction),
         balance_after,
     }))
+}
+
+/// Writes `debits` (each of a request; balanced and funded, checked by the caller under the
+/// clients' locks) in two statements, one for the transactions and one for all their legs.
+pub(super) async fn insert_debits(
+    tx: &mut Tx<'_>,
+    counter: &Counter,
+    debits: &[&Transaction],
+) -> Result<(), StoreError> {
+    let inserted = insert_rows(
+        tx,
+        counter,
+        "INSERT INTO ledger_transactions (at, kind, client_id, request_id, day, calls,
+         actor, reason, lines)",
+        "RETURNING id, request_id",
+        debits,
+        |q, t| {
+            Ok(q.bind(t.at)
+                .bind(t.kind.as_db())
+                .bind(&t.client_id)
+                .bind(&t.request_id)
+                .bind(&t.day)
+                .bind(t.calls)
+                .bind(&t.actor)
+                .bind(&t.reason)
+                .bind(serde_json::to_string(&t.lines)?))
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Database(e) if unique_violation(&e) => {
+            StoreError::Conflict("debit already recorded".into())
+        }
+        e => e,
+    })?;
+    // The order of returned rows is not promised: each is matched by its request.
+    let mut ids = std::collections::HashMap::with_capacity(inserted.len());
+    for row in &inserted {
+        let request: Option<String> = row.try_get("request_id")?;
+        ids.insert(request, row.try_get::<i64, _>("id")?);
+    }
+    let mut legs = Vec::new();
+    for t in debits {
+        let id = *ids
+            .get(&t.request_id)
+            .ok_or_else(|| StoreError::Corrupt("a debit's transaction was not returned".into()))?;
+        legs.extend(t.entries.iter().map(|e| (id, e)));
+    }
+    insert_rows(
+        tx,
+        counter,
+        "INSERT INTO ledger_entries (transaction_id, account, amount)",
+        "",
+        &legs,
+        |q, (id, e)| Ok(q.bind(*id).bind(&e.account).bind(e.amount)),
+    )
+    .await?;
+    Ok(())
 }

@@ -43,4 +43,8 @@ impl crate::Metrics for This {
         out.deliveries_due = u64::try_from(due).unwrap_or(0);
         Ok(out)
     }
+
+    fn write_counts(&self) -> crate::WriteCounts {
+        self.group.counts()
+    }
 }

@@ -43,6 +43,94 @@ fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// A statement with its binds, as `sqlx::query` makes it.
+type Statement<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// The most rows one multi-row statement carries (a power of two).
+const MAX_ROWS: usize = 256;
+
+/// `rows` cut into runs: up to eight rows in one, more in runs whose lengths are powers of two,
+/// longest first (78 rows: 64, 8, 6). Each length is one statement text, so a connection's
+/// statement cache holds at most thirteen texts per multi-row statement, whatever the batch
+/// sizes: an uncached text costs PostgreSQL a second round trip (parse, then execute).
+pub(super) fn runs<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let len = if rest.len() <= 8 {
+            rest.len()
+        } else {
+            (1usize << (usize::BITS - 1 - rest.len().leading_zeros())).min(MAX_ROWS)
+        };
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        Some(run)
+    })
+}
+
+/// `($1, $2), ($3, $4)`: the placeholders of `rows` rows of `columns` values each.
+fn placeholders(columns: usize, rows: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(row * columns + column + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Counts the statements a writer runs, for `sportello bench`'s cost per creation.
+#[derive(Default)]
+pub(crate) struct Counter(std::sync::atomic::AtomicU64);
+
+impl Counter {
+    fn add(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// `{head} VALUES (…), (…) {tail}` over `rows`, one statement per run (see [`runs`]), each row
+/// bound by `bind` in the order of `head`'s columns; the rows the statements return
+/// (`RETURNING`), in order.
+async fn insert_rows<T>(
+    tx: &mut Tx<'_>,
+    counter: &Counter,
+    head: &str,
+    tail: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(Statement<'q>, &'q T) -> Result<Statement<'q>, StoreError>,
+) -> Result<Vec<<Db as sqlx::Database>::Row>, StoreError> {
+    // The columns are those between the first parentheses of `head`.
+    let columns = head
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list.split(',').count())
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for run in runs(rows) {
+        let sql = format!("{head} VALUES {} {tail}", placeholders(columns, run.len()));
+        let mut q = sqlx::query(&sql);
+        for row in run {
+            q = bind(q, row)?;
+        }
+        counter.add(1);
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
 /// What a store needs once its migrations ran: a master key that opens every wrapped key (a
 /// wrong one must stop the start, not turn every later read into an error), then the
 /// installation's lookup key and audit chain key.
@@ -90,4 +178,25 @@ async fn load_or_create_secret(
         .fetch_one(pool)
         .await?;
     Ok(keyring.unwrap(&wrapped_from(&row)?, &context)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{placeholders, runs};
+
+    #[test]
+    fn rows_go_in_few_runs_of_few_lengths() {
+        let lengths = |n: usize| runs(&vec![0; n]).map(<[_]>::len).collect::<Vec<_>>();
+        assert_eq!(lengths(0), Vec::<usize>::new());
+        assert_eq!(lengths(3), [3]);
+        assert_eq!(lengths(8), [8]);
+        assert_eq!(lengths(78), [64, 8, 6]);
+        assert_eq!(lengths(600), [256, 256, 64, 16, 8]);
+    }
+
+    #[test]
+    fn placeholders_number_every_value_of_every_row() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 1), "($1)");
+    }
 }

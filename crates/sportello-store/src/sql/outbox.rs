@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::load_or_create_secret;
-use super::{dialect, Db, This, Tx};
+use super::{dialect, insert_rows, Counter, Db, This, Tx};
 use crate::crypto::DataKey;
 use crate::ids;
 use crate::model::HistoryEntry;
@@ -384,6 +384,11 @@ pub(super) async fn record_event(tx: &mut Tx<'_>, h: &HistoryEntry) -> Result<()
     .bind(&h.request_id)
     .execute(&mut **tx)
     .await?;
+    fan_out(tx, &event_id, &h.request_id, h.at, &kinds(event_type)).await
+}
+
+/// The destinations an event of `event_type` is meant for (each only if it exists).
+fn kinds(event_type: EventType) -> Vec<DeliveryKind> {
     // A result attached before the close is not the client's to see yet (it shows in
     // `allegati` once processed), and a reassignment changes the provider, not the state: the
     // compat callback, which receivers read as "the request changed state", hears of neither;
@@ -400,7 +405,87 @@ pub(super) async fn record_event(tx: &mut Tx<'_>, h: &HistoryEntry) -> Result<()
     if event_type.is_told_to_person() {
         kinds.push(DeliveryKind::Person);
     }
-    fan_out(tx, &event_id, &h.request_id, h.at, &kinds).await
+    kinds
+}
+
+/// A change of a request just written in the same transaction, and which of its destinations
+/// exist: what [`record_event`] reads from the request's row, known here without reading it.
+pub(super) struct Change<'a> {
+    pub history: &'a HistoryEntry,
+    pub client_id: &'a str,
+    pub callback: bool,
+    pub email: bool,
+    pub webhook: bool,
+    /// The request has a current invitation (its person hears of what concerns them).
+    pub person: bool,
+}
+
+/// [`record_event`] for many changes at once: one statement for the events, one for their
+/// deliveries.
+pub(super) async fn record_events(
+    tx: &mut Tx<'_>,
+    counter: &Counter,
+    changes: &[Change<'_>],
+) -> Result<(), StoreError> {
+    let mut events = Vec::new();
+    let mut deliveries = Vec::new();
+    for c in changes {
+        let Some(event_type) = EventType::for_action(&c.history.action) else {
+            continue;
+        };
+        let event_id = ids::short_id("evt");
+        for kind in kinds(event_type) {
+            let exists = match kind {
+                DeliveryKind::Callback => c.callback,
+                DeliveryKind::Email => c.email,
+                DeliveryKind::Webhook => c.webhook,
+                DeliveryKind::Person => c.person,
+            };
+            if exists {
+                deliveries.push((ids::short_id("dlv"), event_id.clone(), c, kind));
+            }
+        }
+        events.push((event_id, c, event_type));
+    }
+    insert_rows(
+        tx,
+        counter,
+        "INSERT INTO events (id, request_id, client_id, type, status, at)",
+        "",
+        &events,
+        |q, (id, c, event_type)| {
+            Ok(q.bind(id)
+                .bind(&c.history.request_id)
+                .bind(c.client_id)
+                .bind(event_type.as_str())
+                .bind(c.history.status.as_db())
+                .bind(c.history.at))
+        },
+    )
+    .await?;
+    insert_rows(
+        tx,
+        counter,
+        "INSERT INTO deliveries (id, event_id, request_id, client_id, kind, status, attempts,
+         next_attempt_at, window_start, created_at)",
+        "",
+        &deliveries,
+        |q, (id, event_id, c, kind)| {
+            let at = c.history.at;
+            Ok(q.bind(id)
+                .bind(event_id)
+                .bind(&c.history.request_id)
+                .bind(c.client_id)
+                .bind(kind.as_str())
+                .bind("pending")
+                .bind(0_i64)
+                .bind(at)
+                .bind(at)
+                .bind(at))
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// One pending delivery per destination in `kinds` that exists: the request's callback, its

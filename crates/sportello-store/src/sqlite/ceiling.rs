@@ -12,8 +12,13 @@ use crate::StoreError;
 
 impl SqliteStore {
     /// Creates a scratch database at `path` (which must not be a store's) and times `n`
-    /// single-row durable inserts, one after the other.
-    pub async fn commit_ceiling(path: &Path, n: u32) -> Result<Duration, StoreError> {
+    /// single-row durable inserts, one after the other, `per_commit` to a transaction (1: each
+    /// its own, one fsync each; more: one fsync per transaction, as a group commit's batch).
+    pub async fn commit_ceiling(
+        path: &Path,
+        n: u32,
+        per_commit: u32,
+    ) -> Result<Duration, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(durable(SqliteConnectOptions::new().filename(path)))
@@ -25,12 +30,27 @@ impl SqliteStore {
         .await?;
         let body = "x".repeat(200);
         let started = Instant::now();
-        for _ in 0..n {
-            // An autocommit INSERT is one transaction: one WAL append and one fsync.
-            sqlx::query("INSERT INTO ceiling (body) VALUES (?)")
-                .bind(&body)
-                .execute(&pool)
-                .await?;
+        let mut left = n;
+        while left > 0 {
+            let rows = left.min(per_commit.max(1));
+            left -= rows;
+            // One row: an autocommit INSERT, its own transaction. More: one transaction, one
+            // WAL flush, for all of them.
+            let mut tx = if rows > 1 {
+                Some(pool.begin().await?)
+            } else {
+                None
+            };
+            for _ in 0..rows {
+                let insert = sqlx::query("INSERT INTO ceiling (body) VALUES (?)").bind(&body);
+                match tx.as_mut() {
+                    Some(tx) => insert.execute(&mut **tx).await?,
+                    None => insert.execute(&pool).await?,
+                };
+            }
+            if let Some(tx) = tx {
+                tx.commit().await?;
+            }
         }
         let elapsed = started.elapsed();
         pool.close().await;

@@ -68,6 +68,11 @@ pub(super) async fn lock_client(_tx: &mut Tx<'_>, _client_id: &str) -> Result<()
     Ok(())
 }
 
+/// Nothing to take: the group commit's transaction began with the write lock (`begin_write`).
+pub(super) async fn lock_clients(_tx: &mut Tx<'_>, _clients: &[&str]) -> Result<u64, StoreError> {
+    Ok(0)
+}
+
 /// One writer: SQLite has one write lock, so a second lane would only wait for it.
 pub(super) const WRITER_LANES: usize = 1;
 

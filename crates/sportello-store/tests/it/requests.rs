@@ -19,6 +19,7 @@ stories!(
     requests_are_listed_by_filter_newest_first_oldest_first_or_by_due_time,
     subjects_are_indexed_by_keyed_hash_and_found_by_code,
     an_invitation_finds_its_request_by_its_link_until_revoked_or_purged,
+    creations_sent_together_share_their_statements_and_keep_their_own_outcomes,
 );
 
 fn file(r: &RequestRecord, id: &str, kind: FileKind, at: i64) -> FileRecord {
@@ -759,4 +760,173 @@ async fn an_invitation_finds_its_request_by_its_link_until_revoked_or_purged(w: 
     assert_eq!(purged.invito, None);
     assert_eq!(purged.invito_hash, None);
     assert_eq!(purged.consensi, r.consensi);
+}
+
+/// A creation (with a debit and optionally an idempotency key) of `r`, as the service sends it.
+async fn insert_paid(w: &World, r: &RequestRecord, key: Option<&str>) -> Result<(), StoreError> {
+    let debit = Transaction::debit(
+        &r.id,
+        &r.client_id,
+        r.price.clone().unwrap(),
+        r.created_at,
+        &format!("client:{}", r.client_id),
+    );
+    let idempotency = key.map(|k| IdempotencyRecord {
+        client_id: r.client_id.clone(),
+        key: k.into(),
+        body_sha256: "sha".into(),
+        request_id: r.id.clone(),
+        response: r.id.clone(),
+        created_at: r.created_at,
+    });
+    w.store
+        .insert_request(NewRequest {
+            request: r,
+            key: &DataKey::generate(),
+            files: &[],
+            history: &entry(
+                r,
+                "submit",
+                &format!("client:{}", r.client_id),
+                r.created_at,
+            ),
+            idempotency: idempotency.as_ref(),
+            debit: Some(&debit),
+            subjects: &["RSSMRA80A01H501U".to_string()],
+        })
+        .await
+}
+
+/// Creations sent at once are written by one transaction (the group commit's batch) with one
+/// statement per table, yet each is refused or written as if alone and in order: credit for
+/// three of six, one request for six tries of one idempotency key.
+async fn creations_sent_together_share_their_statements_and_keep_their_own_outcomes(w: World) {
+    let price = gross(&quote(1000));
+    client(&w, "cli_1").await;
+    client(&w, "cli_2").await;
+    top_up(&w, "cli_1", 3 * price + price / 2, T0).await;
+    top_up(&w, "cli_2", 1_000 * price, T0).await;
+
+    // A lone creation: its statements, BEGIN and COMMIT included. PostgreSQL locks the paying
+    // client's row in a statement of its own.
+    let before = w.store.write_counts();
+    insert_paid(&w, &submitted("cli_2", None, T0), None)
+        .await
+        .unwrap();
+    let lone = w.store.write_counts().statements - before.statements;
+    let lock = u64::from(w.backend == Backend::Postgres);
+    assert_eq!(
+        lone,
+        14 + lock,
+        "begin, clients, request, ledger (transaction, legs), key, history, event, deliveries, \
+         subject, audit (3), commit"
+    );
+
+    // Sixteen at once: one batch, the statements of one creation (16 is a power of two, one
+    // statement per table), however many rows.
+    let before = w.store.write_counts();
+    let many: Vec<RequestRecord> = (0..16).map(|i| submitted("cli_2", None, T0 + i)).collect();
+    for outcome in futures::future::join_all(many.iter().map(|r| insert_paid(&w, r, None))).await {
+        outcome.unwrap();
+    }
+    let after = w.store.write_counts();
+    assert_eq!(after.creations - before.creations, 16);
+    let transactions = after.transactions - before.transactions;
+    assert!(
+        after.statements - before.statements <= transactions * lone * 4 && transactions < 16,
+        "{before:?} -> {after:?}"
+    );
+
+    // Refusals inside a batch, each decided in order: credit for three of cli_1's six; one
+    // key tried six times; then both kinds in one batch (written again one by one, as a key
+    // lost beside a refusal for credit cannot be settled for the batch as a whole).
+    let poor: Vec<RequestRecord> = (0..6).map(|i| submitted("cli_1", None, T0 + i)).collect();
+    let keyed: Vec<RequestRecord> = (0..6).map(|i| submitted("cli_2", None, T0 + i)).collect();
+    let both: Vec<RequestRecord> = (0..4).map(|i| submitted("cli_1", None, T0 + i)).collect();
+    let late = submitted("cli_2", None, T0 + 9);
+    let outcomes = futures::future::join_all(
+        poor.iter()
+            .map(|r| insert_paid(&w, r, None))
+            .chain(keyed.iter().map(|r| insert_paid(&w, r, Some("live:once")))),
+    )
+    .await;
+    let (poor_outcomes, keyed_outcomes) = outcomes.split_at(6);
+    for (i, outcome) in poor_outcomes.iter().enumerate() {
+        match (i < 3, outcome) {
+            (true, Ok(())) => {}
+            (false, Err(StoreError::InsufficientCredit { balance, required })) => {
+                assert_eq!((*balance, *required), (price / 2, price));
+            }
+            other => panic!("creation {i} of cli_1: {other:?}"),
+        }
+    }
+    assert!(keyed_outcomes[0].is_ok(), "{:?}", keyed_outcomes[0]);
+    for outcome in &keyed_outcomes[1..] {
+        assert!(
+            matches!(outcome, Err(StoreError::Conflict(_))),
+            "{outcome:?}"
+        );
+    }
+    top_up(&w, "cli_1", price, T0).await;
+    let outcomes = futures::future::join_all(
+        both.iter()
+            .map(|r| insert_paid(&w, r, Some("live:both")))
+            .chain([insert_paid(&w, &late, Some("live:once"))]),
+    )
+    .await;
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    for outcome in &outcomes[1..4] {
+        assert!(
+            matches!(outcome, Err(StoreError::InsufficientCredit { .. })),
+            "credit comes first: {outcome:?}"
+        );
+    }
+    assert!(
+        matches!(outcomes[4], Err(StoreError::Conflict(_))),
+        "{:?}",
+        outcomes[4]
+    );
+
+    // What was refused left nothing; the books balance; the audit chain links in order.
+    for r in poor[3..]
+        .iter()
+        .chain(&keyed[1..])
+        .chain(&both[1..])
+        .chain([&late])
+    {
+        assert_eq!(w.store.get_request(&r.id).await.unwrap(), None);
+        assert!(w.store.history(&r.id).await.unwrap().is_empty());
+        assert!(w.store.events(&r.id).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        w.store
+            .find_idempotency("cli_2", "live:once")
+            .await
+            .unwrap()
+            .unwrap()
+            .request_id,
+        keyed[0].id
+    );
+    assert_eq!(w.store.balance("cli_1", None).await.unwrap(), price / 2);
+    let books = w.store.check_ledger().await.unwrap();
+    assert!(books.problems.is_empty(), "{:?}", books.problems);
+    let entries = w.store.audit_entries(0, 1_000, None).await.unwrap();
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    for e in &entries {
+        assert_eq!(
+            w.store.audit_key().link(&e.prev_hash, e.seq, &e.event),
+            e.hash
+        );
+    }
+    assert_eq!(
+        w.store
+            .find_by_subject("RSSMRA80A01H501U")
+            .await
+            .unwrap()
+            .len(),
+        1 + 16 + 3 + 1 + 1
+    );
 }

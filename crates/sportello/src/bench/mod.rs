@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crate::config::Settings;
 use load::Stats;
-use report::{Backend, Downloads, Memory, Report};
+use report::{Backend, Creation, Downloads, Memory, Report, Writes};
 
 /// The family status certificate: no files, a codice fiscale, one durable commit to create.
 const SERVICE: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
@@ -27,6 +27,10 @@ const SERVICE: &str = "4c84e22bbabd5f25b0102bb3bfe82790";
 /// The creation runs: (tenants, concurrent callers). Installations see both one busy tenant
 /// and many: a tenant's creations share its wallet (and, on PostgreSQL, its row's lock).
 pub const RUNS: [(usize, usize); 5] = [(1, 1), (1, 16), (1, 64), (16, 16), (16, 64)];
+
+/// Rows per transaction of the grouped ceiling: about what a batch of the group commit holds
+/// at 64 callers.
+pub const GROUPED: u32 = 64;
 
 /// The tenants of the widest run.
 pub const TENANTS: usize = 16;
@@ -91,14 +95,21 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
     let sqlite = {
         let mut s = scratch_settings(settings, &scratch.path().join("sqlite"))?;
         s.database_url = None;
-        let ceiling = sportello_store::SqliteStore::commit_ceiling(
-            &scratch.path().join("ceiling.db"),
-            counts.ceiling,
-        )
-        .await
-        .map(|t| f64::from(counts.ceiling) / t.as_secs_f64().max(1e-9))
-        .context("measuring the SQLite commit ceiling")?;
-        backend(&s, Ok(ceiling), &counts, &http).await?
+        let mut ceilings = Vec::new();
+        for (per_commit, file) in [(1, "ceiling.db"), (GROUPED, "grouped.db")] {
+            let ceiling = sportello_store::SqliteStore::commit_ceiling(
+                &scratch.path().join(file),
+                counts.ceiling,
+                per_commit,
+            )
+            .await
+            .map(|t| f64::from(counts.ceiling) / t.as_secs_f64().max(1e-9))
+            .context("measuring the SQLite commit ceiling")?;
+            ceilings.push(ceiling);
+        }
+        let grouped = ceilings.pop().unwrap_or_default();
+        let single = ceilings.pop().unwrap_or_default();
+        backend(&s, Ok((single, grouped)), &counts, &http).await?
     };
     let postgres = match &args.postgres_url {
         None => Err("not measured: no --postgres-url".into()),
@@ -106,11 +117,17 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
             let measured = async {
                 let mut s = scratch_settings(settings, &scratch.path().join("postgres"))?;
                 s.database_url = Some(url.clone());
-                let ceiling = sportello_store::PgStore::commit_ceiling(url, counts.ceiling)
-                    .await
-                    .map(|t| f64::from(counts.ceiling) / t.as_secs_f64().max(1e-9))
-                    .map_err(|e| format!("{e}"));
-                backend(&s, ceiling, &counts, &http).await
+                let ceiling = |per_commit| async move {
+                    sportello_store::PgStore::commit_ceiling(url, counts.ceiling, per_commit)
+                        .await
+                        .map(|t| f64::from(counts.ceiling) / t.as_secs_f64().max(1e-9))
+                        .map_err(|e| format!("{e}"))
+                };
+                let ceilings = match (ceiling(1).await, ceiling(GROUPED).await) {
+                    (Ok(single), Ok(grouped)) => Ok((single, grouped)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                backend(&s, ceilings, &counts, &http).await
             };
             measured.await.map_err(|e| format!("not measured: {e:#}"))
         }
@@ -207,9 +224,10 @@ async fn create(
 }
 
 /// Creation at 1, 16 and 64 clients and `GET /visure`, on the database `settings` names.
+/// `ceilings`: the single-row commits per second, one and [`GROUPED`] to a transaction.
 async fn backend(
     settings: &Settings,
-    ceiling: Result<f64, String>,
+    ceilings: Result<(f64, f64), String>,
     counts: &Counts,
     http: &reqwest::Client,
 ) -> Result<Backend> {
@@ -226,6 +244,7 @@ async fn backend(
     .await;
     let mut creation = Vec::new();
     for (tenants, clients) in RUNS {
+        let before = state.store.write_counts();
         let stats = create(
             http,
             &running.base,
@@ -234,7 +253,11 @@ async fn backend(
             counts.requests,
         )
         .await;
-        creation.push((clients, stats));
+        let after = state.store.write_counts();
+        creation.push(Creation {
+            stats,
+            writes: Writes::between(before, after),
+        });
     }
     let (client, url, auth) = (
         http.clone(),
@@ -248,7 +271,8 @@ async fn backend(
     .await
     .per_sec();
     Ok(Backend {
-        ceiling,
+        ceiling: ceilings.clone().map(|(single, _)| single),
+        grouped: ceilings.map(|(_, grouped)| grouped),
         creation,
         visure,
     })

@@ -7,10 +7,47 @@ use super::load::Stats;
 pub struct Backend {
     /// Single-row durable commits per second, or why it was not measured.
     pub ceiling: Result<f64, String>,
-    /// Creation runs, in the order of `RUNS` (tenants, callers), by number of callers.
-    pub creation: Vec<(usize, Stats)>,
+    /// The same rows, [`super::GROUPED`] to a transaction: what one fsync per batch allows.
+    pub grouped: Result<f64, String>,
+    /// Creation runs, in the order of `RUNS` (tenants, callers).
+    pub creation: Vec<Creation>,
     /// `GET /visure` per second, 16 clients.
     pub visure: f64,
+}
+
+/// One creation run.
+pub struct Creation {
+    pub stats: Stats,
+    pub writes: Writes,
+}
+
+/// What the group commit's writers ran during a run, counted by the store as it runs them.
+pub struct Writes {
+    /// Statements (BEGIN and COMMIT included) per creation. Each is one round trip to
+    /// PostgreSQL, one hand-off to the connection's thread on SQLite.
+    pub statements: f64,
+    /// Creations per transaction.
+    pub batch: f64,
+    /// Batches written again one creation per savepoint.
+    pub split: u64,
+}
+
+impl Writes {
+    pub fn between(
+        before: sportello_store::WriteCounts,
+        after: sportello_store::WriteCounts,
+    ) -> Writes {
+        let creations = after.creations.saturating_sub(before.creations).max(1) as f64;
+        let transactions = after
+            .transactions
+            .saturating_sub(before.transactions)
+            .max(1) as f64;
+        Writes {
+            statements: after.statements.saturating_sub(before.statements) as f64 / creations,
+            batch: creations / transactions,
+            split: after.split.saturating_sub(before.split),
+        }
+    }
 }
 
 /// The resident set of the `serve` process, bytes.
@@ -65,16 +102,33 @@ impl Report {
             &column(sqlite, ceiling),
             &column(pg, ceiling),
         );
-        for (i, (tenants, callers)) in super::RUNS.iter().enumerate() {
-            let label = format!(
-                "create, {tenants} tenant{}, {callers} caller{}",
+        row(
+            &format!("grouped ceiling, {} per commit", super::GROUPED),
+            &column(sqlite, grouped),
+            &column(pg, grouped),
+        );
+        let runs = super::RUNS.iter().map(|(tenants, callers)| {
+            format!(
+                "{tenants} tenant{}, {callers} caller{}",
                 if *tenants == 1 { "" } else { "s" },
                 if *callers == 1 { "" } else { "s" }
-            );
+            )
+        });
+        for (i, run) in runs.clone().enumerate() {
+            let label = format!("create, {run}");
             row(
                 &label,
                 &column(sqlite, |b| creation(b, i)),
                 &column(pg, |b| creation(b, i)),
+            );
+        }
+        // What the writers ran per creation: the serial part of a creation (the reads before
+        // it, of the token, the balance and the route, run on the pool in parallel).
+        for (i, run) in runs.enumerate() {
+            row(
+                &format!("writes, {run}"),
+                &column(sqlite, |b| writes(b, i)),
+                &column(pg, |b| writes(b, i)),
             );
         }
         row(
@@ -153,8 +207,31 @@ fn ceiling(b: &Backend) -> String {
     }
 }
 
+fn grouped(b: &Backend) -> String {
+    match (&b.grouped, &b.ceiling) {
+        (Ok(g), Ok(c)) if *c > 0.0 => format!("{} rows/s ({:.1}× ceiling)", si(*g), g / c),
+        (Ok(g), _) => format!("{} rows/s", si(*g)),
+        (Err(why), _) => why.clone(),
+    }
+}
+
+fn writes(b: &Backend, i: usize) -> String {
+    let Some(Creation { writes: w, .. }) = b.creation.get(i) else {
+        return "not measured".into();
+    };
+    let split = if w.split > 0 {
+        format!(", {} split", w.split)
+    } else {
+        String::new()
+    };
+    format!(
+        "{:.1} statements = round trips per creation, {:.1} per commit{split}",
+        w.statements, w.batch
+    )
+}
+
 fn creation(b: &Backend, i: usize) -> String {
-    let Some((_, s)) = b.creation.get(i) else {
+    let Some(Creation { stats: s, .. }) = b.creation.get(i) else {
         return "not measured".into();
     };
     let ratio = match &b.ceiling {

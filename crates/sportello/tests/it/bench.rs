@@ -10,11 +10,15 @@ fn a_quick_bench_prints_every_measurement() {
     let out = out.ok();
     for label in [
         "commit ceiling",
+        "grouped ceiling, 64 per commit",
         "create, 1 tenant, 1 caller",
         "create, 1 tenant, 16 callers",
         "create, 1 tenant, 64 callers",
         "create, 16 tenants, 16 callers",
         "create, 16 tenants, 64 callers",
+        "writes, 1 tenant, 1 caller",
+        "writes, 1 tenant, 64 callers",
+        "writes, 16 tenants, 64 callers",
         "GET /visure, 16 clients",
         "trivial handler, 16 clients",
         "codice fiscale validations",
