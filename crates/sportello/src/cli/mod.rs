@@ -17,10 +17,19 @@ use accounts::{AdminCmd, OperatorCmd, ProviderCmd, TokenCmd};
 use clients::ClientCmd;
 use operations::{AuditCmd, CalendarFormat, CatalogCmd, KeysCmd, LedgerCmd};
 
+/// `sportello --version`: the release and the commit it was built from (`unknown` when built
+/// without git; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SPORTELLO_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sportello",
-    version,
+    version = VERSION,
     about = "Patronato and CAF practices, Visengine-compatible",
     after_help = crate::exit::HELP
 )]
