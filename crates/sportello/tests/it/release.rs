@@ -186,3 +186,46 @@ fn the_release_script_is_sound_and_packs_what_exists() {
     let ignored = std::fs::read_to_string(root.join(".gitignore")).unwrap();
     assert!(ignored.lines().any(|l| l == "/dist/"));
 }
+
+/// The README's PHP webhook verifier, run as written against the Standard Webhooks reference
+/// vector (the one `outbox::signing` is tested with): a rotation's two signatures pass, a wrong
+/// one and an old timestamp do not. Skipped where PHP is not installed.
+#[test]
+fn the_readme_php_verifier_accepts_our_signatures() {
+    let has_php = std::process::Command::new("php")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_php {
+        eprintln!("php is not installed; the README's PHP verifier was not run");
+        return;
+    }
+    let readme = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let start = readme.find("```php\nfunction sportello_verify").unwrap() + "```php\n".len();
+    let function = &readme[start..start + readme[start..].find("```").unwrap()];
+    let script = format!(
+        r#"<?php
+{function}
+$secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+$body = '{{"test": 2432232314}}';
+$h = ['webhook-id' => 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp' => '1614265330',
+      'webhook-signature' => 'v1,bm90IG91cnM= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='];
+echo sportello_verify($secret, $h, $body, PHP_INT_MAX) ? 'yes' : 'no', "\n";
+echo sportello_verify($secret, $h, $body) ? 'yes' : 'no', "\n";
+$h['webhook-signature'] = 'v1,bm90IG91cnM=';
+echo sportello_verify($secret, $h, $body, PHP_INT_MAX) ? 'yes' : 'no', "\n";
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("verify.php");
+    std::fs::write(&path, script).unwrap();
+    let out = std::process::Command::new("php")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "yes\nno\nno\n");
+}
