@@ -12,6 +12,11 @@
  * classes sportello-form, sportello-campo, sportello-istruzioni, sportello-errore.
  *
  * This file is a function expression; the server appends the form's data as its argument.
+ *
+ * SPDX-License-Identifier: MIT OR Apache-2.0
+ * Copyright (c) 2026 the Sportello contributors. Unlike the server (AGPL-3.0-or-later), this
+ * script runs inside integrators' own pages, so it is licensed MIT OR Apache-2.0, at your
+ * option (the texts: LICENSE-MIT and LICENSE-APACHE beside the sportello-client crate).
  */
 (function (FORM) {
   "use strict";

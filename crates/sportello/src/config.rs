@@ -208,7 +208,8 @@ impl Default for Settings {
 }
 
 /// Environment variables that are ours but not settings.
-const OTHER_VARIABLES: [&str; 1] = ["SPORTELLO_CONFIG"];
+// SPORTELLO_BUILD_COMMIT is read when building (build.rs), and may linger in a build environment.
+const OTHER_VARIABLES: [&str; 2] = ["SPORTELLO_CONFIG", "SPORTELLO_BUILD_COMMIT"];
 
 impl std::fmt::Debug for Settings {
     // By hand, so the master key never reaches a log.

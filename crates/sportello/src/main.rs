@@ -6,6 +6,7 @@ mod config;
 mod exit;
 mod keys;
 mod open;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

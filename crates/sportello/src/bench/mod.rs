@@ -87,6 +87,8 @@ impl Counts {
 
 pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
     let counts = Counts::of(&args);
+    // Minutes of work: say which part is under way (on a terminal only).
+    let progress = crate::progress::Progress::spinner("SQLite: the commit ceiling, then requests");
     let scratch = tempfile::tempdir().context("making a scratch directory")?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -114,6 +116,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
     let postgres = match &args.postgres_url {
         None => Err("not measured: no --postgres-url".into()),
         Some(url) => {
+            progress.step("PostgreSQL: the commit ceiling, then requests");
             let measured = async {
                 let mut s = scratch_settings(settings, &scratch.path().join("postgres"))?;
                 s.database_url = Some(url.clone());
@@ -133,6 +136,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
         }
     };
 
+    progress.step("a trivial handler, for comparison");
     let trivial = server::trivial().await?;
     let url = format!("{}/visure", trivial.base);
     let client = http.clone();
@@ -144,14 +148,19 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
     .per_sec();
     drop(trivial);
 
+    progress.step("validations");
+    let validations = validations(counts.validations)?;
+    progress.step("memory of a serving process");
+    let memory = memory(settings, &scratch.path().join("serve"), &counts, &http).await?;
+    progress.step("logins");
     let report = Report {
         requests: counts.requests,
         download_bytes: counts.download_bytes,
         sqlite,
         postgres,
         trivial: trivial_rate,
-        validations: validations(counts.validations)?,
-        memory: memory(settings, &scratch.path().join("serve"), &counts, &http).await?,
+        validations,
+        memory,
         logins: logins::measure(
             &scratch.path().join("logins"),
             counts.requests.max(logins::CLIENTS * 4) / 4,
@@ -160,6 +169,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<()> {
         )
         .await?,
     };
+    drop(progress);
     report.print(cfg!(debug_assertions));
     Ok(())
 }

@@ -14,6 +14,7 @@ use sportello_server::AppState;
 use sportello_store::{PaperKind, ProviderRecord, Role};
 
 use super::api_error;
+use super::output::{print_json, time, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
@@ -42,7 +43,7 @@ pub enum TokenCmd {
         label: String,
     },
     /// List tokens (never their secrets).
-    List,
+    List(Output),
     /// Revoke a token by id.
     Revoke { id: String },
 }
@@ -61,7 +62,7 @@ pub enum ProviderCmd {
         all_services: bool,
     },
     /// List providers.
-    List,
+    List(Output),
     /// Change a provider's party data (only the options given; an empty value clears an
     /// optional one) and save new versions of its privacy notice and mandate from files.
     Update(Box<ProviderUpdate>),
@@ -69,6 +70,8 @@ pub enum ProviderCmd {
     Show {
         /// The provider id (see `provider list`).
         id: String,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -118,7 +121,7 @@ pub enum OperatorCmd {
         email: String,
     },
     /// List operators.
-    List,
+    List(Output),
     /// Set or reset an operator's back-office password (ends its sessions).
     Password {
         /// The operator id (see `operator list`).
@@ -139,7 +142,7 @@ pub enum AdminCmd {
         email: String,
     },
     /// List administrators.
-    List,
+    List(Output),
     /// Set or reset an administrator's password (ends its sessions).
     Password {
         /// The administrator's e-mail address.
@@ -200,8 +203,29 @@ pub async fn token(state: &AppState, cmd: TokenCmd) -> Result<()> {
             );
             println!("{}", issued.secret);
         }
-        TokenCmd::List => {
-            for t in state.store.list_tokens().await? {
+        TokenCmd::List(output) => {
+            let tokens = state.store.list_tokens().await?;
+            if output.json {
+                let items = tokens
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id,
+                            "role": t.role.as_str(),
+                            "client": t.client_id,
+                            "operator": t.operator_id,
+                            "label": t.label,
+                            "live": t.live,
+                            "scopes": t.scopes,
+                            "created_at": time(t.created_at),
+                            "expires_at": t.expires_at.map(time),
+                            "revoked_at": t.revoked_at.map(time),
+                        })
+                    })
+                    .collect();
+                return print_json(&serde_json::Value::Array(items));
+            }
+            for t in tokens {
                 let owner = t.client_id.or(t.operator_id).unwrap_or_default();
                 let status = if t.revoked_at.is_some() {
                     "revoked"
@@ -258,8 +282,13 @@ pub async fn provider(state: &AppState, cmd: ProviderCmd) -> Result<()> {
             let p = setup::create_provider(state, &name, hashes).await?;
             println!("{}", p.id);
         }
-        ProviderCmd::List => {
-            for p in state.store.list_providers().await? {
+        ProviderCmd::List(output) => {
+            let providers = state.store.list_providers().await?;
+            if output.json {
+                let items = providers.iter().map(provider_json).collect();
+                return print_json(&serde_json::Value::Array(items));
+            }
+            for p in providers {
                 println!("{}\t{}\t{} services", p.id, p.name, p.services.len());
             }
         }
@@ -353,8 +382,24 @@ pub async fn provider(state: &AppState, cmd: ProviderCmd) -> Result<()> {
                 print_warnings(&saved.avvisi);
             }
         }
-        ProviderCmd::Show { id } => {
+        ProviderCmd::Show { id, output } => {
             let p = known_provider(state, &id).await?;
+            if output.json {
+                let mut shown = provider_json(&p);
+                for kind in [PaperKind::Informativa, PaperKind::Mandato] {
+                    let current = state.store.current_provider_document(&id, kind).await?;
+                    shown[kind.as_db()] = match current {
+                        Some(d) => serde_json::json!({
+                            "versione": d.versione,
+                            "created_at": time(d.created_at),
+                            "created_by": d.created_by,
+                            "avvisi": parties::warnings(kind, &d.testo),
+                        }),
+                        None => serde_json::Value::Null,
+                    };
+                }
+                return print_json(&shown);
+            }
             print_party(&p);
             for kind in [PaperKind::Informativa, PaperKind::Mandato] {
                 match state.store.current_provider_document(&id, kind).await? {
@@ -383,6 +428,25 @@ async fn known_provider(state: &AppState, id: &str) -> Result<ProviderRecord> {
         Some(p) => Ok(p),
         None => bail!("no provider with id {id}"),
     }
+}
+
+/// A provider for `--json`: its party data under the API's names, and its services' hashes.
+fn provider_json(p: &ProviderRecord) -> serde_json::Value {
+    let party = &p.party;
+    serde_json::json!({
+        "id": p.id,
+        "denominazione": p.name,
+        "tipo": party.tipo,
+        "codice_fiscale": party.codice_fiscale,
+        "indirizzo": party.indirizzo,
+        "comune": party.comune,
+        "provincia": party.provincia,
+        "email": party.email,
+        "pec": party.pec,
+        "telefono": party.telefono,
+        "services": p.services,
+        "created_at": time(p.created_at),
+    })
 }
 
 fn print_party(p: &ProviderRecord) {
@@ -425,8 +489,25 @@ pub async fn operator(state: &AppState, cmd: OperatorCmd) -> Result<()> {
             let o = setup::create_operator(state, &provider, &name, &email).await?;
             println!("{}", o.id);
         }
-        OperatorCmd::List => {
-            for o in state.store.list_operators().await? {
+        OperatorCmd::List(output) => {
+            let operators = state.store.list_operators().await?;
+            if output.json {
+                let items = operators
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "id": o.id,
+                            "provider": o.provider_id,
+                            "name": o.name,
+                            "email": o.email,
+                            "disabled": o.disabled,
+                            "created_at": time(o.created_at),
+                        })
+                    })
+                    .collect();
+                return print_json(&serde_json::Value::Array(items));
+            }
+            for o in operators {
                 println!(
                     "{}\t{}\t{}\t{}{}",
                     o.id,
@@ -481,8 +562,24 @@ pub async fn admin(state: &AppState, cmd: AdminCmd) -> Result<()> {
             println!("{}\t{}", admin.id, admin.email);
             set_password(state, &accounts::admin_key(&admin.id), false).await
         }
-        AdminCmd::List => {
-            for a in state.store.list_admins().await? {
+        AdminCmd::List(output) => {
+            let admins = state.store.list_admins().await?;
+            if output.json {
+                let items = admins
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "id": a.id,
+                            "name": a.name,
+                            "email": a.email,
+                            "disabled": a.disabled,
+                            "created_at": time(a.created_at),
+                        })
+                    })
+                    .collect();
+                return print_json(&serde_json::Value::Array(items));
+            }
+            for a in admins {
                 println!(
                     "{}\t{}\t{}{}",
                     a.id,

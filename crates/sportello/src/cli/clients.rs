@@ -8,6 +8,7 @@ use sportello_server::AppState;
 use sportello_store::ledger::Kind;
 
 use super::api_error;
+use super::output::{print_json, time, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
@@ -20,7 +21,7 @@ pub enum ClientCmd {
         email: String,
     },
     /// List clients.
-    List,
+    List(Output),
     /// Set (or with no --url, remove) the client's default webhook endpoint.
     Webhook {
         id: String,
@@ -51,7 +52,11 @@ pub enum ClientCmd {
         reason: String,
     },
     /// Show a client's balance and the API calls not yet billed.
-    Balance { client: String },
+    Balance {
+        client: String,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Print a client's statement for a month (JSON, or CSV with --csv).
     Statement {
         #[arg(long)]
@@ -91,8 +96,23 @@ pub async fn run(state: &AppState, cmd: ClientCmd) -> Result<()> {
                 .map_err(api_error)?;
             println!("{}", secret.segreto);
         }
-        ClientCmd::List => {
-            for c in state.store.list_clients().await? {
+        ClientCmd::List(output) => {
+            let clients = state.store.list_clients().await?;
+            if output.json {
+                let items = clients
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "id": c.id,
+                            "name": c.name,
+                            "owner": c.owner_email,
+                            "created_at": time(c.created_at),
+                        })
+                    })
+                    .collect();
+                return print_json(&serde_json::Value::Array(items));
+            }
+            for c in clients {
                 println!("{}\t{}\t{}", c.id, c.name, c.owner_email);
             }
         }
@@ -106,10 +126,14 @@ pub async fn run(state: &AppState, cmd: ClientCmd) -> Result<()> {
             amount,
             reason,
         } => fund(state, Kind::Adjustment, &client, &amount, &reason).await?,
-        ClientCmd::Balance { client } => {
+        ClientCmd::Balance { client, output } => {
             let conto = sportello_server::api::conto::conto_of(state, &client)
                 .await
                 .map_err(api_error)?;
+            if output.json {
+                // The shape of `GET /conto`.
+                return print_json(&serde_json::to_value(&conto)?);
+            }
             println!("balance: {:.2} EUR", conto.saldo.0);
             for d in conto.chiamate_da_fatturare {
                 println!("unbilled calls on {}: {}", d.giorno, d.chiamate);

@@ -1,14 +1,16 @@
 //! The command line: one verb per role. The verbs live by what they act on: `serve`, the
 //! clients, the accounts (tokens, providers, operators, administrators), the operations (keys,
-//! retention, checks, calendar); this module holds the grammar and the dispatch.
+//! retention, checks, calendar); this module holds the grammar and the dispatch, and the two
+//! verbs that describe the grammar itself (`completions`, `man`).
 
 mod accounts;
 mod clients;
 mod operations;
+mod output;
 mod serve;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::config::{Overrides, Settings};
@@ -17,10 +19,19 @@ use accounts::{AdminCmd, OperatorCmd, ProviderCmd, TokenCmd};
 use clients::ClientCmd;
 use operations::{AuditCmd, CalendarFormat, CatalogCmd, KeysCmd, LedgerCmd};
 
+/// `sportello --version`: the release and the commit it was built from (`unknown` when built
+/// without git; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SPORTELLO_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sportello",
-    version,
+    version = VERSION,
     about = "Patronato and CAF practices, Visengine-compatible",
     after_help = crate::exit::HELP
 )]
@@ -107,9 +118,34 @@ pub enum Command {
     /// Measure this machine: request creation against the database's commit ceiling,
     /// `GET /visure` against a trivial handler, validations, memory of a serving process.
     Bench(crate::bench::BenchArgs),
+    /// Print a shell completion script, generated from this command line. Bash:
+    /// `sportello completions bash > /etc/bash_completion.d/sportello`; zsh: into a directory
+    /// of $fpath as `_sportello`; fish: `~/.config/fish/completions/sportello.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff), generated from this command line:
+    /// `sportello man > /usr/local/share/man/man1/sportello.1`.
+    Man,
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // These describe the command line only: no configuration is read, so they work anywhere
+    // (a packaging step, a shell's start-up) and a broken configuration does not stop them.
+    match cli.command {
+        Command::Completions { shell } => return completions(shell),
+        Command::Man => return man(),
+        _ => {}
+    }
     let settings = Settings::load(cli.config.as_deref(), &cli.overrides)
         .context("reading the configuration")?;
     if !matches!(cli.command, Command::Serve) {
@@ -156,9 +192,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             request,
             after,
             limit,
+            output,
         }) => {
             let state = open::state(&settings).await?;
-            operations::list_audit(&state, after, limit, request.as_deref()).await
+            operations::list_audit(&state, after, limit, request.as_deref(), output).await
         }
         Command::Ledger(LedgerCmd::Verify) => {
             operations::verify_ledger(&open::state(&settings).await?).await
@@ -172,6 +209,39 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Catalog(CatalogCmd::Check) => {
             operations::check_catalog(settings.catalog_dir.as_deref())
         }
+        Command::Completions { .. } | Command::Man => Ok(()),
+    }
+}
+
+/// `completions SHELL`: clap_complete's script for the whole grammar, on standard output.
+fn completions(shell: Shell) -> Result<()> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    // Into memory first: clap_complete panics on a failed write (a closed pipe), we do not.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "sportello", &mut script);
+    write_out(&script)
+}
+
+/// `man`: sportello(1), with every verb listed under SUBCOMMANDS and the exit codes.
+fn man() -> Result<()> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .context("rendering the manual page")?;
+    write_out(&page)
+}
+
+/// Standard output, where a reader that stops early (`| head`) is not an error.
+fn write_out(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

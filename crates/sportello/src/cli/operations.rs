@@ -8,8 +8,10 @@ use sportello_server::AppState;
 use std::path::{Path, PathBuf};
 
 use super::api_error;
+use super::output::{print_json, time, Output};
 use crate::config::Settings;
 use crate::open;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CalendarFormat {
@@ -38,6 +40,8 @@ pub enum AuditCmd {
         after: i64,
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -66,7 +70,9 @@ pub fn generate_key(file: &Path) -> Result<()> {
 
 /// `keys rotate`: every data key wrapped again under the current master key.
 pub async fn rotate_keys(state: &AppState) -> Result<()> {
+    let progress = Progress::spinner("re-wrapping the data keys");
     let n = state.store.rewrap_keys().await?;
+    drop(progress);
     println!("re-wrapped {n} data keys under the current master key");
     Ok(())
 }
@@ -84,21 +90,30 @@ pub async fn purge(state: &AppState, dry_run: bool, request: Option<String>) -> 
                     r.status.stato_richiesta()
                 );
             }
+            let progress = Progress::spinner("purging");
+            let purged = !dry_run
+                && retention::purge(state, &id, "admin:cli")
+                    .await
+                    .map_err(api_error)?;
+            drop(progress);
             if dry_run {
                 println!("would purge {id}");
-            } else if retention::purge(state, &id, "admin:cli")
-                .await
-                .map_err(api_error)?
-            {
+            } else if purged {
                 println!("purged {id}");
             } else {
                 println!("{id} was already purged");
             }
         }
         None => {
+            let progress = Progress::spinner(if dry_run {
+                "finding requests past retention"
+            } else {
+                "purging requests past retention"
+            });
             let ids = retention::purge_expired(state, dry_run, "admin:cli")
                 .await
                 .map_err(api_error)?;
+            drop(progress);
             for id in &ids {
                 println!("{}{id}", if dry_run { "would purge " } else { "purged " });
             }
@@ -114,26 +129,34 @@ pub async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result
     use sportello_server::service::{requests::subject_key, retention};
     let ids = state.store.find_by_subject(&subject_key(code)).await?;
     let (mut erased, mut open) = (0, 0);
+    // Printed once the bar is gone, so the two do not overwrite each other on a terminal.
+    let mut lines = Vec::new();
+    let progress = Progress::counted("erasing", ids.len() as u64);
     for id in &ids {
+        progress.inc();
         let Some(r) = state.store.get_request(id).await? else {
             continue;
         };
         if !r.status.is_final() {
             open += 1;
-            println!(
+            lines.push(format!(
                 "open {id} ({}): cancel it, then erase again",
                 r.status.stato_richiesta()
-            );
+            ));
         } else if dry_run {
             erased += 1;
-            println!("would purge {id}");
+            lines.push(format!("would purge {id}"));
         } else if retention::purge(state, id, "admin:cli:erasure")
             .await
             .map_err(api_error)?
         {
             erased += 1;
-            println!("purged {id}");
+            lines.push(format!("purged {id}"));
         }
+    }
+    drop(progress);
+    for line in lines {
+        println!("{line}");
     }
     println!("{erased} request(s) erased, {open} still open");
     Ok(())
@@ -144,6 +167,7 @@ pub async fn erase_person(state: &AppState, dry_run: bool, code: &str) -> Result
 /// readable by its owner only: it holds personal data. A failed export leaves no file.
 pub async fn export_person(state: &AppState, code: &str, out: &Path) -> Result<()> {
     use sportello_server::service::{archive, subjects};
+    let progress = Progress::spinner("collecting the person's requests");
     let export = subjects::export(state, "admin:cli".into(), None, code)
         .await
         .map_err(api_error)?;
@@ -154,10 +178,12 @@ pub async fn export_person(state: &AppState, code: &str, out: &Path) -> Result<(
     let file = options
         .open(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    progress.step("writing the archive");
     let written = archive::write_to(&state.blobs, export.archive, std::io::BufWriter::new(file))
         .await
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all());
+    drop(progress);
     if let Err(e) = written {
         let _ = std::fs::remove_file(out);
         bail!("writing {} failed: {e}", out.display());
@@ -194,8 +220,27 @@ pub async fn list_audit(
     after: i64,
     limit: u32,
     request: Option<&str>,
+    output: Output,
 ) -> Result<()> {
-    for e in state.store.audit_entries(after, limit, request).await? {
+    let entries = state.store.audit_entries(after, limit, request).await?;
+    if output.json {
+        let items = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "seq": e.seq,
+                    "at": time(e.event.at),
+                    "actor": e.event.actor,
+                    "action": e.event.action,
+                    "request": e.event.request_id,
+                    "detail": e.event.detail,
+                    "source": e.event.source,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::Value::Array(items));
+    }
+    for e in entries {
         println!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}",
             e.seq,

@@ -78,10 +78,29 @@ fn every_verb_found_in_the_help_has_help_of_its_own() {
 }
 
 #[test]
-fn the_version_is_the_crate_version() {
+fn the_version_is_the_crate_version_and_the_commit() {
     let install = Install::new();
     let run = install.run(&["--version"]);
-    assert_eq!(run.ok(), format!("sportello {}", env!("CARGO_PKG_VERSION")));
+    let out = run.ok();
+    let commit = out
+        .strip_prefix(&format!("sportello {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not `sportello VERSION (COMMIT)`: {out:?}"));
+    // Built from this checkout (unless a packager named the commit): its HEAD, which build.rs
+    // watches, so a new commit rebuilds the binary before this runs.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    match head {
+        Some(head) if std::env::var("SPORTELLO_BUILD_COMMIT").is_err() => {
+            assert_eq!(commit, head)
+        }
+        _ => assert!(!commit.is_empty()),
+    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod help;
 mod master_key;
 mod money;
 mod purge;
+mod release;
 mod shutdown;
 mod storage_s3;
 mod webhooks;
