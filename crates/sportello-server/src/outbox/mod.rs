@@ -365,24 +365,50 @@ impl Outbox {
         self.call(&url, "application/json", body, headers).await
     }
 
-    async fn email(&self, d: &DeliveryRecord, r: &RequestRecord) -> Attempted {
+    /// What every e-mail needs: the SMTP server, the request's service, the event.
+    fn mail_of<'a>(
+        &'a self,
+        d: &DeliveryRecord,
+        r: &RequestRecord,
+    ) -> Result<
+        (
+            &'a SmtpSettings,
+            &'a sportello_domain::catalog::Service,
+            EventType,
+        ),
+        Attempted,
+    > {
         let Some(smtp) = &self.config.smtp else {
-            return Attempted::Permanent("e-mail is not configured (smtp_host)".into(), None);
+            return Err(Attempted::Permanent(
+                "e-mail is not configured (smtp_host)".into(),
+                None,
+            ));
+        };
+        let Some(service) = self.state.catalog.get(&r.hash_visura) else {
+            return Err(Attempted::Permanent(
+                "the request's service is no longer in the catalog".into(),
+                None,
+            ));
+        };
+        let Some(event) = EventType::parse(&d.event_type) else {
+            return Err(Attempted::Permanent(
+                "this event is not sent by e-mail".into(),
+                None,
+            ));
+        };
+        Ok((smtp, service, event))
+    }
+
+    async fn email(&self, d: &DeliveryRecord, r: &RequestRecord) -> Attempted {
+        let (smtp, service, event) = match self.mail_of(d, r) {
+            Ok(m) => m,
+            Err(a) => return a,
         };
         let Some(to) = &r.email_target else {
             return Attempted::Permanent(
                 "the request has no email_target (its personal data may have been deleted)".into(),
                 None,
             );
-        };
-        let Some(service) = self.state.catalog.get(&r.hash_visura) else {
-            return Attempted::Permanent(
-                "the request's service is no longer in the catalog".into(),
-                None,
-            );
-        };
-        let Some(event) = EventType::parse(&d.event_type) else {
-            return Attempted::Permanent("this event is not sent by e-mail".into(), None);
         };
         let attachment = match (&r.document, service.email_attachment, event) {
             (Some(doc), true, EventType::Processed) => match self.archive(r, doc).await {
@@ -395,33 +421,21 @@ impl Outbox {
         else {
             return Attempted::Permanent("this event is not sent by e-mail".into(), None);
         };
-        match email::send(smtp, to, subject, text, attachment).await {
-            Ok(()) => Attempted::Ok(None),
-            Err(e) if e.permanent => Attempted::Permanent(e.message, None),
-            Err(e) => Attempted::Temporary(e.message, None),
-        }
+        sent(email::send(smtp, to, subject, text, attachment).await)
     }
 
     /// A message to the invited person, with the link of their page (derived again from the
     /// request's key: it is stored nowhere).
     async fn person(&self, d: &DeliveryRecord, r: &RequestRecord) -> Attempted {
-        let Some(smtp) = &self.config.smtp else {
-            return Attempted::Permanent("e-mail is not configured (smtp_host)".into(), None);
+        let (smtp, service, event) = match self.mail_of(d, r) {
+            Ok(m) => m,
+            Err(a) => return a,
         };
         let (Some(inv), true) = (&r.invito, r.invito_hash.is_some()) else {
             return Attempted::Permanent(
                 "the invitation was revoked, or the request's personal data deleted".into(),
                 None,
             );
-        };
-        let Some(service) = self.state.catalog.get(&r.hash_visura) else {
-            return Attempted::Permanent(
-                "the request's service is no longer in the catalog".into(),
-                None,
-            );
-        };
-        let Some(event) = EventType::parse(&d.event_type) else {
-            return Attempted::Permanent("this event is not sent by e-mail".into(), None);
         };
         let key = match self.state.store.data_key(&r.id).await {
             Ok(Some(k)) => k,
@@ -457,11 +471,7 @@ impl Outbox {
         ) else {
             return Attempted::Permanent("this event is not sent to the person".into(), None);
         };
-        match email::send(smtp, &inv.email, subject, text, None).await {
-            Ok(()) => Attempted::Ok(None),
-            Err(e) if e.permanent => Attempted::Permanent(e.message, None),
-            Err(e) => Attempted::Temporary(e.message, None),
-        }
+        sent(email::send(smtp, &inv.email, subject, text, None).await)
     }
 
     /// The result archive, opened; its release by e-mail is recorded in the audit trail first.
@@ -494,6 +504,15 @@ impl Outbox {
             .await
             .map_err(|e| format!("reading the result: {e}"))?;
         Ok(bytes.to_vec())
+    }
+}
+
+/// An SMTP answer as an attempt's outcome: a permanent refusal is not retried.
+fn sent(result: Result<(), email::MailError>) -> Attempted {
+    match result {
+        Ok(()) => Attempted::Ok(None),
+        Err(e) if e.permanent => Attempted::Permanent(e.message, None),
+        Err(e) => Attempted::Temporary(e.message, None),
     }
 }
 

@@ -466,13 +466,7 @@ pub async fn save(
     }
     // The page as the draft is now, with what was refused as typed (files are not sent back).
     let person = if saved {
-        open(
-            &state,
-            &link,
-            &super::pages::cookie_headers(&person),
-            person.source.clone(),
-        )
-        .await?
+        person.reread(&state).await?
     } else {
         person
     };
@@ -574,13 +568,7 @@ pub async fn document(
         )),
         (Err(why), true) => {
             // The page as it is now, with the reason next to the documents.
-            let person = open(
-                &state,
-                &link,
-                &super::pages::cookie_headers(&person),
-                person.source.clone(),
-            )
-            .await?;
+            let person = person.reread(&state).await?;
             super::pages::status_page(
                 &state,
                 &person,

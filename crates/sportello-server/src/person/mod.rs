@@ -113,6 +113,21 @@ impl Person {
         }
     }
 
+    /// The link's request read again, after a change made from this page (this device's
+    /// cookie, session and browser kept).
+    pub async fn reread(mut self, state: &AppState) -> Result<Person, PersonError> {
+        match invitations::find(state, &self.visit.secret).await? {
+            Link::Unknown => Err(PersonError::Unknown),
+            Link::Closed(c) => Err(PersonError::Closed(c)),
+            Link::Open(visit) => {
+                let user_agent = self.visit.user_agent.take();
+                self.visit = *visit;
+                self.visit.user_agent = user_agent;
+                Ok(self)
+            }
+        }
+    }
+
     /// The page's base address (`/compila/<link>`).
     pub fn base(&self) -> String {
         format!("/compila/{}", self.visit.secret)

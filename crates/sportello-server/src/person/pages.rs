@@ -588,13 +588,7 @@ pub async fn confirm_mandate(
         }
     };
     // Read again: the pending acceptance may be gone.
-    let person = open(
-        &state,
-        &link,
-        &cookie_headers(&person),
-        person.source.clone(),
-    )
-    .await?;
+    let person = person.reread(&state).await?;
     mandate_page(
         &state,
         &person,
@@ -604,15 +598,6 @@ pub async fn confirm_mandate(
         String::new(),
     )
     .await
-}
-
-/// The cookie of `person` as a request would carry it (to open the link again after a change).
-pub(super) fn cookie_headers(person: &Person) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}={}", invitations::COOKIE, person.token)) {
-        h.insert(header::COOKIE, v);
-    }
-    h
 }
 
 /// A value of the form as the summary shows it.

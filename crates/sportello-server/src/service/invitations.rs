@@ -605,31 +605,12 @@ pub fn problems(
         .catalog
         .get(&r.hash_visura)
         .ok_or_else(ApiError::internal)?;
-    let ctx = super::field_context(state);
-    Ok(values
+    let values: BTreeMap<String, String> = values
         .iter()
         .filter(|(_, raw)| !raw.trim().is_empty())
-        .filter_map(|(k, raw)| {
-            let field = k
-                .strip_prefix('$')
-                .and_then(|n| n.parse::<u32>().ok())
-                .and_then(|n| service.field(n));
-            let Some(f) = field else {
-                return Some(crate::envelope::Detail {
-                    campo: k.clone(),
-                    codice: "unknown_field".into(),
-                    messaggio: "not a field of this service".into(),
-                });
-            };
-            sportello_domain::fields::validate(f.tipo, &f.nome, raw, &ctx)
-                .err()
-                .map(|e| crate::envelope::Detail {
-                    campo: k.clone(),
-                    codice: e.code.to_string(),
-                    messaggio: e.message,
-                })
-        })
-        .collect())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(super::requests::validate_values(service, &values, &super::field_context(state)).1)
 }
 
 /// The mandate as the person reads it, filled with their data: the PDF, and the text and its

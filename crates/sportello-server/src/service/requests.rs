@@ -548,31 +548,7 @@ async fn supply_integration(
         }
     }
     supplied.retain(|_, v| !v.trim().is_empty());
-    let mut problems = Vec::new();
-    let mut valid = BTreeMap::new();
-    for (key, raw) in &supplied {
-        let field = key
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<u32>().ok())
-            .and_then(|n| service.field(n));
-        match field {
-            None => problems.push(Detail {
-                campo: key.clone(),
-                codice: "unknown_field".into(),
-                messaggio: "not a field of this service".into(),
-            }),
-            Some(f) => match fields::validate(f.tipo, &f.nome, raw, &ctx) {
-                Ok(v) => {
-                    valid.insert(f.index, v);
-                }
-                Err(e) => problems.push(Detail {
-                    campo: key.clone(),
-                    codice: e.code.to_string(),
-                    messaggio: e.message,
-                }),
-            },
-        }
-    }
+    let (valid, mut problems) = validate_values(service, &supplied, &ctx);
     let docs_pending = current
         .integrazione
         .as_ref()
@@ -647,6 +623,41 @@ async fn supply_integration(
     let supplied = supplied?;
     state.store.index_subjects(&current.id, &who).await?;
     Ok(supplied)
+}
+
+/// Each value of `values` (`$n` → raw) checked by its field's type, as a submission checks it:
+/// the valid ones by field index, and a detail for each unknown or refused one.
+pub(crate) fn validate_values(
+    service: &Service,
+    values: &BTreeMap<String, String>,
+    ctx: &fields::Context,
+) -> (BTreeMap<u32, FieldValue>, Vec<Detail>) {
+    let mut problems = Vec::new();
+    let mut valid = BTreeMap::new();
+    for (key, raw) in values {
+        let field = key
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(|n| service.field(n));
+        match field {
+            None => problems.push(Detail {
+                campo: key.clone(),
+                codice: "unknown_field".into(),
+                messaggio: "not a field of this service".into(),
+            }),
+            Some(f) => match fields::validate(f.tipo, &f.nome, raw, ctx) {
+                Ok(v) => {
+                    valid.insert(f.index, v);
+                }
+                Err(e) => problems.push(Detail {
+                    campo: key.clone(),
+                    codice: e.code.to_string(),
+                    messaggio: e.message,
+                }),
+            },
+        }
+    }
+    (valid, problems)
 }
 
 /// A history entry of the client's.
